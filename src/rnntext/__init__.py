@@ -1,0 +1,3 @@
+"""rnntext: train recurrent language models on your own text and generate from them."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from rnntext.cli import main
+
+sys.exit(main())

@@ -1,0 +1,176 @@
+"""The Python API: prepare(), train(), load(), with Model.generate/evaluate/summary.
+
+What the CLI, the server and notebooks call. Arguments have the same names and defaults as
+the CLI flags and the TOML keys (the dataclasses in rnntext.config are shared). Nothing here
+imports torch at module level: sampling and evaluation run on the NumPy runtime.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rnntext import config as config_mod
+from rnntext.config import Config, DataConfig
+from rnntext.errors import ConfigError, InputError, RunError, TrainingError
+
+log = logging.getLogger(__name__)
+
+RUN_FILES = ("model.safetensors", "model.json", "best.safetensors", "trainer.safetensors", "trainer.json",
+             "config.toml", "metrics.jsonl", "data.h5")
+
+
+def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def prepare(inputs, output, *, force: bool = False, preset: str | None = None, config: str | None = None,
+            **options) -> dict:
+    """Read text (files, directories, built-in corpora), write a prepared HDF5 dataset; return a summary."""
+    from rnntext.data.dataset import prepare_dataset
+    from rnntext.text.read import resolve_sources
+
+    cfg = config_mod.resolve(preset, config, _split_kwargs(options))
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
+    return prepare_dataset(sources, cfg.data, output, force=force)
+
+
+def _is_dataset(path: str) -> bool:
+    p = Path(path)
+    return p.is_file() and p.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+
+
+def _claim_run_dir(run: Path, resume: bool, force: bool) -> None:
+    """Refuse to overwrite a run unless --force; with --force remove only rnntext's own files."""
+    if run.exists() and not run.is_dir():
+        raise RunError(f"{run} is a file, not a run directory: choose another -o")
+    if resume:
+        if not (run / "trainer.safetensors").is_file():
+            raise RunError(f"{run} has no checkpoint to resume: drop --resume to start a new run there")
+        return
+    if run.is_dir() and any(run.iterdir()):
+        if not force:
+            raise RunError(f"run directory {run} is not empty: pass --resume to continue it, --force to start it "
+                           f"over, or choose another -o")
+        for name in RUN_FILES:
+            (run / name).unlink(missing_ok=True)
+        shutil.rmtree(run / "checkpoints", ignore_errors=True)
+    run.mkdir(parents=True, exist_ok=True)
+
+
+def train(inputs=None, output=None, *, resume: bool = False, force: bool = False, preset: str | None = None,
+          config: str | None = None, report=None, **options):
+    """Train into run directory `output` from a prepared dataset or from text (prepared on the fly).
+
+    Returns a TrainResult (iterations, best validation loss, last validation metrics, ...).
+    """
+    from rnntext.data.dataset import open_dataset
+    from rnntext.training import rundir
+    from rnntext.training.trainer import Trainer
+
+    if output is None:
+        raise ConfigError("output: give the run directory with -o RUN")
+    run = Path(output)
+    overrides = _split_kwargs(options)
+    cfg = _resolve_for_run(run, resume, preset, config, overrides)
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
+    if not inputs and resume:
+        inputs = [_recorded_dataset(run)]
+    if not inputs:
+        raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
+    _claim_run_dir(run, resume, force)
+    if len(inputs) == 1 and _is_dataset(str(inputs[0])):
+        data_path = Path(inputs[0])
+    else:
+        data_path = run / "data.h5"
+        if not (resume and data_path.is_file()):
+            prepare(inputs, data_path, force=True, **dataclasses.asdict(cfg.data))
+    with open_dataset(data_path) as dataset:
+        data_cfg = dataset.meta.get("data", {})
+        info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, {"dataset": str(data_path.resolve())})
+        if resume:
+            _check_resumable(run, info)
+        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg))
+        if resume:
+            trainer.restore()
+        return trainer.fit()
+
+
+def _resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> Config:
+    """Resolve the configuration; on resume the run's own config.toml is the base."""
+    if not resume or not (run / "config.toml").is_file():
+        return config_mod.resolve(preset, config_file, overrides)
+    cfg = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
+    if preset:
+        cfg = config_mod.merge(cfg, config_mod.read_preset(preset))
+    if config_file:
+        cfg = config_mod.merge(cfg, config_mod.read_toml(config_file))
+    return config_mod.merge(cfg, config_mod.flat_overrides(overrides))
+
+
+def _recorded_dataset(run: Path) -> str:
+    from rnntext.training import rundir
+
+    try:
+        return rundir.read_info(run).training["dataset"]
+    except (RunError, KeyError):
+        raise InputError(f"cannot tell which dataset {run} was trained on: name it again") from None
+
+
+def _check_resumable(run: Path, info) -> None:
+    """Architecture and vocabulary must match the checkpoint; length and schedule may change."""
+    from rnntext.training import rundir
+
+    old = rundir.read_info(run)
+    if old.model != info.model:
+        diff = [f"{f.name} {getattr(old.model, f.name)!r} -> {getattr(info.model, f.name)!r}"
+                for f in dataclasses.fields(old.model) if getattr(old.model, f.name) != getattr(info.model, f.name)]
+        raise TrainingError(f"cannot resume {run} with another architecture ({'; '.join(diff)}): "
+                            f"drop those options or start a new run")
+    if old.vocab != info.vocab:
+        raise TrainingError(f"cannot resume {run}: the dataset's vocabulary differs from the run's "
+                            f"({len(info.vocab)} vs {len(old.vocab)} tokens): use the dataset it was trained on")
+    info.training = {**old.training, **info.training}
+
+
+def _training_sampler(info, cfg):
+    """A function (weights, temperature, length) -> text for the samples shown while training."""
+    def sample(weights, temperature, length):
+        model = Model(info, weights)
+        return model.generate(length=length, temperature=temperature, seed=cfg.train.seed)
+    return sample
+
+
+class Model:
+    """A trained model loaded from a run directory, sampled and evaluated with the NumPy runtime."""
+
+    def __init__(self, info, weights):
+        self.info, self.weights = info, weights
+
+    @property
+    def vocab(self):
+        return self.info.vocab
+
+    def generate(self, prime: str = "", **options) -> str:
+        raise NotImplementedError
+
+    def evaluate(self, text: str, **options) -> dict:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+
+def load(run_dir, weights: str = "latest") -> Model:
+    """Load a run directory (model.json + model.safetensors; best.safetensors with weights='best')."""
+    from rnntext.training import rundir
+
+    info = rundir.read_info(run_dir)
+    return Model(info, rundir.read_weights(info, weights))
+
+
+__all__ = ["DataConfig", "Model", "load", "prepare", "train"]

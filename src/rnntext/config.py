@@ -1,0 +1,354 @@
+"""Configuration: frozen dataclasses with documented defaults, TOML files and presets.
+
+Defaults live here and only here. Every field carries a one-line help text (its metadata)
+that is also its `--help` text in the CLI. Precedence: defaults < `--preset` < `--config
+FILE.toml` < flags. One name per concept: a field's name is its TOML key, its API argument
+and (with dashes) its flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rnntext.errors import ConfigError
+
+
+def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
+    """A dataclass field with its help text (and allowed values) attached."""
+    meta = {"help": help, "choices": choices}
+    if isinstance(default, (list, dict)):
+        raise TypeError("use tuples for sequence defaults (configs are frozen)")
+    return field(default=default, metadata=meta)
+
+
+CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+LEVELS = ("char", "byte")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULES = ("constant", "step", "exp", "inv", "plateau", "cosine")
+ENGINES = ("torch", "numpy")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How text is read, normalised, tokenized and split."""
+
+    level: str = opt("char", "token level: char (Unicode code points) or byte (raw UTF-8 bytes)", LEVELS)
+    glob: str = opt("*.txt", "file pattern used when an input is a directory (searched recursively)")
+    encoding: str = opt("utf-8", "text encoding of the input files")
+    errors: str = opt("strict", "undecodable bytes: strict (error naming file and offset) or replace", ("strict", "replace"))
+    nfc: bool = opt(False, "apply Unicode NFC normalisation first")
+    lowercase: bool = opt(False, "lowercase the text (after NFC)")
+    keep: str = opt("", "keep only characters matching this regex, e.g. '[\\nA-Za-z0-9 ,.:;?!-]' (after lowercasing)")
+    max_chars: int = opt(0, "keep only the first N characters after filtering (0: all)")
+    val_frac: float = opt(0.05, "fraction of the tokens for validation (a contiguous block after train)")
+    test_frac: float = opt(0.0, "fraction of the tokens for test (the last contiguous block)")
+
+    def __post_init__(self):
+        _check_choices(self)
+        _check(self.max_chars >= 0, "max_chars", "must be 0 or more")
+        _check(0 <= self.val_frac < 1, "val_frac", "must be in [0, 1)")
+        _check(0 <= self.test_frac < 1, "test_frac", "must be in [0, 1)")
+        _check(self.val_frac + self.test_frac < 1, "val_frac",
+               "val_frac + test_frac must be below 1 so that something is left to train on")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network: cell, layers, sizes, embedding, dropout, initialisation."""
+
+    cell: str = opt("lstm", "recurrent cell", CELLS)
+    num_layers: int = opt(2, "number of stacked recurrent layers")
+    hidden_size: tuple[int, ...] = opt((256,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512)")
+    embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
+    dropout: float = opt(0.0, "dropout between layers and before the output layer")
+    tie_weights: bool = opt(False, "share the input embedding with the output layer (Press & Wolf 2017); needs embed_size == last hidden size")
+    init: str = opt("default", "initialisation: default (PyTorch's uniform), xavier (Xavier inputs, orthogonal recurrent), caffe (Xavier inputs, uniform recurrent)", ("default", "xavier", "caffe"))
+    forget_bias: float = opt(1.0, "initial LSTM forget-gate bias (Jozefowicz et al. 2015 recommend 1)")
+
+    def __post_init__(self):
+        _check_choices(self)
+        _check(1 <= self.num_layers <= 64, "num_layers", "must be between 1 and 64")
+        sizes = self.hidden_size if isinstance(self.hidden_size, tuple) else (self.hidden_size,)
+        object.__setattr__(self, "hidden_size", tuple(int(s) for s in sizes))
+        _check(all(1 <= s <= 1 << 16 for s in self.hidden_size), "hidden_size", "each size must be between 1 and 65536")
+        _check(len(self.hidden_size) in (1, self.num_layers), "hidden_size",
+               f"give one size or {self.num_layers} (one per layer), not {len(self.hidden_size)}")
+        _check(0 <= self.embed_size <= 1 << 16, "embed_size", "must be between 0 and 65536")
+        _check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
+        if self.tie_weights:
+            _check(self.embed_size == self.hidden_sizes[-1], "tie_weights",
+                   f"needs embed_size ({self.embed_size}) equal to the last hidden size ({self.hidden_sizes[-1]})")
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        """One hidden size per layer."""
+        hs = self.hidden_size
+        return hs * self.num_layers if len(hs) == 1 else hs
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, length of training, logging and checkpoints."""
+
+    engine: str = opt("torch", "training engine: torch, or numpy (the reference engine, no torch needed)", ENGINES)
+    seq_len: int = opt(100, "time steps per training window (truncated backpropagation length)")
+    batch_size: int = opt(64, "parallel streams per batch")
+    optimizer: str = opt("adamw", "optimizer", OPTIMIZERS)
+    lr: float = opt(2e-3, "base learning rate")
+    momentum: float = opt(0.0, "sgd momentum, or rmsprop momentum")
+    nesterov: bool = opt(False, "use Nesterov momentum with sgd")
+    beta1: float = opt(0.9, "Adam/AdamW beta1 (the Caffe lab's 'momentum')")
+    beta2: float = opt(0.999, "Adam/AdamW beta2")
+    alpha: float = opt(0.99, "RMSProp smoothing constant")
+    eps: float = opt(1e-8, "optimizer epsilon")
+    weight_decay: float = opt(0.0, "weight decay (decoupled for adamw, L2 for the others)")
+    lr_schedule: str = opt("constant", "learning-rate schedule", SCHEDULES)
+    lr_gamma: float = opt(0.1, "step: factor every lr_step epochs; exp: factor per epoch; inv: gamma; plateau: factor")
+    lr_step: int = opt(10, "step schedule: epochs between decays")
+    lr_decay_start: int = opt(0, "exp schedule: first epoch that decays")
+    lr_power: float = opt(0.75, "inv schedule: lr * (1 + gamma * iter) ^ -power")
+    lr_patience: int = opt(0, "plateau schedule: validations without improvement before decaying")
+    warmup_iters: int = opt(0, "linear warm-up iterations (cosine schedule, or any schedule)")
+    cosine_iters: int = opt(10000, "cosine schedule: iterations from peak to lr_min (its own length, not max_iters)")
+    lr_min: float = opt(0.0, "cosine schedule: final learning rate")
+    clip_norm: float = opt(5.0, "clip gradients to this global L2 norm (0: off)")
+    clip_value: float = opt(0.0, "clip each gradient element to [-v, v] (0: off; char-rnn's rule)")
+    max_iters: int = opt(0, "stop after this many iterations (0: no limit)")
+    epochs: float = opt(0.0, "stop after this many passes over the training split (0: no limit)")
+    time_limit: float = opt(0.0, "stop after this many seconds of training (0: no limit)")
+    log_every: int = opt(50, "iterations between metrics lines")
+    eval_every: int = opt(500, "iterations between validations (0: only at the end)")
+    eval_tokens: int = opt(200_000, "at most this many validation tokens per validation (0: all)")
+    early_stop: int = opt(0, "stop after this many validations without improvement (0: never)")
+    sample_every: int = opt(1, "print samples every N validations (0: never)")
+    sample_temperatures: tuple[float, ...] = opt((0.5, 1.0), "temperatures of the samples printed while training")
+    sample_length: int = opt(200, "length of the samples printed while training")
+    checkpoint_every: int = opt(1000, "iterations between checkpoints (0: only at validations and the end)")
+    keep_last: int = opt(0, "also keep the last K numbered checkpoints (0: none)")
+    seed: int = opt(1234, "random seed")
+    device: str = opt("auto", "device: auto (cuda when present), cpu or cuda", DEVICES)
+    threads: int = opt(0, "CPU threads (0: PyTorch's default)")
+    quiet: bool = opt(False, "no progress bar or log lines")
+
+    def __post_init__(self):
+        _check_choices(self)
+        for key in ("seq_len", "batch_size"):
+            _check(1 <= getattr(self, key) <= 1 << 20, key, "must be between 1 and 1048576")
+        _check(self.lr > 0 and math.isfinite(self.lr), "lr", "must be a positive number")
+        for key in ("weight_decay", "clip_norm", "clip_value", "max_iters", "epochs", "time_limit",
+                    "momentum", "warmup_iters", "lr_min", "keep_last", "early_stop", "eval_tokens",
+                    "checkpoint_every", "eval_every", "sample_every", "lr_decay_start", "lr_patience", "threads"):
+            _check(getattr(self, key) >= 0, key, "must be 0 or more")
+        _check(self.log_every >= 1, "log_every", "must be 1 or more")
+        _check(self.lr_step >= 1 and self.cosine_iters >= 1, "lr_step", "lr_step and cosine_iters must be 1 or more")
+        _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "beta1 and beta2 must be in [0, 1)")
+        _check(all(t >= 0 for t in self.sample_temperatures), "sample_temperatures", "must be 0 or more")
+        _check(self.lr_gamma > 0, "lr_gamma", "must be positive")
+        _check(not (self.nesterov and self.optimizer != "sgd"), "nesterov", "applies to --optimizer sgd only")
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How text is generated from a trained model."""
+
+    length: int = opt(500, "tokens to generate per sample")
+    temperature: float = opt(1.0, "divide logits by this (0 means greedy)")
+    top_k: int = opt(0, "sample only among the K most likely tokens (0: all)")
+    top_p: float = opt(1.0, "sample only from the smallest set of tokens whose probability reaches P")
+    greedy: bool = opt(False, "always take the most likely token (same as temperature 0)")
+    num_samples: int = opt(1, "independent samples to generate (in one batch)")
+    seed: int = opt(0, "random seed; the same seed gives the same text")
+    unknown: str = opt("error", "prime tokens outside the vocabulary: error, skip, or replace:C")
+
+    def __post_init__(self):
+        _check(self.length >= 0, "length", "must be 0 or more")
+        _check(self.temperature >= 0 and math.isfinite(self.temperature), "temperature", "must be 0 or more")
+        _check(self.top_k >= 0, "top_k", "must be 0 or more")
+        _check(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
+        _check(1 <= self.num_samples <= 100_000, "num_samples", "must be between 1 and 100000")
+        _check(self.unknown in ("error", "skip") or self.unknown.startswith("replace:"), "unknown",
+               "must be error, skip or replace:C (e.g. replace:' ')")
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "sample": SampleConfig}
+
+
+@dataclass(frozen=True)
+class Config:
+    """All sections together: what a preset, a TOML file and `config.toml` in a run hold."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: {message}")
+
+
+def _check_choices(obj) -> None:
+    for f in fields(obj):
+        choices = f.metadata.get("choices")
+        if choices and getattr(obj, f.name) not in choices:
+            raise ConfigError(f"{f.name}: {getattr(obj, f.name)!r} is not one of {', '.join(choices)}")
+
+
+def key_section(key: str) -> str:
+    """The section that owns `key`, or a ConfigError naming the unknown key."""
+    for name, cls in SECTIONS.items():
+        if key in {f.name for f in fields(cls)}:
+            return name
+    raise ConfigError(f"unknown option {key!r}: see `rnntext train --help` for the valid names")
+
+
+def coerce(cls, key: str, value: Any) -> Any:
+    """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it."""
+    f = next((f for f in fields(cls) if f.name == key), None)
+    if f is None:
+        raise ConfigError(f"unknown option {key!r} in section [{_section_name(cls)}]")
+    default = f.default
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else value
+            if isinstance(items, (int, float)):
+                items = [items]
+            kind = type(default[0]) if default else str
+            return tuple(kind(x) for x in items)
+        if isinstance(default, int):
+            if isinstance(value, float) and not value.is_integer():
+                raise TypeError
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if isinstance(default, float):
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if isinstance(default, str):
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise TypeError
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: {value!r} is not a valid {type(default).__name__}") from None
+    return value
+
+
+def _section_name(cls) -> str:
+    return next(name for name, c in SECTIONS.items() if c is cls)
+
+
+def merge(base: Config, overrides: dict[str, dict[str, Any]]) -> Config:
+    """`base` with `overrides` ({section: {key: value}}) applied; unknown keys are errors."""
+    parts = {}
+    for name, cls in SECTIONS.items():
+        values = dataclasses.asdict(getattr(base, name))
+        for key, value in overrides.get(name, {}).items():
+            values[key] = coerce(cls, key, value)
+        parts[name] = cls(**values)
+    extra = set(overrides) - set(SECTIONS)
+    if extra:
+        raise ConfigError(f"unknown section [{sorted(extra)[0]}]: valid sections are {', '.join(SECTIONS)}")
+    return Config(**parts)
+
+
+def flat_overrides(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Group flat option names ({'lr': 0.1}) by the section that owns each."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        grouped.setdefault(key_section(key), {})[key] = value
+    return grouped
+
+
+def read_toml(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Parse a config TOML file into {section: {key: value}}; flat keys are grouped by owner."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    return _group(raw, str(path))
+
+
+def _group(raw: dict[str, Any], origin: str) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        if key in ("description", "lab"):
+            continue
+        if isinstance(value, dict):
+            if key not in SECTIONS:
+                raise ConfigError(f"{origin}: unknown section [{key}]: valid sections are {', '.join(SECTIONS)}")
+            grouped.setdefault(key, {}).update(value)
+        else:
+            grouped.setdefault(key_section(key), {})[key] = value
+    return grouped
+
+
+def preset_names() -> list[str]:
+    files = resources.files("rnntext.presets").iterdir()
+    return sorted(p.name[:-5] for p in files if p.name.endswith(".toml"))
+
+
+def preset_description(name: str) -> str:
+    raw = tomllib.loads(resources.files("rnntext.presets").joinpath(f"{name}.toml").read_text("utf-8"))
+    return str(raw.get("description", ""))
+
+
+def read_preset(name: str) -> dict[str, dict[str, Any]]:
+    if name not in preset_names():
+        raise ConfigError(f"unknown preset {name!r}: `rnntext presets` lists them ({', '.join(preset_names())})")
+    text = resources.files("rnntext.presets").joinpath(f"{name}.toml").read_text("utf-8")
+    return _group(tomllib.loads(text), f"preset {name}")
+
+
+def resolve(preset: str | None = None, config_file: str | Path | None = None,
+            overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults < preset < config file < flat overrides (flags or API arguments)."""
+    cfg = Config()
+    if preset:
+        cfg = merge(cfg, read_preset(preset))
+    if config_file:
+        cfg = merge(cfg, read_toml(config_file))
+    if overrides:
+        cfg = merge(cfg, flat_overrides(overrides))
+    return cfg
+
+
+def to_toml(cfg: Config) -> str:
+    """The resolved configuration as TOML (what a run's config.toml holds)."""
+    lines = []
+    for name, values in cfg.to_dict().items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{s}"'

@@ -1,0 +1,1 @@
+"""The PyTorch engine: the model as an nn.Module and the training step."""

@@ -1,0 +1,150 @@
+"""The PyTorch training engine: one object that owns the model, optimizer and carried state.
+
+The trainer loop (rnntext.training.trainer) is engine-neutral and talks to this class and to
+the NumPy engine through the same small set of methods: train_step, evaluate, reset_state,
+weights, checkpoint/restore. On CUDA it uses bf16 (or fp16 with a loss scaler) autocast and
+pinned-memory batch transfers; on the CPU it runs in float32 with autocast off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from rnntext.engines.torch.model import RNNLM, detach_state
+
+
+def pick_device(name: str) -> torch.device:
+    from rnntext.errors import ConfigError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for but no CUDA device is available: use --device cpu or auto")
+    return torch.device(name)
+
+
+def make_optimizer(params, cfg) -> torch.optim.Optimizer:
+    """torch.optim by name, with the options TrainConfig names."""
+    wd = cfg.weight_decay
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=wd)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, weight_decay=wd)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, weight_decay=wd)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
+                                   weight_decay=wd)
+    return torch.optim.Adagrad(params, lr=cfg.lr, eps=cfg.eps, weight_decay=wd)
+
+
+class TorchEngine:
+    """Model + optimizer + carried hidden state for truncated BPTT."""
+
+    name = "torch"
+
+    def __init__(self, model_cfg, train_cfg, vocab_size: int):
+        self.cfg = train_cfg
+        if train_cfg.threads:
+            torch.set_num_threads(train_cfg.threads)
+        torch.manual_seed(train_cfg.seed)
+        self.device = pick_device(train_cfg.device)
+        self.model = RNNLM(model_cfg, vocab_size).to(self.device)
+        self.optimizer = make_optimizer(self.model.parameters(), train_cfg)
+        cuda = self.device.type == "cuda"
+        self.amp_dtype = (torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.state = None
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        if self.device.type == "cuda":
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t
+
+    def reset_state(self) -> None:
+        self.state = None
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """One optimizer step on x, y: (B, T); returns the mean loss in nats per token."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        x, y = self._tensor(x), self._tensor(y)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
+            logits, state = self.model(x, self.state)  # (B, T, V)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        value = loss.item()
+        if not np.isfinite(value):
+            return value  # the trainer stops; nothing is updated
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.cfg.clip_norm or self.cfg.clip_value:
+            self.scaler.unscale_(self.optimizer)
+            if self.cfg.clip_value:
+                torch.nn.utils.clip_grad_value_(self.model.parameters(), self.cfg.clip_value)
+            if self.cfg.clip_norm:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.state = detach_state(state)
+        return value
+
+    @torch.no_grad()
+    def evaluate(self, batches, max_batches: int) -> tuple[float, int, int]:
+        """Sum of token losses, correct next-token guesses and tokens over the first batches."""
+        self.model.eval()
+        state, total, correct, count = None, 0.0, 0, 0
+        for i in range(min(len(batches), max_batches)):
+            x, y = batches.batch(i)
+            x, y = self._tensor(x), self._tensor(y)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16,
+                                enabled=self.amp_dtype is not None):
+                logits, state = self.model(x, state)
+            logits = logits.float().flatten(0, 1)
+            total += float(F.cross_entropy(logits, y.flatten(), reduction="sum"))
+            correct += int((logits.argmax(-1) == y.flatten()).sum())
+            count += y.numel()
+        return total, correct, count
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {k: v.float().cpu().numpy() for k, v in self.model.weights().items()}
+
+    def checkpoint(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything exact resume needs, as arrays plus JSON."""
+        tensors = {f"model.{k}": v.cpu().numpy() for k, v in self.model.weights().items()}
+        opt = self.optimizer.state_dict()
+        for idx, slots in opt["state"].items():
+            for key, value in slots.items():
+                tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).cpu().numpy()
+        for k, s in enumerate(self.state or []):
+            for j, t in enumerate(s if isinstance(s, tuple) else (s,)):
+                tensors[f"hidden.{k}.{j}"] = t.cpu().numpy()
+        tensors["rng.torch"] = torch.get_rng_state().numpy()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state().numpy()
+        meta = {"param_groups": opt["param_groups"], "scaler": self.scaler.state_dict()}
+        return tensors, meta
+
+    def restore(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        self.model.load_weights({k[6:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")})
+        slots: dict[int, dict] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, idx, key = k.split(".", 2)
+                slots.setdefault(int(idx), {})[key] = torch.from_numpy(v.copy())
+        self.optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+        if meta.get("scaler"):
+            self.scaler.load_state_dict(meta["scaler"])
+        layers = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("hidden.")})
+        if layers:
+            parts = [[torch.from_numpy(tensors[f"hidden.{k}.{j}"]).to(self.device)
+                      for j in range(2) if f"hidden.{k}.{j}" in tensors] for k in layers]
+            self.state = [tuple(p) if len(p) == 2 else p[0] for p in parts]
+        else:
+            self.state = None
+        torch.set_rng_state(torch.from_numpy(tensors["rng.torch"]))
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(torch.from_numpy(tensors["rng.cuda"]))

@@ -1,0 +1,141 @@
+"""The recurrent language model as an nn.Module.
+
+Parameter names are PyTorch's own (`rnn.weight_ih_l0`, ...; gate orders LSTM i,f,g,o and GRU
+r,z,n) so the NumPy engine loads the same `model.safetensors`. Layers may differ in size (the
+TensorFlow lab stacked LSTMs of 1024 and 512), so each layer is its own call of the fused
+kernels behind nn.LSTM/nn.GRU/nn.RNN (`torch.lstm`, ...), which use cuDNN on CUDA.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+_KERNELS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
+
+
+class RecurrentStack(nn.Module):
+    """Stacked single-direction recurrent layers with PyTorch's parameter names."""
+
+    def __init__(self, cell: str, input_size: int, hidden_sizes: tuple[int, ...]):
+        super().__init__()
+        self.cell, self.hidden_sizes = cell, tuple(hidden_sizes)
+        gates = GATES[cell]
+        for k, H in enumerate(self.hidden_sizes):
+            D = input_size if k == 0 else self.hidden_sizes[k - 1]
+            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(gates * H, D)))
+            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(gates * H, H)))
+            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(gates * H)))
+            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(gates * H)))
+
+    def layer_params(self, k: int) -> list[torch.Tensor]:
+        return [getattr(self, f"{n}_l{k}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+    def run_layer(self, k: int, x: torch.Tensor, state):
+        """x: (B, T, D) -> output (B, T, H_k), new state ((1, B, H) or a (h, c) pair)."""
+        params = self.layer_params(k)
+        if self.cell == "lstm":
+            out, h, c = torch.lstm(x, state, params, True, 1, 0.0, self.training, False, True)
+            return out, (h, c)
+        out, h = _KERNELS[self.cell](x, state, params, True, 1, 0.0, self.training, False, True)
+        return out, h
+
+    def zero_state(self, batch_size: int, device, dtype):
+        def zeros(H):
+            return torch.zeros(1, batch_size, H, device=device, dtype=dtype)
+
+        if self.cell == "lstm":
+            return [(zeros(H), zeros(H)) for H in self.hidden_sizes]
+        return [zeros(H) for H in self.hidden_sizes]
+
+
+class RNNLM(nn.Module):
+    """Embedding (or one-hot) -> recurrent layers with dropout -> dropout -> linear -> logits."""
+
+    def __init__(self, model_cfg, vocab_size: int):
+        super().__init__()
+        self.cfg, self.vocab_size = model_cfg, vocab_size
+        E = model_cfg.embed_size
+        self.embedding = nn.Embedding(vocab_size, E) if E > 0 else None
+        self.rnn = RecurrentStack(model_cfg.cell, E or vocab_size, model_cfg.hidden_sizes)
+        self.drop = nn.Dropout(model_cfg.dropout)
+        self.output = nn.Linear(model_cfg.hidden_sizes[-1], vocab_size)
+        if model_cfg.tie_weights:
+            self.output.weight = self.embedding.weight  # Press & Wolf 2017; Inan et al. 2017
+        initialise(self, model_cfg)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T) ids -> (B, T, E), or one-hot (B, T, V) when embed_size is 0."""
+        if self.embedding is not None:
+            return self.embedding(x)
+        return nn.functional.one_hot(x, self.vocab_size).to(self.output.weight.dtype)
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x: (B, T) ids -> logits (B, T, V) and the state after the last step."""
+        h = self.embed(x)
+        if state is None:
+            state = self.rnn.zero_state(x.shape[0], x.device, h.dtype)
+        new_state = []
+        for k in range(len(self.rnn.hidden_sizes)):
+            h, s = self.rnn.run_layer(k, h, state[k])
+            h = self.drop(h)
+            new_state.append(s)
+        return self.output(h), new_state
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The state dict as saved: a tied output weight is stored once, as embedding.weight."""
+        sd = {k: v.detach() for k, v in self.state_dict().items()}
+        if self.cfg.tie_weights:
+            sd.pop("output.weight")
+        return sd
+
+    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        expected = set(self.weights())
+        if set(weights) != expected:
+            missing, extra = sorted(expected - set(weights)), sorted(set(weights) - expected)
+            raise KeyError(f"missing {missing[:3]}, unexpected {extra[:3]}")
+        self.load_state_dict(weights, strict=False)
+
+
+def detach_state(state):
+    """Cut the graph at a batch boundary (truncated BPTT) but keep the values."""
+    return [tuple(t.detach() for t in s) if isinstance(s, tuple) else s.detach() for s in state]
+
+
+@torch.no_grad()
+def initialise(model: RNNLM, cfg) -> None:
+    """Initialise per `cfg.init`; LSTM forget-gate biases start at `cfg.forget_bias`.
+
+    default: PyTorch's RNN rule, uniform(+-1/sqrt(H)) for recurrent layers; embedding and
+             output uniform(+-0.1) with zero output bias (pytorch/examples).
+    xavier:  Xavier-uniform input weights (the Caffe lab's filler), orthogonal recurrent
+             weights per gate block (Saxe et al. 2014), zero biases.
+    caffe:   Xavier-uniform input and recurrent weights, zero biases (the Caffe lab).
+    The forget bias of 1 follows Gers et al. 2000 and Jozefowicz et al. 2015.
+    """
+    rnn = model.rnn
+    for k, H in enumerate(rnn.hidden_sizes):
+        w_ih, w_hh, b_ih, b_hh = rnn.layer_params(k)
+        if cfg.init == "default":
+            for p in (w_ih, w_hh, b_ih, b_hh):
+                nn.init.uniform_(p, -1 / math.sqrt(H), 1 / math.sqrt(H))
+        else:
+            for g in range(GATES[rnn.cell]):
+                nn.init.xavier_uniform_(w_ih[g * H:(g + 1) * H])
+                if cfg.init == "xavier":
+                    nn.init.orthogonal_(w_hh[g * H:(g + 1) * H])
+                else:
+                    nn.init.xavier_uniform_(w_hh[g * H:(g + 1) * H])
+            b_ih.zero_()
+            b_hh.zero_()
+        if rnn.cell == "lstm":
+            b_ih[H:2 * H] = cfg.forget_bias
+            b_hh[H:2 * H] = 0.0
+    if model.embedding is not None:
+        nn.init.uniform_(model.embedding.weight, -0.1, 0.1)
+    if not cfg.tie_weights:
+        nn.init.uniform_(model.output.weight, -0.1, 0.1)
+    model.output.bias.zero_()

@@ -1,0 +1,1 @@
+"""The trainer loop, learning-rate schedules and run directories."""

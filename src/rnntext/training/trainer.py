@@ -1,0 +1,222 @@
+"""The training loop, written out plainly and engine-neutral.
+
+Per iteration: pick the window of every stream (the hidden state carries over between windows
+and resets at each epoch start), set the learning rate from the schedule, take one engine step.
+Around it: metrics lines, validation, best-weights tracking, checkpoints, samples, stopping
+rules (iterations, epochs, seconds, early stopping), Ctrl-C and non-finite losses.
+Reporting goes to an optional `report(event: dict)` function (the CLI draws the progress bar)
+and to `logging`; this module never prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+from rnntext.config import Config, to_toml
+from rnntext.data.atomic import write_text
+from rnntext.data.batches import StreamBatches
+from rnntext.errors import TrainingError
+from rnntext.training import rundir
+from rnntext.training.schedules import Plateau, lr_at
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    iterations: int
+    epoch: float
+    best_val_loss: float | None
+    val: dict | None
+    elapsed_s: float
+    stopped_by: str
+
+
+def make_engine(cfg: Config, vocab_size: int):
+    if cfg.train.engine == "numpy":
+        from rnntext.engines.numpy.engine import NumpyEngine
+
+        return NumpyEngine(cfg.model, cfg.train, vocab_size)
+    from rnntext.engines.torch.engine import TorchEngine
+
+    return TorchEngine(cfg.model, cfg.train, vocab_size)
+
+
+def level_metrics(loss: float, level: str) -> dict:
+    """Loss in nats plus bits per character (char/byte) or perplexity (word)."""
+    out = {"loss": loss, "perplexity": math.exp(min(loss, 700))}
+    if level in ("char", "byte"):
+        out["bpc"] = loss / math.log(2)
+    return out
+
+
+class Trainer:
+    """One training session over a prepared dataset into a run directory."""
+
+    def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None):
+        self.cfg, self.tc, self.dataset, self.run = cfg, cfg.train, dataset, Path(run_dir)
+        self.info, self.report, self.sampler = info, report or (lambda event: None), sampler
+        self.batches = StreamBatches(dataset.split("train"), self.tc.batch_size, self.tc.seq_len, "train")
+        val_n = dataset.size("val")
+        self.val = None
+        if val_n > 1:
+            B = max(1, min(self.tc.batch_size, (val_n - 1) // (self.tc.seq_len + 1)))
+            self.val = StreamBatches(dataset.split("val"), B, min(self.tc.seq_len, (val_n - 1) // B), "val")
+        self.engine = make_engine(cfg, len(info.vocab))
+        self.iteration, self.best, self.bad_evals, self.val_count = 0, math.inf, 0, 0
+        self.plateau = Plateau(self.tc)
+        self.tokens_seen, self.elapsed_before = 0, 0.0
+        self.loss_sum, self.loss_n = 0.0, 0  # since the last metrics line (checkpointed: resumed logs match)
+
+    # -- state -------------------------------------------------------------------------------
+    def restore(self) -> None:
+        tensors, state = rundir.read_checkpoint(self.run)
+        self.engine.restore(tensors, state["engine"])
+        self.iteration = state["iteration"]
+        self.best = math.inf if state["best_val_loss"] is None else state["best_val_loss"]
+        self.bad_evals, self.val_count = state["bad_evals"], state["val_count"]
+        self.plateau = Plateau(self.tc, **state["plateau"])
+        self.tokens_seen, self.elapsed_before = state["tokens_seen"], state["elapsed_s"]
+        self.loss_sum, self.loss_n = state["loss_sum"], state["loss_n"]
+        _truncate_metrics(self.run / "metrics.jsonl", self.iteration)
+        log.info("resumed %s at iteration %d", self.run, self.iteration)
+
+    def save(self, elapsed: float) -> None:
+        """Checkpoint: one atomic trainer file first, then the latest weights and model.json."""
+        tensors, engine_meta = self.engine.checkpoint()
+        state = {"iteration": self.iteration, "epoch": self.iteration / len(self.batches),
+                 "batch": self.iteration % len(self.batches),
+                 "best_val_loss": None if math.isinf(self.best) else self.best,
+                 "bad_evals": self.bad_evals, "val_count": self.val_count, "plateau": self.plateau.state(),
+                 "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "loss_sum": self.loss_sum,
+                 "loss_n": self.loss_n, "engine": engine_meta}
+        rundir.write_checkpoint(self.run / "trainer.safetensors", tensors, state)
+        if self.tc.keep_last:
+            self._keep_numbered(tensors, state)
+        self.info.training.update(iterations=self.iteration, epoch=state["epoch"],
+                                  best_val_loss=None if math.isinf(self.best) else self.best,
+                                  tokens_seen=self.tokens_seen, elapsed_s=round(elapsed, 2), engine=self.engine.name)
+        rundir.write_model(self.run, self.info, self.engine.weights())
+        write_text(self.run / "trainer.json", json.dumps(state, indent=1, default=str) + "\n")
+
+    def _keep_numbered(self, tensors, state) -> None:
+        folder = self.run / "checkpoints"
+        folder.mkdir(exist_ok=True)
+        rundir.write_checkpoint(folder / f"iter_{self.iteration:08d}.safetensors", tensors, state)
+        for old in sorted(folder.glob("iter_*.safetensors"))[:-self.tc.keep_last]:
+            old.unlink()
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        tc, nb = self.tc, len(self.batches)
+        write_text(self.run / "config.toml", to_toml(self.cfg))
+        start, stopped_by = time.monotonic(), None
+        window_start, window_tokens = time.monotonic(), 0
+        self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
+                     "max_iters": self._max_iters(), "time_limit": tc.time_limit})
+        last_saved = self.iteration
+        try:
+            while (stopped_by := self._stop_reason(start)) is None:
+                epoch, b = divmod(self.iteration, nb)
+                if b == 0:
+                    self.engine.reset_state()  # a new epoch starts every stream from zero
+                x, y = self.batches.batch(b)
+                lr = lr_at(tc, self.iteration, epoch, self.plateau.scale)
+                loss = self.engine.train_step(x, y, lr)
+                if not math.isfinite(loss):
+                    raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
+                                        f"--clip-norm; the last good checkpoint in {self.run} is kept")
+                self.iteration += 1
+                self.tokens_seen += x.size
+                window_tokens += x.size
+                self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
+                if self.iteration % tc.log_every == 0:
+                    now = time.monotonic()
+                    self._log({"iter": self.iteration, "epoch": round(self.iteration / nb, 4), "lr": lr,
+                               "train_loss": self.loss_sum / self.loss_n, "tokens_per_s": window_tokens / max(now - window_start, 1e-9),
+                               "elapsed_s": round(self.elapsed_before + now - start, 3)})
+                    window_start, window_tokens, self.loss_sum, self.loss_n = now, 0, 0.0, 0
+                if tc.eval_every and self.iteration % tc.eval_every == 0:
+                    self._validate(start)
+                    last_saved = self.iteration
+                elif tc.checkpoint_every and self.iteration % tc.checkpoint_every == 0:
+                    self.save(self.elapsed_before + time.monotonic() - start)
+                    last_saved = self.iteration
+        except KeyboardInterrupt:
+            stopped_by = "interrupt"
+        if stopped_by != "interrupt" and (not tc.eval_every or self.iteration % tc.eval_every):
+            self._validate(start)
+        elif self.iteration != last_saved:
+            self.save(self.elapsed_before + time.monotonic() - start)
+        elapsed = self.elapsed_before + time.monotonic() - start
+        result = TrainResult(self.run, self.iteration, self.iteration / nb, None if math.isinf(self.best) else self.best,
+                             self._last_val, elapsed, stopped_by)
+        self.report({"kind": "end", "result": result})
+        return result
+
+    _last_val: dict | None = None
+
+    def _max_iters(self) -> int:
+        limits = [self.tc.max_iters] if self.tc.max_iters else []
+        if self.tc.epochs:
+            limits.append(math.ceil(self.tc.epochs * len(self.batches)))
+        return min(limits) if limits else 0
+
+    def _stop_reason(self, start: float) -> str | None:
+        limit = self._max_iters()
+        if limit and self.iteration >= limit:
+            return "max_iters" if limit == self.tc.max_iters else "epochs"
+        if self.tc.time_limit and time.monotonic() - start >= self.tc.time_limit:
+            return "time_limit"
+        if self.tc.early_stop and self.bad_evals >= self.tc.early_stop:
+            return "early_stop"
+        return None
+
+    def _validate(self, start: float) -> None:
+        """Validate, keep the best weights, checkpoint, and print samples every N validations."""
+        if self.val is not None:
+            max_batches = len(self.val)
+            if self.tc.eval_tokens:
+                max_batches = max(1, self.tc.eval_tokens // (self.val.B * self.val.T))
+            total, correct, count = self.engine.evaluate(self.val, max_batches)
+            metrics = level_metrics(total / count, self.info.vocab.level)
+            val = {"iter": self.iteration, "val_loss": metrics["loss"], "val_accuracy": correct / count}
+            val |= {f"val_{k}": v for k, v in metrics.items() if k in ("bpc", "perplexity")}
+            self._last_val = val
+            self.val_count += 1
+            improved = val["val_loss"] < self.best
+            if improved:
+                self.best, self.bad_evals = val["val_loss"], 0
+                rundir.write_model(self.run, self.info, self.engine.weights(), name="best")
+            else:
+                self.bad_evals += 1
+            if self.tc.lr_schedule == "plateau":
+                self.plateau.observe(val["val_loss"])
+            self._log(val | {"best": improved})
+        self.save(self.elapsed_before + time.monotonic() - start)
+        if self.sampler and self.tc.sample_every and self.val_count % self.tc.sample_every == 0:
+            weights = self.engine.weights()
+            for temperature in self.tc.sample_temperatures:
+                text = self.sampler(weights, temperature, self.tc.sample_length)
+                self.report({"kind": "sample", "temperature": temperature, "text": text, "iter": self.iteration})
+
+    def _log(self, record: dict) -> None:
+        with open(self.run / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        self.report({"kind": "val" if "val_loss" in record else "log", **record})
+        log.debug("%s", record)
+
+
+def _truncate_metrics(path: Path, iteration: int) -> None:
+    """Drop metrics lines written after the checkpoint we resume from."""
+    if not path.exists():
+        return
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and json.loads(line).get("iter", 0) <= iteration]
+    write_text(path, "".join(line + "\n" for line in lines))

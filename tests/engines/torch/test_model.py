@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from rnntext.config import ModelConfig
+from rnntext.engines.torch.model import RNNLM
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
+@pytest.mark.parametrize("embed", [0, 5])
+def test_one_pass_equals_chunks_with_carried_state(cell, embed):
+    torch.manual_seed(0)
+    model = RNNLM(ModelConfig(cell=cell, num_layers=3, hidden_size=(7, 6, 5), embed_size=embed), 9).double().eval()
+    x = torch.randint(0, 9, (2, 30))
+    whole, _ = model(x)
+    state, parts = None, []
+    for lo in range(0, 30, 7):
+        out, state = model(x[:, lo:lo + 7], state)
+        parts.append(out)
+    assert torch.allclose(torch.cat(parts, 1), whole, atol=1e-12, rtol=0)
+
+
+def test_matches_nn_lstm_with_copied_weights():
+    torch.manual_seed(0)
+    model = RNNLM(ModelConfig(num_layers=2, hidden_size=(8,), embed_size=4), 6).double().eval()
+    ref = torch.nn.LSTM(4, 8, num_layers=2, batch_first=True).double()
+    ref.load_state_dict({k[4:]: v for k, v in model.state_dict().items() if k.startswith("rnn.")})
+    x = torch.randint(0, 6, (3, 5))
+    out, _ = ref(model.embedding(x))
+    assert torch.allclose(model(x)[0], model.output(out), atol=1e-12)
+
+
+def test_forget_bias_and_tied_weights():
+    model = RNNLM(ModelConfig(num_layers=1, hidden_size=(8,), embed_size=8, tie_weights=True, init="xavier"), 5)
+    b = model.rnn.bias_ih_l0.detach()
+    assert b[8:16].eq(1.0).all() and b[:8].eq(0).all()
+    assert model.output.weight is model.embedding.weight
+    assert "output.weight" not in model.weights()
+    w = model.rnn.weight_hh_l0.detach()[:8]
+    assert torch.allclose(w @ w.T, torch.eye(8), atol=1e-5)  # orthogonal recurrent block

@@ -1,0 +1,26 @@
+import math
+
+import pytest
+
+from rnntext.config import TrainConfig
+from rnntext.training.schedules import Plateau, lr_at
+
+
+def test_schedules():
+    assert lr_at(TrainConfig(lr=0.1), 999, 9) == 0.1
+    assert lr_at(TrainConfig(lr=0.1, lr_schedule="step", lr_gamma=0.5, lr_step=3), 0, 7) == pytest.approx(0.025)
+    exp = TrainConfig(lr=1.0, lr_schedule="exp", lr_gamma=0.97, lr_decay_start=10)
+    assert lr_at(exp, 0, 10) == 1.0 and lr_at(exp, 0, 12) == pytest.approx(0.97 ** 2)
+    inv = TrainConfig(lr=0.001, lr_schedule="inv", lr_gamma=1e-5, lr_power=0.75)  # the Caffe lab
+    assert lr_at(inv, 6000, 0) == pytest.approx(0.001 * (1 + 0.06) ** -0.75)
+    cos = TrainConfig(lr=1.0, lr_schedule="cosine", warmup_iters=10, cosine_iters=100, lr_min=0.1)
+    assert lr_at(cos, 0, 0) == pytest.approx(0.1)  # warm-up from lr/10
+    assert lr_at(cos, 60, 0) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert lr_at(cos, 10_000, 0) == pytest.approx(0.1)
+
+
+def test_plateau_divides_after_patience():
+    p = Plateau(TrainConfig(lr_schedule="plateau", lr_gamma=0.25, lr_patience=1))
+    for loss in (3.0, 2.0, 2.5, 2.4):
+        p.observe(loss)
+    assert p.scale == 0.25 and p.best == 2.0
