@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+
+import numpy as np
 import shutil
 from pathlib import Path
 from typing import Any
@@ -161,8 +163,28 @@ class Model:
     def evaluate(self, text: str, **options) -> dict:
         raise NotImplementedError
 
-    def summary(self) -> str:
-        raise NotImplementedError
+    def summary(self) -> dict:
+        """Layers with output shapes and parameter counts, totals and training facts (Keras-style)."""
+        from rnntext.training.rundir import parameter_shapes
+
+        m, V = self.info.model, len(self.vocab)
+        shapes = parameter_shapes(m, V)
+        layers = []
+        if m.embed_size:
+            layers.append(("embedding", f"(B, T, {m.embed_size})", int(np.prod(shapes["embedding.weight"]))))
+        else:
+            layers.append(("one-hot", f"(B, T, {V})", 0))
+        for k, H in enumerate(m.hidden_sizes):
+            n = sum(int(np.prod(shapes[f"rnn.{w}_l{k}"])) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            layers.append((f"{m.cell}_{k}", f"(B, T, {H})", n))
+            if m.dropout:
+                layers.append((f"dropout_{k} ({m.dropout})", f"(B, T, {H})", 0))
+        out_n = int(np.prod(shapes["output.bias"])) + (0 if m.tie_weights else int(np.prod(shapes["output.weight"])))
+        layers.append(("output" + (" (tied to embedding)" if m.tie_weights else ""), f"(B, T, {V})", out_n))
+        t = self.info.training
+        return {"layers": layers, "total_parameters": sum(n for _, _, n in layers), "vocab_size": V,
+                "level": self.vocab.level, "iterations": t.get("iterations", 0),
+                "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine"), "epoch": t.get("epoch")}
 
 
 def load(run_dir, weights: str = "latest") -> Model:

@@ -165,6 +165,23 @@ def cmd_presets(args) -> int:
     return 0
 
 
+def cmd_info(args) -> int:
+    from rnntext import api
+
+    summary = api.load(args.run, weights=args.weights).summary()
+    print(f"{'layer':32} {'output shape':18} {'parameters':>12}")
+    print("-" * 64)
+    for name, shape, n in summary["layers"]:
+        print(f"{name:32} {shape:18} {n:>12,}")
+    print("-" * 64)
+    print(f"{'total':51} {summary['total_parameters']:>12,}")
+    best = summary["best_val_loss"]
+    print(f"vocabulary: {summary['vocab_size']} {summary['level']} tokens; trained {summary['iterations']} iterations"
+          + (f" ({summary['epoch']:.2f} epochs)" if summary.get("epoch") else "")
+          + (f"; best validation loss {best:.4f} nats" if best is not None else ""))
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 def build_parser() -> Parser:
@@ -197,6 +214,11 @@ def build_parser() -> Parser:
         add_section_flags(p, section)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("info", help="summarise a trained model: layers, shapes, parameters, training")
+    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
+    p.set_defaults(func=cmd_info)
+
     p = sub.add_parser("presets", help="list the presets")
     p.set_defaults(func=cmd_presets)
     return parser
@@ -204,7 +226,10 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # usage errors, --help and --version: return the status in-process too
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()

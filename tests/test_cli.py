@@ -1,0 +1,92 @@
+"""The CLI run in-process on tmp_path: outputs, and one-line errors with exit status 2."""
+
+import json
+
+import pytest
+
+from rnntext.cli import main
+
+TINY = ["--num-layers", "1", "--hidden-size", "16", "--embed-size", "8", "--seq-len", "8", "--batch-size", "4",
+        "--sample-every", "0", "--quiet"]
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_prepare_writes_dataset_and_summary(tmp_path, capsys, corpus):
+    code, out, _ = run_cli(capsys, "prepare", corpus, "-o", tmp_path / "d.h5", "--val-frac", "0.1")
+    assert code == 0
+    assert "read 8,880 chars" in out and "vocabulary: 30 tokens" in out and "train 7,992, val 888, test 0" in out
+    assert (tmp_path / "d.h5").is_file()
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "filtered", "utf8", "outdir", "fractions", "negative", "exists"])
+def test_prepare_bad_inputs(tmp_path, capsys, corpus, case):
+    out = tmp_path / "d.h5"
+    args = {"missing": [tmp_path / "nope.txt", "-o", out],
+            "empty": [tmp_path / "empty.txt", "-o", out],
+            "filtered": [corpus, "-o", out, "--keep", "[0-9]"],
+            "utf8": [tmp_path / "bad.txt", "-o", out],
+            "outdir": [corpus, "-o", tmp_path],
+            "fractions": [corpus, "-o", out, "--val-frac", "0.5", "--test-frac", "0.5"],
+            "negative": [corpus, "-o", out, "--val-frac", "-0.1"],
+            "exists": [corpus, "-o", out]}[case]
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "bad.txt").write_bytes(b"ok\n\xc3\x28")
+    if case == "exists":
+        out.write_bytes(b"keep me")
+    code, _, err = run_cli(capsys, "prepare", *args)
+    expected = {"missing": "does not exist", "empty": "empty", "filtered": "empty after filtering",
+                "utf8": "bad.txt is not valid utf-8 at byte 3", "outdir": "is a directory",
+                "fractions": "below 1", "negative": "val_frac", "exists": "--force"}[case]
+    assert_one_line_error(code, err, expected)
+    assert not out.exists() or out.read_bytes() == b"keep me"
+
+
+def test_train_writes_run_and_info(tmp_path, capsys, corpus):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(capsys, "train", corpus, "-o", run, "--max-iters", "12", "--eval-every", "6", *TINY)
+    assert code == 0 and "12 iterations" in out
+    assert json.loads((run / "model.json").read_text())["training"]["iterations"] == 12
+    code, out, _ = run_cli(capsys, "info", run)
+    assert code == 0 and "lstm_0" in out and "(B, T, 16)" in out and "total" in out
+    # every bad train input: one line, status 2, the run untouched
+    before = (run / "model.safetensors").read_bytes()
+    for argv, fragment in [
+        (["train", corpus, "-o", run, *TINY], "not empty"),
+        (["train", "-o", run, "--resume", "--hidden-size", "32"], "another architecture"),
+        (["train", corpus, "-o", tmp_path / "r2", "--batch-size", "5000"], "--batch-size"),
+        (["train", corpus, "-o", tmp_path / "r3", "--lr", "-1"], "lr: must be a positive number"),
+        (["train", corpus, "-o", tmp_path / "r4", "--hidden-size", "8,8,8"], "hidden_size"),
+        (["train", corpus, "-o", tmp_path / "r5", "--cell", "transformer"], "invalid choice"),
+        (["train", corpus, "-o", tmp_path / "r6", "--preset", "nope"], "unknown preset"),
+        (["info", tmp_path / "nothing"], "does not exist"),
+    ]:
+        code, _, err = run_cli(capsys, *argv)
+        assert_one_line_error(code, err, fragment)
+    assert (run / "model.safetensors").read_bytes() == before
+
+
+def test_config_file_precedence(tmp_path, capsys, corpus):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[model]\nhidden_size = 12\nnum_layers = 1\n[train]\nlr = 0.01\nmax_iters = 3\n")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", corpus, "-o", run, "--config", cfg, "--lr", "0.02", "--embed-size", "4",
+                           "--seq-len", "8", "--batch-size", "2", "--quiet", "--sample-every", "0")
+    assert code == 0, err
+    text = (run / "config.toml").read_text()
+    assert "hidden_size = [12]" in text and "lr = 0.02" in text and "max_iters = 3" in text
+    cfg.write_text("[train]\nlearning_rate = 0.1\n")
+    code, _, err = run_cli(capsys, "train", corpus, "-o", tmp_path / "x", "--config", cfg)
+    assert_one_line_error(code, err, "learning_rate")
