@@ -50,6 +50,8 @@ def _claim_run_dir(run: Path, resume: bool, force: bool) -> None:
     """Refuse to overwrite a run unless --force; with --force remove only rnntext's own files."""
     if run.exists() and not run.is_dir():
         raise RunError(f"{run} is a file, not a run directory: choose another -o")
+    for stale in run.glob(".*.tmp") if run.is_dir() else ():
+        stale.unlink()  # a temporary file left by a crash mid-write; the file it was for is intact
     if resume:
         if not (run / "trainer.safetensors").is_file():
             raise RunError(f"{run} has no checkpoint to resume: drop --resume to start a new run there")
@@ -152,16 +154,104 @@ class Model:
 
     def __init__(self, info, weights):
         self.info, self.weights = info, weights
+        self._runtime = None
 
     @property
     def vocab(self):
         return self.info.vocab
 
-    def generate(self, prime: str = "", **options) -> str:
-        raise NotImplementedError
+    def start_ids(self) -> list[int]:
+        """Where sampling starts without a prime: a newline, else the first token."""
+        return [self.vocab.id("\n")] if "\n" in self.vocab else [0]
 
-    def evaluate(self, text: str, **options) -> dict:
-        raise NotImplementedError
+    def encode(self, text: str, unknown: str = "error") -> tuple[np.ndarray, int]:
+        """Ids of `text` and how many symbols were unknown (error, skip, or replace:C)."""
+        ids = self.vocab.lookup(self.vocab.codes(text))
+        bad = ids < 0
+        if not bad.any():
+            return ids, 0
+        if unknown == "error":
+            missing = sorted(set(self.vocab.symbols(text)) - set(self.vocab.tokens))
+            shown = "".join(missing)[:40]
+            raise InputError(f"{len(missing)} symbol(s) are not in the model's vocabulary: {shown!r}; "
+                             f"pass --unknown skip or --unknown replace:C")
+        if unknown == "skip":
+            return ids[~bad], int(bad.sum())
+        char = unknown.split(":", 1)[1]
+        if char not in self.vocab:
+            raise ConfigError(f"unknown: the replacement {char!r} is not in the vocabulary either")
+        ids[bad] = self.vocab.id(char)
+        return ids, int(bad.sum())
+
+    def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto"):
+        if engine == "torch":
+            from rnntext.engines.torch.sampling import TorchStreams
+
+            return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, device)
+        from rnntext.generation import Runtime
+
+        if self._runtime is None:
+            self._runtime = Runtime(self.info.model, len(self.vocab), self.weights)
+        return self._runtime.streams(num_samples)
+
+    def stream(self, prime: str = "", *, engine: str = "numpy", device: str = "auto", stop=None, **options):
+        """Prime once, then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
+
+        `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
+        """
+        from rnntext.config import SampleConfig
+        from rnntext.generation import Rule, generate
+
+        cfg = config_mod.merge(Config(), {"sample": _split_kwargs(options)}).sample if options else SampleConfig()
+        ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
+        if len(ids) == 0:
+            ids = np.array(self.start_ids())
+        streams = self.streams(cfg.num_samples, engine, device)
+        streams.prime(ids)
+        for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
+            yield streams, out
+
+    def generate(self, prime: str = "", **options) -> str | list[str]:
+        """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""
+        steps = [ids for _, ids in self.stream(prime, **options)]
+        if not steps:
+            texts = [""] * options.get("num_samples", 1)
+        else:
+            grid = np.stack(steps, axis=1)  # (B, length)
+            texts = [self.vocab.decode(row[row >= 0]) for row in grid]
+        return texts[0] if len(texts) == 1 else texts
+
+    def next_tokens(self, prime: str = "", k: int = 10, unknown: str = "error") -> list[tuple[str, float]]:
+        """The k most likely next tokens after `prime`, with their probabilities."""
+        from rnntext.generation import probabilities, top_tokens
+
+        ids = self.encode(prime, unknown)[0] if prime else np.array(self.start_ids())
+        streams = self.streams(1)
+        logits = streams.prime(ids if len(ids) else self.start_ids())
+        return [(self.vocab.tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], k)]
+
+    def evaluate(self, text: str, unknown: str = "skip", chunk: int = 256) -> dict:
+        """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`.
+
+        One stream over the whole text with carried state, as the model would read it; unknown
+        symbols are skipped and counted (or replaced, or an error: `unknown`).
+        """
+        from rnntext.engines.numpy import evaluate_batch
+        from rnntext.training.trainer import level_metrics
+
+        ids, unknowns = self.encode(text, unknown)
+        if len(ids) < 2:
+            raise InputError("evaluation text has fewer than 2 known tokens: give more text")
+        params = {k: np.asarray(v, np.float32) for k, v in self.weights.items()}
+        state, total, correct, count = None, 0.0, 0.0, 0.0
+        for lo in range(0, len(ids) - 1, chunk):
+            x = ids[lo:lo + chunk][None, :]
+            y = ids[lo + 1:lo + chunk + 1][None, :]
+            x = x[:, :y.shape[1]]
+            nll, n, right, state = evaluate_batch(params, self.info.model, x, y, state)
+            total, correct, count = total + nll, correct + right, count + n
+        out = level_metrics(total / count, self.vocab.level)
+        return {**out, "accuracy": correct / count, "tokens": int(count), "unknown": unknowns}
 
     def summary(self) -> dict:
         """Layers with output shapes and parameter counts, totals and training facts (Keras-style)."""

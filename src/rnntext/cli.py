@@ -12,10 +12,13 @@ import logging
 import math
 import sys
 from dataclasses import MISSING, fields
+from pathlib import Path
+
+import numpy as np
 
 from rnntext import __version__
-from rnntext.config import SECTIONS
-from rnntext.errors import RnntextError
+from rnntext.config import CELLS, SECTIONS
+from rnntext.errors import ConfigError, InputError, RnntextError, RunError
 
 EXIT_USAGE = 2
 
@@ -157,6 +160,135 @@ class TrainDisplay:
             print(text, flush=True)
 
 
+def cmd_gradcheck(args) -> int:
+    from rnntext.engines.numpy import format_report, passed, run_gradcheck
+
+    ok = True
+    for cell in args.cell:
+        print(f"# {cell}, {args.num_layers} layer(s), {args.dtype}, embed_size {args.embed_size}")
+        errors = run_gradcheck(cell, args.num_layers, args.dtype, args.embed_size, args.seed)
+        print("\n".join(format_report(errors)))
+        ok &= passed(errors, args.dtype)
+    print("all relative errors within the threshold" if ok else "FAILED: some relative errors exceed the threshold")
+    return 0 if ok else 1
+
+
+def _prime(args) -> str:
+    if args.prime is not None and args.prime_file is not None:
+        raise ConfigError("prime: give --prime or --prime-file, not both")
+    if args.prime_file is None:
+        return args.prime or ""
+    try:
+        return Path(args.prime_file).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"prime file {args.prime_file} does not exist") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"prime file {args.prime_file} is not valid UTF-8 at byte {e.start}: save it as UTF-8") from None
+
+
+class TextSink:
+    """Writes tokens to stdout as they come; byte-level tokens are decoded incrementally."""
+
+    def __init__(self, level: str):
+        import codecs
+
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace") if level == "byte" else None
+        self.count = 0
+
+    def write(self, token: str) -> None:
+        text = self.decoder.decode(token.encode("latin-1")) if self.decoder else token
+        sys.stdout.write(text)
+        self.count += 1
+        if "\n" in text or self.count % 32 == 0:
+            sys.stdout.flush()
+
+
+def cmd_sample(args) -> int:
+    from rnntext import api
+    from rnntext.generation import probabilities
+
+    model = api.load(args.run, weights=args.weights)
+    prime, options = _prime(args), section_values(args, "sample")
+    if args.verbose and options.get("num_samples", 1) > 1:
+        raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
+    if args.show_probs:
+        for token, p in model.next_tokens(prime, args.show_probs, options.get("unknown", "error")):
+            print(f"{token!r:>10} {p:.4f}")
+    if options.get("length", 500) == 0:
+        return 0
+    vocab, steps, sink = model.vocab, [], TextSink(model.vocab.level)
+    one_stream = not args.json and options.get("num_samples", 1) == 1
+    if one_stream and not args.verbose:
+        sys.stdout.write(prime)
+    for streams, ids in model.stream(prime, engine=args.engine, device=args.device, **options):
+        if args.verbose:
+            p = probabilities(streams.logits, options.get("temperature", 1.0) or 1.0)[0, ids[0]]
+            print(f"{vocab.tokens[ids[0]]!r}\t{p:.4f}")
+        elif one_stream:
+            sink.write(vocab.tokens[ids[0]])
+        else:
+            steps.append(ids)
+    if one_stream and not args.verbose:
+        print(flush=True)
+    if steps:
+        grid = np.stack(steps, axis=1)  # (B, length)
+        for i, row in enumerate(grid):
+            text = vocab.decode(row[row >= 0])
+            if args.json:
+                print(json.dumps({"sample": i, "prime": prime, "text": text}, ensure_ascii=False))
+            else:
+                print(f"--- sample {i + 1} ---\n{prime}{text}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from rnntext import api
+    from rnntext.config import DataConfig
+    from rnntext.text.read import read_all
+
+    model = api.load(args.run, weights=args.weights)
+    keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
+    data_cfg = DataConfig(**{k: v for k, v in model.info.data.items() if k in keys})
+    result = model.evaluate(read_all(args.files, data_cfg), unknown=args.unknown)
+    result.setdefault("bpc", None)
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown")}))
+        return 0
+    bpc = f", {result['bpc']:.4f} bits per character" if result["bpc"] is not None else ""
+    print(f"loss {result['loss']:.4f} nats per token{bpc}, perplexity {result['perplexity']:.2f}, "
+          f"accuracy {result['accuracy']:.4f} over {result['tokens']:,} tokens ({result['unknown']} unknown)")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from rnntext import api
+
+    run = Path(args.output)
+    marker = run / ".rnntext-demo"
+    if run.exists() and any(run.iterdir()) and not marker.exists():
+        raise RunError(f"{run} exists and was not made by the demo: choose another -o")
+    print(f"training a 2-layer LSTM on the built-in python-docs corpus for {args.time_limit:.0f} s ...", flush=True)
+    display = TrainDisplay(quiet=False)
+    with display:
+        result = api.train("python-docs", run, force=True, time_limit=args.time_limit, report=display,
+                           sample_every=0, **DEMO_RECIPE)
+    marker.touch()
+    val = result.val or {}
+    print(f"\n{result.iterations} iterations in {result.elapsed_s:.0f} s: validation loss {val.get('val_loss', 0):.3f} "
+          f"nats per character = {val.get('val_bpc', 0):.3f} bits per character")
+    model = api.load(run)
+    for temperature in (0.5, 1.0):
+        text = model.generate("def ", length=300, temperature=temperature, seed=1, unknown="skip")
+        print(f"\n--- temperature {temperature} ---\ndef {text}")
+    print(f"\nthe run is in {run}: try `rnntext sample {run} --prime 'The '` or `rnntext info {run}`")
+    return 0
+
+
+# The demo's recipe: small enough to see several epochs of python-docs in a minute on 2 cores.
+DEMO_RECIPE = dict(cell="lstm", num_layers=2, hidden_size=(128,), embed_size=64, seq_len=100, batch_size=64,
+                   lr=3e-3, eval_every=200, log_every=20)
+
+
 def cmd_presets(args) -> int:
     from rnntext.config import preset_description, preset_names
 
@@ -192,7 +324,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser("prepare", help="read text and write a prepared HDF5 dataset",
-                       description="Read text and write a prepared HDF5 dataset. Normalisation order: NFC, "
+                       description="Read text and write a prepared HDF5 dataset. Normalisation order: line ends to \\n, NFC, "
                                    "lowercase, keep, max-chars.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="text files, directories, or a built-in corpus (python-docs)")
     p.add_argument("-o", "--output", required=True, help="the dataset file to write (e.g. data.h5)")
@@ -214,10 +346,48 @@ def build_parser() -> Parser:
         add_section_flags(p, section)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("sample", help="generate text from a trained model",
+                       description="Generate text. The prime runs through the model once, then one step per token. "
+                                   "Without a prime, sampling starts from a newline.")
+    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("--prime", help="text to start from")
+    p.add_argument("--prime-file", help="a UTF-8 file whose text to start from")
+    p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per sample")
+    p.add_argument("--show-probs", type=int, default=0, metavar="K", help="print the K most likely next tokens after the prime")
+    p.add_argument("--verbose", action="store_true", help="print each generated token with its probability")
+    p.add_argument("--engine", default="numpy", choices=("numpy", "torch"), help="numpy (fast, no torch) or torch (GPUs)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="device for --engine torch")
+    add_section_flags(p, "sample")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("eval", help="loss, bits per character, perplexity and accuracy of a model on text")
+    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("files", nargs="+", metavar="FILE", help="text files or directories (normalised as in training)")
+    p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
+    p.add_argument("--unknown", default="skip", help="symbols outside the vocabulary: skip and count them (default), "
+                                                     "error, or replace:C")
+    p.add_argument("--json", action="store_true", help="print one JSON object with loss, bpc, perplexity, accuracy, "
+                                                       "tokens, unknown")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("demo", help="train on the built-in python-docs corpus for a minute and sample")
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds of training (default: 60)")
+    p.add_argument("-o", "--output", default="runs/demo", help="run directory (default: runs/demo; replaced each time)")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("info", help="summarise a trained model: layers, shapes, parameters, training")
     p.add_argument("run", metavar="RUN", help="the run directory")
     p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("gradcheck", help="check the NumPy engine's backward passes against numerical gradients")
+    p.add_argument("--cell", nargs="+", default=["rnn_tanh", "rnn_relu", "lstm", "gru"], choices=CELLS)
+    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    p.add_argument("--embed-size", type=int, default=4, help="0 checks one-hot input")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("presets", help="list the presets")
     p.set_defaults(func=cmd_presets)

@@ -16,16 +16,17 @@ def weights(run, name="model"):
     return load_file(str(run / f"{name}.safetensors"))
 
 
-def test_run_directory_contents(tmp_path, corpus):
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_run_directory_contents(tmp_path, corpus, engine):
     run = tmp_path / "run"
-    result = api.train(corpus, run, max_iters=20, **TINY)
+    result = api.train(corpus, run, max_iters=20, engine=engine, **TINY)
     assert result.iterations == 20 and result.stopped_by == "max_iters"
     names = {p.name for p in run.iterdir()}
     assert {"model.safetensors", "model.json", "best.safetensors", "trainer.safetensors", "trainer.json",
             "config.toml", "metrics.jsonl", "data.h5"} <= names
     info = json.loads((run / "model.json").read_text())
     assert info["format_version"] == 1 and info["model"]["hidden_size"] == [24]
-    assert info["training"]["iterations"] == 20
+    assert info["training"]["iterations"] == 20 and info["training"]["engine"] == engine
     assert sorted(weights(run))[:3] == ["embedding.weight", "output.bias", "output.weight"]
     assert weights(run)["rnn.weight_hh_l1"].shape == (96, 24)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -33,9 +34,9 @@ def test_run_directory_contents(tmp_path, corpus):
     assert {"val_loss", "val_bpc", "val_accuracy"} <= set(next(x for x in lines if "val_loss" in x))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_resume_equals_uninterrupted(tmp_path, corpus, cell):
-    opts = dict(TINY, cell=cell, checkpoint_every=7, optimizer="adam")
+@pytest.mark.parametrize("cell,engine", [("lstm", "torch"), ("gru", "torch"), ("lstm", "numpy")])
+def test_resume_equals_uninterrupted(tmp_path, corpus, cell, engine):
+    opts = dict(TINY, cell=cell, checkpoint_every=7, optimizer="adam", engine=engine)
     api.train(corpus, tmp_path / "a", max_iters=40, **opts)
     api.train(corpus, tmp_path / "b", max_iters=23, **opts)  # mid-epoch, after a checkpoint
     api.train(None, tmp_path / "b", resume=True, max_iters=40)

@@ -12,23 +12,37 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from rnntext.errors import RnntextError
+
+
+class WriteError(RnntextError):
+    """A file could not be written (disk full, permission lost); the previous version is intact."""
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `path` atomically."""
+    """Yield a temporary path to write; on success it replaces `path` atomically.
+
+    Any OSError (disk full, permission lost) becomes a WriteError and leaves `path` as it was.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a run is as readable as any file
+    tmp = None
     try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a run is as readable as any file
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
+    except OSError as e:
+        raise WriteError(f"cannot write {path}: {e.strerror or e}; the previous file is intact: "
+                         f"free space or fix permissions, then run again (training: --resume)") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

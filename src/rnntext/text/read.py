@@ -100,14 +100,15 @@ def _decode_chunks(source: Source, encoding: str, errors: str) -> Iterator[str]:
 def iter_text(sources: list[Source], data_cfg) -> Iterator[tuple[Source, str]]:
     """Yield (source, normalised chunk) pairs in a fixed order, stopping at max_chars.
 
-    Normalisation order (documented in `rnntext prepare --help`): NFC, lowercase, keep
-    (drop characters outside the regex), max_chars. NFC runs per chunk: chunks are cut at
-    line ends so that no combining sequence is split.
+    Normalisation order (documented in `rnntext prepare --help`): line ends to "\n" (always),
+    NFC, lowercase, keep (drop characters outside the regex), max_chars. NFC runs per chunk:
+    chunks are cut at line ends so that no combining sequence is split.
     """
     keep = _compile_keep(data_cfg.keep)
     remaining = data_cfg.max_chars or -1
     for source in sources:
         for chunk in _line_aligned(_decode_chunks(source, data_cfg.encoding, data_cfg.errors)):
+            chunk = chunk.replace("\r\n", "\n")  # Windows line ends: one symbol, not two
             if data_cfg.nfc:
                 chunk = unicodedata.normalize("NFC", chunk)
             if data_cfg.lowercase:

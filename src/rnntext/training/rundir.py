@@ -54,19 +54,10 @@ def model_json(model_cfg: ModelConfig, vocab: Vocab, data: dict, training: dict)
 
 
 def parameter_shapes(model_cfg: ModelConfig, vocab_size: int) -> dict[str, tuple[int, ...]]:
-    """The shape of every stored tensor, from the architecture alone."""
-    gates = {"lstm": 4, "gru": 3}.get(model_cfg.cell, 1)
-    E, V = model_cfg.embed_size, vocab_size
-    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (V, E)} if E else {}
-    D = E or V
-    for k, H in enumerate(model_cfg.hidden_sizes):
-        shapes |= {f"rnn.weight_ih_l{k}": (gates * H, D), f"rnn.weight_hh_l{k}": (gates * H, H),
-                   f"rnn.bias_ih_l{k}": (gates * H,), f"rnn.bias_hh_l{k}": (gates * H,)}
-        D = H
-    if not model_cfg.tie_weights:
-        shapes["output.weight"] = (V, D)
-    shapes["output.bias"] = (V,)
-    return shapes
+    """The shape of every stored tensor, from the architecture alone (the NumPy engine's rule)."""
+    from rnntext.engines.numpy.model import param_shapes
+
+    return param_shapes(model_cfg, vocab_size)
 
 
 def count_parameters(model_cfg: ModelConfig, vocab_size: int) -> int:
@@ -98,6 +89,9 @@ def read_info(run: str | Path) -> RunInfo:
         raise RunError(f"{path} has model format version {version}; this rnntext reads version "
                        f"{MODEL_FORMAT_VERSION}: use the rnntext that wrote it, or train again")
     try:
+        missing = {f.name for f in dataclasses.fields(ModelConfig)} - set(raw["model"])
+        if missing:
+            raise KeyError(f"model.{sorted(missing)[0]} is missing")
         model = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["model"].items()})
         info = RunInfo(run, model, Vocab.from_json(raw["vocab"]), dict(raw.get("data", {})),
                        dict(raw.get("training", {})))

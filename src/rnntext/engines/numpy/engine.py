@@ -1,0 +1,67 @@
+"""The NumPy engine behind `rnntext train --engine numpy`: the trainer's engine interface.
+
+Same methods as rnntext.engines.torch.engine.TorchEngine (train_step, evaluate, reset_state,
+weights, checkpoint, restore), so the trainer loop and the run directory are the same for
+both engines. Dropout draws from its own PCG64 generator, whose state is checkpointed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from rnntext.engines.numpy.model import init_params
+from rnntext.engines.numpy.optim import optimizer_from_config
+from rnntext.engines.numpy.runtime import evaluate_batch, train_step
+
+
+class NumpyEngine:
+    name = "numpy"
+
+    def __init__(self, model_cfg, train_cfg, vocab_size: int):
+        if train_cfg.device == "cuda":
+            from rnntext.errors import ConfigError
+
+            raise ConfigError("device: the numpy engine runs on the CPU only: use --engine torch for cuda")
+        self.model_cfg, self.cfg = model_cfg, train_cfg
+        self.rng = np.random.Generator(np.random.PCG64(train_cfg.seed))
+        self.params = init_params(model_cfg, vocab_size, self.rng, np.float32)
+        self.optimizer = optimizer_from_config(train_cfg)
+        self.state = None
+
+    def reset_state(self) -> None:
+        self.state = None
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        loss, _, self.state = train_step(self.params, self.model_cfg, self.optimizer, x, y, self.state, lr,
+                                         clip_norm=self.cfg.clip_norm, clip_value=self.cfg.clip_value,
+                                         rng=self.rng if self.model_cfg.dropout else None)
+        return float(loss)
+
+    def evaluate(self, batches, max_batches: int) -> tuple[float, int, int]:
+        state, total, correct, count = None, 0.0, 0, 0
+        for i in range(min(len(batches), max_batches)):
+            x, y = batches.batch(i)
+            nll, n, right, state = evaluate_batch(self.params, self.model_cfg, x, y, state)
+            total, correct, count = total + nll, correct + int(right), count + int(n)
+        return total, correct, count
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def checkpoint(self) -> tuple[dict[str, np.ndarray], dict]:
+        tensors = {f"model.{k}": v for k, v in self.params.items()}
+        tensors |= {f"optim.{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()}
+        for k, s in enumerate(self.state or []):
+            for j, t in enumerate(s if isinstance(s, tuple) else (s,)):
+                tensors[f"hidden.{k}.{j}"] = t
+        return tensors, {"rng": json.dumps(self.rng.bit_generator.state)}
+
+    def restore(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        self.params = {k[6:]: v.copy() for k, v in tensors.items() if k.startswith("model.")}
+        self.optimizer.load_state_dict({k[6:]: v.copy() for k, v in tensors.items() if k.startswith("optim.")})
+        layers = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("hidden.")})
+        parts = [[tensors[f"hidden.{k}.{j}"].copy() for j in range(2) if f"hidden.{k}.{j}" in tensors] for k in layers]
+        self.state = [tuple(p) if len(p) == 2 else p[0] for p in parts] or None
+        self.rng.bit_generator.state = json.loads(meta["rng"])

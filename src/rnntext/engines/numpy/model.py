@@ -1,0 +1,220 @@
+"""The whole language model in NumPy: parameters, forward, loss and backward.
+
+Embedding (or one-hot input) -> stacked recurrent layers -> dropout on each layer's output
+-> linear output layer -> softmax cross-entropy. Parameter names and shapes are PyTorch's
+(see `param_shapes`), so a run's `model.safetensors` loads straight into `params`.
+
+Ids come in batch-major, x: (B, T), and logits go out as (B, T, V); in between everything
+is time-major (T, B, ...) so that the time loop reads contiguous slices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnntext.engines.numpy.cells import GATES, layer_backward, layer_forward
+
+
+def param_shapes(model_cfg, vocab_size: int) -> dict[str, tuple[int, ...]]:
+    """Every parameter's name and shape. With tie_weights the output layer reuses embedding.weight."""
+    V, E = vocab_size, model_cfg.embed_size
+    G = GATES[model_cfg.cell]
+    shapes: dict[str, tuple[int, ...]] = {}
+    if E:
+        shapes["embedding.weight"] = (V, E)
+    d = E or V  # one-hot input has V features
+    for k, H in enumerate(model_cfg.hidden_sizes):
+        shapes[f"rnn.weight_ih_l{k}"] = (G * H, d)
+        shapes[f"rnn.weight_hh_l{k}"] = (G * H, H)
+        shapes[f"rnn.bias_ih_l{k}"] = (G * H,)
+        shapes[f"rnn.bias_hh_l{k}"] = (G * H,)
+        d = H
+    if not model_cfg.tie_weights:
+        shapes["output.weight"] = (V, d)
+    shapes["output.bias"] = (V,)
+    return shapes
+
+
+def init_params(model_cfg, vocab_size: int, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
+    """Fresh parameters following model_cfg.init, the same rules as the torch engine.
+
+    default: recurrent weights and biases U(+-1/sqrt(H)) (PyTorch's RNN rule); embedding and
+    output weight U(+-0.1), output bias 0 (pytorch/examples). xavier: Xavier-uniform input
+    weights and orthogonal recurrent weights per gate block (Saxe et al. 2014), zero biases;
+    caffe: Xavier-uniform input and recurrent weights, zero biases. LSTM forget-gate biases sum
+    to model_cfg.forget_bias (all of it in bias_ih; Jozefowicz et al. 2015).
+    """
+    params = {}
+    for name, shape in param_shapes(model_cfg, vocab_size).items():
+        params[name] = _init_one(name, shape, model_cfg, rng)
+    if model_cfg.cell == "lstm":
+        for k, H in enumerate(model_cfg.hidden_sizes):
+            params[f"rnn.bias_ih_l{k}"][H : 2 * H] = model_cfg.forget_bias
+            params[f"rnn.bias_hh_l{k}"][H : 2 * H] = 0.0
+    return {name: p.astype(dtype) for name, p in params.items()}
+
+
+def _init_one(name: str, shape: tuple[int, ...], model_cfg, rng) -> np.ndarray:
+    if name in ("embedding.weight", "output.weight"):
+        return rng.uniform(-0.1, 0.1, shape)
+    if name == "output.bias":
+        return np.zeros(shape)
+    H = model_cfg.hidden_sizes[int(name.rsplit("_l", 1)[1])]
+    if model_cfg.init == "default":
+        return rng.uniform(-1.0 / np.sqrt(H), 1.0 / np.sqrt(H), shape)
+    if name.startswith("rnn.bias"):
+        return np.zeros(shape)
+    blocks = shape[0] // H  # one block per gate: each gate is its own (H, D) map
+    if "weight_hh" in name and model_cfg.init == "xavier":
+        return np.concatenate([np.linalg.qr(rng.standard_normal((H, H)))[0] for _ in range(blocks)])
+    bound = np.sqrt(6.0 / (H + shape[1]))  # Xavier-uniform over one gate block
+    return rng.uniform(-bound, bound, shape)
+
+
+def zero_state(model_cfg, batch_size: int, dtype=np.float32) -> list:
+    """Initial state: per layer h (B, H_k), or (h, c) for lstm."""
+    zeros = [np.zeros((batch_size, H), dtype=dtype) for H in model_cfg.hidden_sizes]
+    return [(h, h.copy()) for h in zeros] if model_cfg.cell == "lstm" else zeros
+
+
+def forward(params, model_cfg, x, state=None, train=False, rng=None):
+    """Run the model on ids x (B, T).
+
+    Returns (logits (B, T, V), new_state, cache). new_state is the state after the last step,
+    for carrying across truncated-BPTT batches; no gradient flows through it. Dropout is used
+    only when train is True, and then needs rng (an np.random.Generator).
+    """
+    ids = np.asarray(x).T  # (T, B)
+    T, B = ids.shape
+    dtype = params["output.bias"].dtype
+    if state is None:
+        state = zero_state(model_cfg, B, dtype)
+    p_drop = model_cfg.dropout if train else 0.0
+    if p_drop and rng is None:
+        raise ValueError("forward with dropout in training needs an rng")
+    emb = params.get("embedding.weight")
+    inp = emb[ids] if emb is not None else None  # (T, B, E), or None for one-hot
+    layers, new_state = [], []
+    for k in range(model_cfg.num_layers):
+        xw = _input_projection(params, k, inp, ids)  # (T, B, G*H)
+        out, final, cell_cache = layer_forward(model_cfg.cell, xw, params[f"rnn.weight_hh_l{k}"],
+                                               params[f"rnn.bias_hh_l{k}"], state[k])
+        mask = None
+        if p_drop:  # inverted dropout: scale at training time so inference needs nothing
+            mask = (rng.random(out.shape) >= p_drop).astype(dtype) / dtype.type(1.0 - p_drop)
+            out = out * mask
+        layers.append({"inp": inp, "cell": cell_cache, "mask": mask})
+        new_state.append(final)
+        inp = out  # (T, B, H)
+    # 2-D matmuls: NumPy's stacked (T, B, H) @ (H, V) does not reach BLAS's fast path
+    logits = inp.reshape(T * B, -1) @ output_weight(params, model_cfg).T + params["output.bias"]  # (T*B, V)
+    cache = {"ids": ids, "layers": layers, "top": inp}
+    return logits.reshape(T, B, -1).transpose(1, 0, 2), new_state, cache
+
+
+def output_weight(params, model_cfg) -> np.ndarray:
+    """The output layer's (V, H_last) weight: embedding.weight itself when the weights are tied."""
+    return params["embedding.weight"] if model_cfg.tie_weights else params["output.weight"]
+
+
+def _input_projection(params, k, inp, ids):
+    w_ih, b_ih = params[f"rnn.weight_ih_l{k}"], params[f"rnn.bias_ih_l{k}"]
+    if inp is None:  # one-hot input: the projection is a gather of W_ih's columns
+        return w_ih.T[ids] + b_ih
+    T, B, D = inp.shape
+    return (inp.reshape(T * B, D) @ w_ih.T + b_ih).reshape(T, B, -1)
+
+
+def cross_entropy(logits, y, mask=None):
+    """Mean cross-entropy in nats: sum(mask * nll) / sum(mask). Returns (loss, dlogits).
+
+    logits (B, T, V), y (B, T) ids, mask (B, T) or None (all ones). dlogits is d loss / d logits.
+    """
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=-1, keepdims=True)
+    y = np.asarray(y)
+    picked = np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0]  # (B, T)
+    nll = np.log(total[..., 0]) - picked
+    weight = np.ones(y.shape, logits.dtype) if mask is None else np.asarray(mask, dtype=logits.dtype)
+    count = max(float(weight.sum()), 1.0)
+    loss = float((weight * nll).sum()) / count
+    dlogits = exp / total
+    np.put_along_axis(dlogits, y[..., None], np.take_along_axis(dlogits, y[..., None], -1) - 1.0, axis=-1)
+    dlogits *= (weight / logits.dtype.type(count))[..., None]
+    return loss, dlogits
+
+
+def l2_penalty(params, l2: float):
+    """0.5 * l2 * sum(W^2) over every weight matrix (embedding, weight_ih, weight_hh, output);
+    biases are not penalised. A tied weight is one parameter and counts once. Returns (penalty, grads)."""
+    names = [n for n in params if n.endswith("weight") or "weight_" in n]
+    penalty = 0.5 * l2 * sum(float((params[n].astype(np.float64) ** 2).sum()) for n in names)
+    return penalty, {n: l2 * params[n] for n in names}
+
+
+def loss_and_grads(params, model_cfg, x, y, state=None, mask=None, l2=0.0, train=True, rng=None):
+    """Loss (mean nats per token + L2 penalty), gradients (same keys as params) and new state.
+
+    x, y: (B, T) ids; mask: (B, T) with 0 at padding, or None. See forward for state and rng.
+    """
+    logits, new_state, cache = forward(params, model_cfg, x, state, train, rng)
+    loss, dlogits = cross_entropy(logits, y, mask)
+    grads = backward(params, model_cfg, dlogits.transpose(1, 0, 2), cache)
+    if l2 > 0:
+        penalty, dl2 = l2_penalty(params, l2)
+        loss += penalty
+        for name, g in dl2.items():
+            grads[name] += g
+    return loss, grads, new_state
+
+
+def backward(params, model_cfg, dlogits, cache):
+    """Gradients of every parameter given dlogits (T, B, V) and forward's cache."""
+    T, B, V = dlogits.shape
+    top = cache["top"]  # (T, B, H_last)
+    dlogits2 = dlogits.reshape(T * B, V)
+    grads = {"output.bias": dlogits2.sum(axis=0)}
+    d_out_w = dlogits2.T @ top.reshape(T * B, -1)  # (V, H_last)
+    dh = (dlogits2 @ output_weight(params, model_cfg)).reshape(T, B, -1)  # (T, B, H_last)
+    ids = cache["ids"]
+    for k in reversed(range(model_cfg.num_layers)):
+        layer = cache["layers"][k]
+        if layer["mask"] is not None:
+            dh = dh * layer["mask"]
+        dxw, grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_hh_l{k}"] = layer_backward(
+            model_cfg.cell, dh, params[f"rnn.weight_hh_l{k}"], layer["cell"])
+        G = dxw.shape[-1]
+        dxw2 = dxw.reshape(T * B, G)
+        grads[f"rnn.bias_ih_l{k}"] = dxw2.sum(axis=0)
+        w_ih = params[f"rnn.weight_ih_l{k}"]
+        if layer["inp"] is None:  # one-hot: scatter-add into the columns that were gathered
+            grads[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(_scatter_rows(dxw2, ids.ravel(), w_ih.shape[1]).T)
+            dh = None
+        else:
+            grads[f"rnn.weight_ih_l{k}"] = dxw2.T @ layer["inp"].reshape(T * B, -1)
+            dh = (dxw2 @ w_ih).reshape(T, B, -1)  # (T, B, D_k)
+    if "embedding.weight" in params:
+        grads["embedding.weight"] = _scatter_rows(dh.reshape(T * B, -1), ids.ravel(), V)
+    if model_cfg.tie_weights:  # both uses of the one matrix add up
+        grads["embedding.weight"] += d_out_w
+    else:
+        grads["output.weight"] = d_out_w
+    return grads
+
+
+def _scatter_rows(values, rows, num_rows):
+    """out[r] = sum of values[i] where rows[i] == r: values (N, D), rows (N,) -> (num_rows, D)."""
+    if num_rows * rows.size <= 1 << 22:  # a one-hot matmul beats np.add.at by far for char vocabularies
+        onehot = np.zeros((num_rows, rows.size), dtype=values.dtype)  # (num_rows, N)
+        onehot[rows, np.arange(rows.size)] = 1.0
+        return onehot @ values
+    out = np.zeros((num_rows, values.shape[1]), dtype=values.dtype)  # word vocabularies: keep memory O(V D)
+    np.add.at(out, rows, values)
+    return out
+
+
+def step(params, model_cfg, ids, state=None):
+    """One time step for sampling: ids (B,) -> (logits (B, V), new_state)."""
+    logits, new_state, _ = forward(params, model_cfg, np.asarray(ids)[:, None], state)
+    return logits[:, 0], new_state

@@ -1,0 +1,61 @@
+"""What a trainer and a sampler call: one training step, one evaluation batch, loading weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rnntext.engines.numpy.model import cross_entropy, forward, loss_and_grads, param_shapes
+from rnntext.engines.numpy.optim import Optimizer, clip_grad_norm, clip_grad_value
+from rnntext.errors import RunError
+
+
+def train_step(params, model_cfg, optimizer: Optimizer, x, y, state, lr: float, *, mask=None,
+               clip_norm: float = 0.0, clip_value: float = 0.0, l2: float = 0.0, rng=None):
+    """Forward, backward, clip and update params in place. Returns (loss, grad_norm, new_state).
+
+    grad_norm is the global norm before clipping (what the torch engine logs).
+    """
+    loss, grads, new_state = loss_and_grads(params, model_cfg, x, y, state, mask, l2, train=True, rng=rng)
+    if clip_value > 0:
+        clip_grad_value(grads, clip_value)
+    grad_norm = clip_grad_norm(grads, clip_norm)
+    optimizer.step(params, grads, lr)
+    return loss, grad_norm, new_state
+
+
+def evaluate_batch(params, model_cfg, x, y, state=None, mask=None):
+    """Sums for validation: (nll_sum in nats, token count, correct next-token guesses, new_state)."""
+    logits, new_state, _ = forward(params, model_cfg, x, state)
+    weight = np.ones(np.shape(y)) if mask is None else np.asarray(mask, dtype=np.float64)
+    count = float(weight.sum())
+    mean, _ = cross_entropy(logits, y, weight)
+    correct = float(((logits.argmax(axis=-1) == np.asarray(y)) * weight).sum())
+    return mean * max(count, 1.0), count, correct, new_state
+
+
+def load_params(path: str | Path, model_cfg, vocab_size: int, dtype=None) -> dict[str, np.ndarray]:
+    """Weights from a run's model.safetensors, checked against the architecture.
+
+    A tied model's duplicate `output.weight` (torch saves both names) is dropped. dtype None keeps
+    the file's dtype. Raises RunError naming the first missing, unexpected or misshapen tensor.
+    """
+    from safetensors.numpy import load_file
+
+    try:
+        tensors = load_file(str(path))
+    except FileNotFoundError:
+        raise RunError(f"{path} does not exist: is this a run directory written by `rnntext train`?") from None
+    expected = param_shapes(model_cfg, vocab_size)
+    if model_cfg.tie_weights:
+        tensors.pop("output.weight", None)
+    for name, shape in expected.items():
+        if name not in tensors:
+            raise RunError(f"{path} has no tensor {name!r}: it was written for another architecture")
+        if tensors[name].shape != shape:
+            raise RunError(f"{path}: {name} has shape {tensors[name].shape}, model.json says {shape}")
+    extra = sorted(set(tensors) - set(expected))
+    if extra:
+        raise RunError(f"{path} has unexpected tensor {extra[0]!r}: it was written for another architecture")
+    return {name: np.ascontiguousarray(t, dtype=dtype or t.dtype) for name, t in tensors.items()}

@@ -1,0 +1,192 @@
+"""The stepping runtime: a trained model generating text from B streams, in NumPy float32.
+
+    runtime = Runtime(model_cfg, vocab_size, weights)     # weights: PyTorch names -> arrays
+    streams = runtime.streams(4)
+    logits = streams.prime(prime_ids)                     # (4, V) after the prime
+    for ids in streams.generate(200, Rule(temperature=0.8), seed=0, stop=end_id):
+        ...                                               # ids: (4,) int64, -1 once a stream stopped
+
+Why it is fast at batch 1, where NumPy's per-call overhead dominates: the weights are packed
+once (packing.py), every buffer is preallocated and every call writes into it, a step is one
+matrix product per layer plus a handful of element-wise calls (cells.py), and one stream uses
+1-D matrix-vector products, which OpenBLAS splits over both cores. Batches use (B, ...) views
+of the same buffers and matrix-matrix products. The prime runs layer by layer over the whole
+sequence: one table look-up for layer 0's inputs and one matrix product per higher layer for
+theirs, leaving only the recurrent product per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from rnntext.generation.cells import kernel
+from rnntext.generation.packing import Packed, pack
+from rnntext.generation.rules import Rule, Sampler, Uniforms
+
+
+class Runtime:
+    """A model's packed weights; `streams(B)` makes the state for B streams that share them."""
+
+    def __init__(self, model_cfg, vocab_size: int, weights: dict[str, np.ndarray]):
+        self.packed = pack(model_cfg, vocab_size, weights)
+        self.vocab_size = vocab_size
+
+    def streams(self, batch: int = 1) -> Streams:
+        return Streams(self.packed, batch)
+
+
+class Streams:
+    """The recurrent state of B streams with preallocated buffers; call `prime` first."""
+
+    def __init__(self, packed: Packed, batch: int):
+        if batch < 1:
+            raise ValueError(f"batch must be 1 or more, not {batch}")
+        self.packed, self.B, self.V = packed, batch, packed.vocab_size
+        hidden = packed.hidden
+        # State as [h_0, 1, h_1, 1, ..., h_last, 1] (B, sum(H_k + 1)): a higher layer's input
+        # [h_below, 1, h_k] and the output layer's [h_last, 1] are contiguous slices, and the
+        # 1s carry the biases through the matrix products.
+        starts = np.cumsum([0] + [H + 1 for H in hidden])
+        self.hs = np.zeros((batch, starts[-1]), np.float32)
+        self.hs[:, starts[1:] - 1] = 1
+        one = batch == 1
+        row = (lambda a: a[0]) if one else (lambda a: a)  # batch 1 works on 1-D views
+        # A product of W (N, K) with x: W @ x for one stream (a matrix-vector product that
+        # OpenBLAS threads), X @ W.T for a batch.
+        mm = (lambda w, x: (w, row(x))) if one else (lambda w, x: (x, w.T))
+        self.h = [self.hs[:, s:s + H] for s, H in zip(starts, hidden)]
+        self.pre = [np.zeros((batch, packed.rec(0)), np.float32)] + \
+                   [np.zeros((batch, packed.width(k)), np.float32) for k in range(1, len(hidden))]
+        self.kernels = [kernel(packed.cell, row(p), row(h)) for p, h in zip(self.pre, self.h)]
+        self.rec = packed.rec(0)
+        self.split = self.rec < packed.width(0)   # GRU: `in` comes from the table, not the product
+        self.first = mm(packed.rec0, self.h[0]) + (row(self.pre[0]),)
+        # Higher layers: (lhs, rhs, out, kernel, xin) with GRU's `in` rows at the end of `pre`.
+        self.upper = [mm(w, self.hs[:, starts[k - 1]:starts[k + 1] - 1]) + (row(self.pre[k]), self.kernels[k],
+                      row(self.pre[k])[..., 3 * hidden[k]:] if self.split else None)
+                      for k, w in enumerate(packed.stacked, start=1)]
+        self.logits = np.zeros((batch, self.V), np.float32)  # (B, V) after the last token fed
+        self.last = mm(packed.out, self.hs[:, starts[-2]:]) + (row(self.logits),)
+        self.gathered = np.zeros((batch, packed.width(0)), np.float32)  # (B, W_0) table rows
+        self.primed = False
+        self._shared = True   # every stream holds the same state (fresh, or just primed)
+        self._single = None   # a one-stream twin that primes a batch in one sequence pass
+
+    def reset(self) -> None:
+        """Back to the zero state."""
+        for kern in self.kernels:
+            for a in kern.state:
+                a[...] = 0
+        self.primed, self._shared = False, True
+
+    def step(self, ids) -> np.ndarray:
+        """Feed one token per stream, ids (B,) ints; returns the next-token logits (B, V) float32."""
+        p = self.packed
+        if self.B == 1:
+            row = p.table[int(ids[0])]                          # (W_0,) a view, no copy
+        else:
+            row = np.take(p.table, ids, axis=0, out=self.gathered)  # (B, W_0)
+        a, b, out = self.first
+        np.matmul(a, b, out=out)
+        if self.split:
+            np.add(out, row[..., :self.rec], out=out)
+            self.kernels[0](row[..., self.rec:])
+        else:
+            np.add(out, row, out=out)
+            self.kernels[0]()
+        for a, b, out, kern, xin in self.upper:
+            np.matmul(a, b, out=out)
+            kern(xin)
+        a, b, out = self.last
+        np.matmul(a, b, out=out)
+        self.primed, self._shared = True, False
+        return self.logits
+
+    def prime(self, ids: Sequence[int]) -> np.ndarray:
+        """Feed the same tokens (T,) to every stream from its current state; returns logits (B, V).
+
+        One stream, or streams that share a state, take one sequence pass; streams that
+        already differ are fed token by token.
+        """
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        if len(ids) == 0:
+            raise ValueError("prime with at least one token (the CLI starts from a newline)")
+        if ids.min() < 0 or ids.max() >= self.V:
+            raise ValueError(f"token ids must be in [0, {self.V})")
+        if self.B > 1 and not self._shared:
+            for t in ids:
+                self.step(np.full(self.B, t))
+            return self.logits
+        one = self if self.B == 1 else self._twin()
+        one._sequence_pass(ids)
+        if one is not self:
+            for mine, its in zip(self._state(), one._state()):
+                mine[...] = its                                # broadcast (1, ...) to (B, ...)
+            self.logits[...] = one.logits
+        self.primed, self._shared = True, True
+        return self.logits
+
+    def _twin(self) -> Streams:
+        if self._single is None:
+            self._single = Streams(self.packed, 1)
+        for its, mine in zip(self._single._state(), self._state()):
+            its[...] = mine[0]
+        return self._single
+
+    def _state(self) -> list[np.ndarray]:
+        return [a for kern in self.kernels for a in kern.state]
+
+    def _sequence_pass(self, ids: np.ndarray) -> None:
+        """One stream: run the prime (T,) layer by layer; only the recurrent product is per token."""
+        p = self.packed
+        outputs = self._layer_pass(0, p.table[ids], p.rec0)        # table rows: (T, W_0)
+        for k, w in enumerate(p.stacked, start=1):                  # w: (W_k, D + 1 + H_k)
+            D = p.hidden[k - 1]
+            inputs = outputs @ w[:, :D].T + w[:, D]                 # (T, W_k) every input projection at once
+            w_h = np.ascontiguousarray(w[:p.rec(k), D + 1:])       # (rec_k, H_k): BLAS is slower on the strided view
+            outputs = self._layer_pass(k, inputs, w_h)
+        a, b, out = self.last
+        np.matmul(a, b, out=out)
+
+    def _layer_pass(self, k: int, inputs: np.ndarray, w_h: np.ndarray) -> np.ndarray:
+        """Layer k over pre-activations from its inputs (T, W_k); returns its outputs (T, H_k)."""
+        rec, kern = w_h.shape[0], self.kernels[k]
+        h, pre = self.h[k][0], self.pre[k][0, :rec]                 # (H_k,), (rec_k,)
+        outputs = np.empty((len(inputs), len(h)), np.float32)       # (T, H_k)
+        for t, x in enumerate(inputs):
+            np.matmul(w_h, h, out=pre)
+            np.add(pre, x[:rec], out=pre)
+            kern(x[rec:])                                           # GRU's `in` rows; empty otherwise
+            outputs[t] = h
+        return outputs
+
+    def generate(self, length: int, rule: Rule, seed: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Yield `length` steps of tokens, each (B,) int64: see `generate`."""
+        return generate(self, length, rule, seed, stop)
+
+
+def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    """Yield `length` steps of tokens, each (B,) int64, drawn as rules.py documents.
+
+    `streams` is any object with B, V, primed, logits (B, V) and step(ids): this runtime's
+    Streams or the torch engine's. While the generator waits at a yield, `streams.logits`
+    still holds the logits the yielded tokens were drawn from (for --verbose). With `stop`,
+    a stream that has produced that token yields -1 from then on, and the generator ends
+    early once every stream has stopped.
+    """
+    if not streams.primed:
+        raise ValueError("prime the streams before generating")
+    sample, uniforms = Sampler(rule, streams.B, streams.V), Uniforms(seed, streams.B)
+    stopped = np.zeros(streams.B, bool)
+    for n in range(length):
+        ids = sample(streams.logits, uniforms.next())
+        out = ids.copy()
+        if stop is not None:
+            out[stopped] = -1
+            stopped |= ids == stop
+        yield out
+        if n + 1 == length or stopped.all():
+            return
+        streams.step(ids)
