@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-
-import numpy as np
 import shutil
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
@@ -141,12 +141,26 @@ def _check_resumable(run: Path, info) -> None:
     info.training = {**old.training, **info.training}
 
 
+class _Preview:
+    """What the trainer shows: samples, and for words the TensorFlow lab's example line."""
+
+    def __init__(self, info, cfg):
+        self.info, self.seed = info, cfg.train.seed
+
+    def __call__(self, weights, temperature: float, length: int) -> str:
+        return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed)
+
+    def example(self, weights, ids) -> dict:
+        """Context words, the true next word and the model's guess, from ids (n+1,)."""
+        model = Model(self.info, weights)
+        logits = model.streams(1).prime(np.asarray(ids[:-1]))
+        guess = int(np.argmax(logits[0]))
+        return {"context": model.vocab.decode(ids[:-1]), "true": model.vocab.decode([ids[-1]]),
+                "predicted": model.vocab.decode([guess])}
+
+
 def _training_sampler(info, cfg):
-    """A function (weights, temperature, length) -> text for the samples shown while training."""
-    def sample(weights, temperature, length):
-        model = Model(info, weights)
-        return model.generate(length=length, temperature=temperature, seed=cfg.train.seed)
-    return sample
+    return _Preview(info, cfg)
 
 
 class Model:
@@ -160,28 +174,57 @@ class Model:
     def vocab(self):
         return self.info.vocab
 
+    @property
+    def lines(self) -> bool:
+        """A line-mode model: samples run from a start token to an end token."""
+        return bool(self.info.data.get("lines"))
+
+    def end_id(self) -> int | None:
+        from rnntext.text.levels import line_tokens
+
+        return self.vocab.id(line_tokens(self.vocab.level)[1]) if self.lines else None
+
     def start_ids(self) -> list[int]:
-        """Where sampling starts without a prime: a newline, else the first token."""
-        return [self.vocab.id("\n")] if "\n" in self.vocab else [0]
+        """Where sampling starts without a prime: the start token in line mode, else a line end."""
+        from rnntext.text.levels import line_tokens
+
+        candidates = [line_tokens(self.vocab.level)[0]] if self.lines else ["\n", "<eos>", "Ċ", "."]
+        return next(([self.vocab.id(t)] for t in candidates if t in self.vocab), [0])
 
     def encode(self, text: str, unknown: str = "error") -> tuple[np.ndarray, int]:
-        """Ids of `text` and how many symbols were unknown (error, skip, or replace:C)."""
-        ids = self.vocab.lookup(self.vocab.codes(text))
+        """Ids of `text` and how many symbols (or words) were unknown: error, skip, or replace:C."""
+        from rnntext.text.levels import lookup_tokens
+
+        ids, missing = lookup_tokens(self.vocab, text)
         bad = ids < 0
         if not bad.any():
             return ids, 0
         if unknown == "error":
-            missing = sorted(set(self.vocab.symbols(text)) - set(self.vocab.tokens))
-            shown = "".join(missing)[:40]
-            raise InputError(f"{len(missing)} symbol(s) are not in the model's vocabulary: {shown!r}; "
-                             f"pass --unknown skip or --unknown replace:C")
+            kind = "word" if self.vocab.level == "word" else "symbol"
+            shown = ("".join(missing) if kind == "symbol" else " ".join(missing))[:60]
+            raise InputError(f"{len(missing)} {kind}(s) are not in the model's vocabulary: {shown!r}; "
+                             f"pass --unknown skip or --unknown replace:{'<unk>' if kind == 'word' else 'C'}")
         if unknown == "skip":
             return ids[~bad], int(bad.sum())
-        char = unknown.split(":", 1)[1]
-        if char not in self.vocab:
-            raise ConfigError(f"unknown: the replacement {char!r} is not in the vocabulary either")
-        ids[bad] = self.vocab.id(char)
+        token = unknown.split(":", 1)[1]
+        if token not in self.vocab:
+            raise ConfigError(f"unknown: the replacement {token!r} is not in the vocabulary either")
+        ids[bad] = self.vocab.id(token)
         return ids, int(bad.sum())
+
+    def default_unknown(self) -> str:
+        """For evaluation: words outside the vocabulary are <unk> (PTB practice); symbols are skipped."""
+        return "replace:<unk>" if self.vocab.level == "word" else "skip"
+
+    def decode(self, ids) -> str:
+        """Text of generated ids; start and end tokens are dropped."""
+        ids = [int(i) for i in ids if i >= 0]
+        if self.lines:
+            from rnntext.text.levels import line_tokens
+
+            specials = {self.vocab.id(t) for t in line_tokens(self.vocab.level)}
+            ids = [i for i in ids if i not in specials]
+        return self.vocab.decode(ids)
 
     def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto"):
         if engine == "torch":
@@ -208,6 +251,7 @@ class Model:
             ids = np.array(self.start_ids())
         streams = self.streams(cfg.num_samples, engine, device)
         streams.prime(ids)
+        stop = self.end_id() if stop is None else (None if stop is False else stop)
         for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
             yield streams, out
 
@@ -218,7 +262,7 @@ class Model:
             texts = [""] * options.get("num_samples", 1)
         else:
             grid = np.stack(steps, axis=1)  # (B, length)
-            texts = [self.vocab.decode(row[row >= 0]) for row in grid]
+            texts = [self.decode(row) for row in grid]
         return texts[0] if len(texts) == 1 else texts
 
     def next_tokens(self, prime: str = "", k: int = 10, unknown: str = "error") -> list[tuple[str, float]]:
@@ -230,16 +274,21 @@ class Model:
         logits = streams.prime(ids if len(ids) else self.start_ids())
         return [(self.vocab.tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], k)]
 
-    def evaluate(self, text: str, unknown: str = "skip", chunk: int = 256) -> dict:
+    def evaluate(self, text: str, unknown: str | None = None, chunk: int = 256) -> dict:
         """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`.
 
-        One stream over the whole text with carried state, as the model would read it; unknown
-        symbols are skipped and counted (or replaced, or an error: `unknown`).
+        One stream over the whole text with carried state, as the model would read it. Unknown
+        symbols are skipped, unknown words become <unk>, and both are counted (`unknown` can
+        choose error, skip or replace:C instead).
         """
         from rnntext.engines.numpy import evaluate_batch
         from rnntext.training.trainer import level_metrics
 
-        ids, unknowns = self.encode(text, unknown)
+        if self.lines:
+            from rnntext.text.levels import as_lines
+
+            text = as_lines(text, self.vocab.level)
+        ids, unknowns = self.encode(text, unknown or self.default_unknown())
         if len(ids) < 2:
             raise InputError("evaluation text has fewer than 2 known tokens: give more text")
         params = {k: np.asarray(v, np.float32) for k, v in self.weights.items()}

@@ -133,6 +133,8 @@ class TrainDisplay:
                        + (f" ({event['val_bpc']:.3f} bpc)" if "val_bpc" in event else
                           f" (perplexity {event.get('val_perplexity', math.nan):.1f})")
                        + f", accuracy {event['val_accuracy']:.3f}" + (" *best*" if event.get("best") else ""))
+        elif kind == "example":  # the TensorFlow lab's display: words in, the true next word, the guess
+            self._line(f"{event['context']} -> [{event['true']}] predicted [{event['predicted']}]")
         elif kind == "sample":
             self._line(f"--- sample at temperature {event['temperature']} ---\n{event['text']}\n---")
 
@@ -187,16 +189,25 @@ def _prime(args) -> str:
 
 
 class TextSink:
-    """Writes tokens to stdout as they come; byte-level tokens are decoded incrementally."""
+    """Writes tokens to stdout as they come. Characters go out as they are; bytes through an
+    incremental UTF-8 decoder; words and subwords by decoding the ids so far and writing what
+    is new (their spacing depends on the neighbours)."""
 
-    def __init__(self, level: str):
+    def __init__(self, model):
         import codecs
 
-        self.decoder = codecs.getincrementaldecoder("utf-8")("replace") if level == "byte" else None
-        self.count = 0
+        self.model, self.level, self.ids, self.shown, self.count = model, model.vocab.level, [], 0, 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace") if self.level == "byte" else None
 
-    def write(self, token: str) -> None:
-        text = self.decoder.decode(token.encode("latin-1")) if self.decoder else token
+    def write(self, token_id: int) -> None:
+        if self.level == "char":
+            text = self.model.decode([token_id])
+        elif self.decoder:
+            text = self.decoder.decode(self.model.vocab.tokens[token_id].encode("latin-1"))
+        else:
+            self.ids.append(token_id)
+            full = self.model.decode(self.ids)
+            text, self.shown = full[self.shown:], len(full)
         sys.stdout.write(text)
         self.count += 1
         if "\n" in text or self.count % 32 == 0:
@@ -216,16 +227,23 @@ def cmd_sample(args) -> int:
             print(f"{token!r:>10} {p:.4f}")
     if options.get("length", 500) == 0:
         return 0
-    vocab, steps, sink = model.vocab, [], TextSink(model.vocab.level)
+    vocab, steps, sink = model.vocab, [], TextSink(model)
     one_stream = not args.json and options.get("num_samples", 1) == 1
+    prime_ids = model.encode(prime, options.get("unknown", "error"))[0] if prime else []  # errors before output
     if one_stream and not args.verbose:
-        sys.stdout.write(prime)
+        if vocab.level in ("char", "byte"):
+            sys.stdout.write(prime)
+        else:
+            sink.ids = [int(i) for i in prime_ids]  # words: the prime's spacing joins the continuation's
     for streams, ids in model.stream(prime, engine=args.engine, device=args.device, **options):
         if args.verbose:
+            if ids[0] < 0:
+                break
             p = probabilities(streams.logits, options.get("temperature", 1.0) or 1.0)[0, ids[0]]
             print(f"{vocab.tokens[ids[0]]!r}\t{p:.4f}")
         elif one_stream:
-            sink.write(vocab.tokens[ids[0]])
+            if ids[0] >= 0:
+                sink.write(int(ids[0]))
         else:
             steps.append(ids)
     if one_stream and not args.verbose:
@@ -233,7 +251,7 @@ def cmd_sample(args) -> int:
     if steps:
         grid = np.stack(steps, axis=1)  # (B, length)
         for i, row in enumerate(grid):
-            text = vocab.decode(row[row >= 0])
+            text = model.decode(row)
             if args.json:
                 print(json.dumps({"sample": i, "prime": prime, "text": text}, ensure_ascii=False))
             else:
@@ -365,8 +383,8 @@ def build_parser() -> Parser:
     p.add_argument("run", metavar="RUN", help="the run directory")
     p.add_argument("files", nargs="+", metavar="FILE", help="text files or directories (normalised as in training)")
     p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
-    p.add_argument("--unknown", default="skip", help="symbols outside the vocabulary: skip and count them (default), "
-                                                     "error, or replace:C")
+    p.add_argument("--unknown", default=None, help="outside the vocabulary: by default symbols are skipped and words "
+                                                    "become <unk>, both counted; or error, skip, replace:C")
     p.add_argument("--json", action="store_true", help="print one JSON object with loss, bpc, perplexity, accuracy, "
                                                        "tokens, unknown")
     p.set_defaults(func=cmd_eval)

@@ -28,7 +28,7 @@ def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 
 
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
-LEVELS = ("char", "byte")
+LEVELS = ("char", "byte", "word", "bpe")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "exp", "inv", "plateau", "cosine")
 ENGINES = ("torch", "numpy")
@@ -39,7 +39,14 @@ DEVICES = ("auto", "cpu", "cuda")
 class DataConfig:
     """How text is read, normalised, tokenized and split."""
 
-    level: str = opt("char", "token level: char (Unicode code points) or byte (raw UTF-8 bytes)", LEVELS)
+    level: str = opt("char", "token level: char (Unicode code points), byte (UTF-8 bytes), word, or bpe (subwords)", LEVELS)
+    word_mode: str = opt("punct", "word level: punct splits punctuation from words; space splits on whitespace only (PTB)",
+                         ("punct", "space"))
+    eos: bool = opt(False, "word level: keep line ends as an <eos> token (pytorch/examples' convention)")
+    min_count: int = opt(1, "word level: words seen fewer times become <unk>")
+    max_vocab: int = opt(0, "word level: keep at most this many tokens, specials included (0: all)")
+    vocab_size: int = opt(2000, "bpe level: vocabulary size (256 bytes + merges)")
+    lines: bool = opt(False, "one sample per non-empty line, between start and end tokens (the captions lab)")
     glob: str = opt("*.txt", "file pattern used when an input is a directory (searched recursively)")
     encoding: str = opt("utf-8", "text encoding of the input files")
     errors: str = opt("strict", "undecodable bytes: strict (error naming file and offset) or replace", ("strict", "replace"))
@@ -53,6 +60,9 @@ class DataConfig:
     def __post_init__(self):
         _check_choices(self)
         _check(self.max_chars >= 0, "max_chars", "must be 0 or more")
+        _check(self.min_count >= 1, "min_count", "must be 1 or more")
+        _check(self.max_vocab >= 0, "max_vocab", "must be 0 or more")
+        _check(self.vocab_size >= 260, "vocab_size", "must be at least 260 (256 bytes and a few merges)")
         _check(0 <= self.val_frac < 1, "val_frac", "must be in [0, 1)")
         _check(0 <= self.test_frac < 1, "test_frac", "must be in [0, 1)")
         _check(self.val_frac + self.test_frac < 1, "val_frac",
@@ -98,7 +108,13 @@ class TrainConfig:
     """Optimisation, length of training, logging and checkpoints."""
 
     engine: str = opt("torch", "training engine: torch, or numpy (the reference engine, no torch needed)", ENGINES)
-    seq_len: int = opt(100, "time steps per training window (truncated backpropagation length)")
+    seq_len: int = opt(100, "time steps per training window (truncated backpropagation length; longest line in line mode)")
+    batching: str = opt("streams", "streams: B contiguous streams with carried state (char-rnn); windows: independent "
+                        "windows at random positions or every --stride tokens, shuffled (NumPy and Keras labs)",
+                        ("streams", "windows"))
+    stride: int = opt(0, "windows batching: slide windows by this many tokens (Keras: 1); 0 draws random positions")
+    loss_on: str = opt("all", "train on every position, or on the last one only (n tokens in, the next one out)",
+                       ("all", "last"))
     batch_size: int = opt(64, "parallel streams per batch")
     optimizer: str = opt("adamw", "optimizer", OPTIMIZERS)
     lr: float = opt(2e-3, "base learning rate")
@@ -147,6 +163,8 @@ class TrainConfig:
                     "checkpoint_every", "eval_every", "sample_every", "lr_decay_start", "lr_patience", "threads"):
             _check(getattr(self, key) >= 0, key, "must be 0 or more")
         _check(self.log_every >= 1, "log_every", "must be 1 or more")
+        _check(self.stride >= 0, "stride", "must be 0 or more")
+        _check(self.batching == "windows" or not self.stride, "stride", "applies to --batching windows only")
         _check(self.lr_step >= 1 and self.cosine_iters >= 1, "lr_step", "lr_step and cosine_iters must be 1 or more")
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "beta1 and beta2 must be in [0, 1)")
         _check(all(t >= 0 for t in self.sample_temperatures), "sample_temperatures", "must be 0 or more")

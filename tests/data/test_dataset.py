@@ -52,7 +52,8 @@ def test_stream_batches_targets_shift_inputs(tmp_path):
         L = (len(tokens) - 1) // 4
         assert len(batches) == L // 7
         for i in (0, 1, len(batches) - 1):
-            x, y = batches.batch(i)
+            x, y, mask = batches.batch(i)
+            assert mask is None
             assert x.shape == y.shape == (4, 7)
             for b in range(4):
                 start = b * L + i * 7

@@ -4,6 +4,10 @@ Streams (char-rnn, torch-rnn, the Caffe lab): the split is cut into B contiguous
 each batch is the next T-step window of every stream, so the hidden state can be carried from
 one batch to the next (truncated backpropagation through time). Batches are read from the
 h5py dataset a block at a time: a split is never loaded whole.
+
+Every layout answers `len()` and `batch(i, epoch) -> (x, y, mask)`, with mask None or a
+(B, T) float array of the positions that count in the loss. `carries_state` tells the
+trainer whether the hidden state flows from one batch to the next.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ BLOCK_WINDOWS = 32  # windows read per stream per h5py access: few reads, little
 
 class StreamBatches:
     """Batch i of an epoch is (x, y), each (B, T), with y the inputs shifted by one."""
+
+    carries_state = True
 
     def __init__(self, tokens, batch_size: int, seq_len: int, split: str = "train"):
         self.tokens, self.B, self.T = tokens, batch_size, seq_len
@@ -32,15 +38,15 @@ class StreamBatches:
     def __len__(self) -> int:
         return self.num_batches
 
-    def batch(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """x, y: (B, T) int64 for window i of every stream."""
+    def batch(self, i: int, epoch: int = 0):
+        """x, y: (B, T) int64 for window i of every stream, and no mask (every position counts)."""
         block = i // BLOCK_WINDOWS
         if block != self._block_start:
             self._block = self._read_block(block)
             self._block_start = block
         lo = (i - block * BLOCK_WINDOWS) * self.T
         window = self._block[:, lo:lo + self.T + 1]  # (B, T+1)
-        return window[:, :-1], window[:, 1:]
+        return window[:, :-1], window[:, 1:], None
 
     def _read_block(self, block: int) -> np.ndarray:
         first = block * BLOCK_WINDOWS * self.T
@@ -48,3 +54,96 @@ class StreamBatches:
         rows = [np.asarray(self.tokens[b * self.stream_len + first: b * self.stream_len + first + width])
                 for b in range(self.B)]
         return np.stack(rows).astype(np.int64)  # (B, width)
+
+
+class WindowBatches:
+    """Independent T-step windows (the NumPy and Keras labs); no state carries between batches.
+
+    With stride s > 0 the windows start every s tokens and are shuffled once per epoch (Keras:
+    100 characters in, stride 1); with stride 0 each batch draws B random starts (the NumPy
+    lab). Windows are index views into the token array, never one-hot copies. Both depend only
+    on (seed, epoch), so a resumed run sees the same batches. The mask selects the positions
+    that count: all of them, or the last one (n tokens in, the next one out).
+    """
+
+    carries_state = False
+
+    def __init__(self, tokens, batch_size: int, seq_len: int, stride: int, seed: int, loss_on: str = "all",
+                 split: str = "train"):
+        self.tokens = np.asarray(tokens[:]).astype(np.int64) if not isinstance(tokens, np.ndarray) else tokens
+        self.B, self.T, self.stride, self.seed, self.loss_on = batch_size, seq_len, stride, seed, loss_on
+        n = len(self.tokens)
+        self.starts = n - seq_len  # windows fit at positions 0 .. n-T-1
+        if self.starts < 1:
+            raise DatasetError(f"the {split} split has {n} tokens, fewer than seq_len {seq_len} + 1: "
+                               f"use a smaller --seq-len")
+        count = -(-self.starts // stride) if stride else max(1, self.starts // seq_len)
+        self.num_batches = max(1, count // batch_size)
+        self._epoch, self._order = -1, None
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def _starts(self, i: int, epoch: int) -> np.ndarray:
+        if self.stride == 0:
+            rng = np.random.default_rng([self.seed, epoch, i])
+            return rng.integers(0, self.starts, self.B)
+        if epoch != self._epoch:
+            self._order = np.random.default_rng([self.seed, epoch]).permutation(np.arange(0, self.starts, self.stride))
+            self._epoch = epoch
+        return self._order[i * self.B:(i + 1) * self.B]
+
+    def batch(self, i: int, epoch: int = 0):
+        """x, y: (B, T) and the loss mask (B, T) for batch i of `epoch`."""
+        starts = self._starts(i, epoch)
+        idx = starts[:, None] + np.arange(self.T + 1)  # (B, T+1) indices: a view's worth, not a copy
+        window = self.tokens[idx]
+        mask = np.zeros((len(starts), self.T), np.float32)
+        mask[:, -1 if self.loss_on == "last" else slice(None)] = 1
+        return window[:, :-1], window[:, 1:], mask
+
+
+class LineBatches:
+    """One sample per line, from its start token to its end token (the captions lab).
+
+    Samples are sorted by length into buckets of B so that padding stays small; padding is
+    masked out of the loss (the captions lab trained on it, and its model learnt to emit its
+    end token forever). Lines longer than seq_len + 1 tokens are cut. Batch order is shuffled
+    per epoch from (seed, epoch), so a resumed run sees the same batches.
+    """
+
+    carries_state = False
+
+    def __init__(self, tokens, batch_size: int, seq_len: int, start_id: int, end_id: int, seed: int,
+                 split: str = "train"):
+        self.tokens = np.asarray(tokens[:]).astype(np.int64)
+        self.B, self.T, self.end, self.seed = batch_size, seq_len, end_id, seed
+        starts = np.flatnonzero(self.tokens == start_id)
+        ends = np.append(starts[1:], len(self.tokens))  # (S,) each sample runs to the next start
+        lengths = np.minimum(ends - starts, seq_len + 1)
+        keep = lengths >= 2
+        self.starts, self.lengths = starts[keep], lengths[keep]
+        if len(self.starts) == 0:
+            raise DatasetError(f"the {split} split holds no line of two or more tokens: check --lines and the text")
+        order = np.argsort(self.lengths, kind="stable")
+        self.buckets = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        self.num_batches = len(self.buckets)
+        self._epoch, self._perm = -1, None
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def batch(self, i: int, epoch: int = 0):
+        """x, y, mask: (b, L) with L the longest sample of the bucket less one."""
+        if epoch != self._epoch:
+            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.num_batches)
+            self._epoch = epoch
+        members = self.buckets[self._perm[i]]
+        L = int(self.lengths[members].max())
+        window = np.full((len(members), L), self.end, np.int64)  # (b, L) padded with the end token
+        mask = np.zeros((len(members), L - 1), np.float32)
+        for row, j in enumerate(members):
+            n = int(self.lengths[j])
+            window[row, :n] = self.tokens[self.starts[j]:self.starts[j] + n]
+            mask[row, :n - 1] = 1
+        return window[:, :-1], window[:, 1:], mask

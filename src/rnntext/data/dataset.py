@@ -20,8 +20,8 @@ import numpy as np
 
 from rnntext.data.atomic import atomic_path
 from rnntext.errors import DatasetError, InputError
+from rnntext.text import levels
 from rnntext.text.read import iter_text
-from rnntext.text.vocab import Vocab, build_vocab
 
 FORMAT = "rnntext-dataset"
 FORMAT_VERSION = 1
@@ -67,7 +67,7 @@ def _writable(folder: Path) -> bool:
 def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> dict:
     """Read `sources`, build the vocabulary, encode into `out`; return a summary dict."""
     out = check_output(out, force)
-    vocab, total = build_vocab(data_cfg.level, (chunk for _, chunk in iter_text(sources, data_cfg)))
+    vocab, total = levels.build(data_cfg, _chunks(sources, data_cfg))
     if total == 0:
         what = "after filtering (check --keep and --max-chars)" if data_cfg.keep or data_cfg.max_chars else ""
         raise InputError(f"input is empty {what}: give text with at least a few characters".replace("  ", " "))
@@ -91,12 +91,18 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
             f.attrs["meta"] = json.dumps(meta, ensure_ascii=False)
             dsets = {name: f.create_dataset(name, shape=(n,), dtype=dtype, chunks=(min(n, 1 << 20),) if n else None)
                      for name, n in sizes.items()}
-            _encode_into(dsets, sizes, vocab, (chunk for _, chunk in iter_text(sources, data_cfg)))
+            _encode_into(dsets, sizes, vocab, _chunks(sources, data_cfg))
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
 
 
-def _encode_into(dsets: dict, sizes: dict[str, int], vocab: Vocab, chunks) -> None:
+def _chunks(sources, data_cfg):
+    """The normalised text chunks, line-wrapped in line mode: the same on both passes."""
+    for _, chunk in iter_text(sources, data_cfg):
+        yield levels.as_lines(chunk, data_cfg.level) if data_cfg.lines else chunk
+
+
+def _encode_into(dsets: dict, sizes: dict[str, int], vocab, chunks) -> None:
     """Write the ids of `chunks` into the contiguous splits, in order."""
     bounds, start = [], 0
     for name in SPLITS:
@@ -104,7 +110,7 @@ def _encode_into(dsets: dict, sizes: dict[str, int], vocab: Vocab, chunks) -> No
         start += sizes[name]
     pos = 0
     for chunk in chunks:
-        ids = vocab.lookup(vocab.codes(chunk)).astype(dsets["train"].dtype)  # (N,)
+        ids = levels.encode(vocab, chunk).astype(dsets["train"].dtype)  # (N,)
         for name, lo, hi in bounds:
             a, b = max(lo, pos), min(hi, pos + len(ids))
             if a < b:
@@ -119,7 +125,7 @@ class Dataset:
     path: Path
     file: h5py.File
     meta: dict
-    vocab: Vocab
+    vocab: object  # Vocab, WordVocab or BpeVocab
 
     def split(self, name: str):
         return self.file[name]
@@ -155,7 +161,7 @@ def open_dataset(path: str | Path) -> Dataset:
             raise DatasetError(f"{path} has dataset format version {version}; this rnntext reads {FORMAT_VERSION}: "
                                f"prepare the data again")
         meta = json.loads(f.attrs["meta"])
-        vocab = Vocab.from_json(meta["vocab"])
+        vocab = levels.vocab_from_json(meta["vocab"])
         for name in SPLITS:
             if name not in f or f[name].ndim != 1:
                 raise DatasetError(f"{path} lacks the {name!r} split: the file is damaged; prepare it again")

@@ -26,7 +26,7 @@ from safetensors.numpy import save as st_save
 from rnntext.config import ModelConfig
 from rnntext.data.atomic import write_bytes, write_text
 from rnntext.errors import ConfigError, RunError
-from rnntext.text.vocab import Vocab
+from rnntext.text.levels import vocab_from_json
 
 MODEL_FORMAT = "rnntext-model"
 MODEL_FORMAT_VERSION = 1
@@ -39,7 +39,7 @@ class RunInfo:
 
     path: Path
     model: ModelConfig
-    vocab: Vocab
+    vocab: object  # Vocab, WordVocab or BpeVocab
     data: dict
     training: dict
 
@@ -47,7 +47,7 @@ class RunInfo:
         return model_json(self.model, self.vocab, self.data, self.training)
 
 
-def model_json(model_cfg: ModelConfig, vocab: Vocab, data: dict, training: dict) -> dict:
+def model_json(model_cfg: ModelConfig, vocab, data: dict, training: dict) -> dict:
     return {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
             "model": dataclasses.asdict(model_cfg), "vocab": vocab.to_json(), "data": data,
             "training": training}
@@ -93,7 +93,7 @@ def read_info(run: str | Path) -> RunInfo:
         if missing:
             raise KeyError(f"model.{sorted(missing)[0]} is missing")
         model = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["model"].items()})
-        info = RunInfo(run, model, Vocab.from_json(raw["vocab"]), dict(raw.get("data", {})),
+        info = RunInfo(run, model, vocab_from_json(raw["vocab"]), dict(raw.get("data", {})),
                        dict(raw.get("training", {})))
     except (KeyError, TypeError, ConfigError) as e:
         raise RunError(f"{path} is damaged or incomplete ({e}): train the run again") from None

@@ -17,9 +17,11 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
+
 from rnntext.config import Config, to_toml
 from rnntext.data.atomic import write_text
-from rnntext.data.batches import StreamBatches
+from rnntext.data.batches import LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import TrainingError
 from rnntext.training import rundir
 from rnntext.training.schedules import Plateau, lr_at
@@ -36,6 +38,24 @@ class TrainResult:
     val: dict | None
     elapsed_s: float
     stopped_by: str
+
+
+def make_batches(cfg: Config, dataset, split: str, vocab):
+    """The batch layout for a split: line samples, windows, or streams (validation: streams
+    or non-overlapping windows, so every validation sees the same tokens)."""
+    tc, tokens, n = cfg.train, dataset.split(split), dataset.size(split)
+    if dataset.meta.get("data", {}).get("lines"):
+        from rnntext.text.levels import line_tokens
+
+        start, end = (vocab.id(t) for t in line_tokens(vocab.level))
+        return LineBatches(tokens, tc.batch_size, tc.seq_len, start, end, tc.seed, split)
+    if tc.batching == "windows":
+        stride = tc.stride if split == "train" else tc.seq_len
+        return WindowBatches(tokens, tc.batch_size, min(tc.seq_len, n - 1), stride, tc.seed, tc.loss_on, split)
+    if split == "train":
+        return StreamBatches(tokens, tc.batch_size, tc.seq_len, split)
+    B = max(1, min(tc.batch_size, (n - 1) // (tc.seq_len + 1)))
+    return StreamBatches(tokens, B, min(tc.seq_len, (n - 1) // B), split)
 
 
 def make_engine(cfg: Config, vocab_size: int):
@@ -62,12 +82,8 @@ class Trainer:
     def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None):
         self.cfg, self.tc, self.dataset, self.run = cfg, cfg.train, dataset, Path(run_dir)
         self.info, self.report, self.sampler = info, report or (lambda event: None), sampler
-        self.batches = StreamBatches(dataset.split("train"), self.tc.batch_size, self.tc.seq_len, "train")
-        val_n = dataset.size("val")
-        self.val = None
-        if val_n > 1:
-            B = max(1, min(self.tc.batch_size, (val_n - 1) // (self.tc.seq_len + 1)))
-            self.val = StreamBatches(dataset.split("val"), B, min(self.tc.seq_len, (val_n - 1) // B), "val")
+        self.batches = make_batches(cfg, dataset, "train", info.vocab)
+        self.val = make_batches(cfg, dataset, "val", info.vocab) if dataset.size("val") > 1 else None
         self.engine = make_engine(cfg, len(info.vocab))
         self.iteration, self.best, self.bad_evals, self.val_count = 0, math.inf, 0, 0
         self.plateau = Plateau(self.tc)
@@ -124,17 +140,18 @@ class Trainer:
         try:
             while (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
-                if b == 0:
-                    self.engine.reset_state()  # a new epoch starts every stream from zero
-                x, y = self.batches.batch(b)
+                if b == 0 or not self.batches.carries_state:
+                    self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
+                x, y, mask = self.batches.batch(b, epoch)
                 lr = lr_at(tc, self.iteration, epoch, self.plateau.scale)
-                loss = self.engine.train_step(x, y, lr)
+                loss = self.engine.train_step(x, y, lr, mask)
                 if not math.isfinite(loss):
                     raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
                                         f"--clip-norm; the last good checkpoint in {self.run} is kept")
                 self.iteration += 1
-                self.tokens_seen += x.size
-                window_tokens += x.size
+                counted = x.size if mask is None else int(mask.sum())
+                self.tokens_seen += counted
+                window_tokens += counted
                 self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
                 if self.iteration % tc.log_every == 0:
                     now = time.monotonic()
@@ -184,6 +201,7 @@ class Trainer:
             max_batches = len(self.val)
             if self.tc.eval_tokens:
                 max_batches = max(1, self.tc.eval_tokens // (self.val.B * self.val.T))
+                max_batches = min(max_batches, len(self.val))
             total, correct, count = self.engine.evaluate(self.val, max_batches)
             metrics = level_metrics(total / count, self.info.vocab.level)
             val = {"iter": self.iteration, "val_loss": metrics["loss"], "val_accuracy": correct / count}
@@ -200,6 +218,11 @@ class Trainer:
                 self.plateau.observe(val["val_loss"])
             self._log(val | {"best": improved})
         self.save(self.elapsed_before + time.monotonic() - start)
+        if self.sampler and self.val is not None and self.info.vocab.level in ("word", "bpe"):
+            tokens = self.dataset.split("val")
+            at = (self.val_count * 7919) % max(1, self.dataset.size("val") - 8)
+            example = self.sampler.example(self.engine.weights(), np.asarray(tokens[at:at + 8]).astype(np.int64))
+            self.report({"kind": "example", "iter": self.iteration, **example})
         if self.sampler and self.tc.sample_every and self.val_count % self.tc.sample_every == 0:
             weights = self.engine.weights()
             for temperature in self.tc.sample_temperatures:

@@ -40,6 +40,14 @@ def make_optimizer(params, cfg) -> torch.optim.Optimizer:
     return torch.optim.Adagrad(params, lr=cfg.lr, eps=cfg.eps, weight_decay=wd)
 
 
+def masked_loss(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean cross-entropy over the positions the mask keeps (all without one): logits (B, T, V)."""
+    if mask is None:
+        return F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+    nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+    return (nll * mask.flatten()).sum() / mask.sum().clamp_min(1)
+
+
 class TorchEngine:
     """Model + optimizer + carried hidden state for truncated BPTT."""
 
@@ -67,15 +75,15 @@ class TorchEngine:
     def reset_state(self) -> None:
         self.state = None
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
-        """One optimizer step on x, y: (B, T); returns the mean loss in nats per token."""
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float, mask: np.ndarray | None = None) -> float:
+        """One optimizer step on x, y: (B, T); returns the mean loss in nats per counted token."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
         x, y = self._tensor(x), self._tensor(y)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
             logits, state = self.model(x, self.state)  # (B, T, V)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        loss = masked_loss(logits, y, None if mask is None else self._tensor(mask))
         value = loss.item()
         if not np.isfinite(value):
             return value  # the trainer stops; nothing is updated
@@ -98,15 +106,18 @@ class TorchEngine:
         self.model.eval()
         state, total, correct, count = None, 0.0, 0, 0
         for i in range(min(len(batches), max_batches)):
-            x, y = batches.batch(i)
+            x, y, mask = batches.batch(i)
             x, y = self._tensor(x), self._tensor(y)
+            if not batches.carries_state:
+                state = None
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16,
                                 enabled=self.amp_dtype is not None):
                 logits, state = self.model(x, state)
             logits = logits.float().flatten(0, 1)
-            total += float(F.cross_entropy(logits, y.flatten(), reduction="sum"))
-            correct += int((logits.argmax(-1) == y.flatten()).sum())
-            count += y.numel()
+            weight = torch.ones(y.numel(), device=self.device) if mask is None else self._tensor(mask).flatten()
+            total += float((F.cross_entropy(logits, y.flatten(), reduction="none") * weight).sum())
+            correct += int(((logits.argmax(-1) == y.flatten()) * weight).sum())
+            count += int(weight.sum())
         return total, correct, count
 
     def weights(self) -> dict[str, np.ndarray]:

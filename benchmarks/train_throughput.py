@@ -1,0 +1,96 @@
+"""The trainer's overhead: its tokens/s against a bare PyTorch loop on the same work.
+
+Reference case (issue 3): 2x256 LSTM, embedding 64, vocabulary 65, T=100, B=64, Adam,
+clipping by norm 5. Both run in this process on the same random token stream, alternating
+in rounds so that machine noise hits both alike; prints one JSON line with both figures and
+their ratio (target: at least 0.95).
+
+    .venv/bin/python benchmarks/train_throughput.py [--iters 40] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+V, E, H, L, T, B = 65, 64, 256, 2, 100, 64
+
+
+def bare_loop(tokens: np.ndarray, iters: int) -> float:
+    """What a user would write by hand: nn.LSTM, Adam, clip, carried state."""
+    torch.manual_seed(0)
+    emb, rnn, out = torch.nn.Embedding(V, E), torch.nn.LSTM(E, H, L, batch_first=True), torch.nn.Linear(H, V)
+    params = [*emb.parameters(), *rnn.parameters(), *out.parameters()]
+    opt = torch.optim.Adam(params, lr=2e-3)
+    L_stream = (len(tokens) - 1) // B
+    streams = torch.from_numpy(tokens[: B * L_stream + 1].astype(np.int64))
+    x_all = streams[:-1].view(B, L_stream)
+    y_all = streams[1:B * L_stream + 1].view(B, L_stream)
+    state, start = None, time.perf_counter()
+    for i in range(iters):
+        x, y = x_all[:, i * T:(i + 1) * T], y_all[:, i * T:(i + 1) * T]
+        h, state = rnn(emb(x), state)
+        loss = torch.nn.functional.cross_entropy(out(h).flatten(0, 1), y.flatten())
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        state = tuple(s.detach() for s in state)
+        loss.item()
+    return iters * B * T / (time.perf_counter() - start)
+
+
+def trainer_loop(data: Path, run: Path, iters: int) -> float:
+    import rnntext
+
+    start = time.perf_counter()
+    rnntext.train(str(data), run, force=True, optimizer="adam", lr=2e-3, num_layers=L, hidden_size=(H,),
+                  embed_size=E, seq_len=T, batch_size=B, max_iters=iters, eval_every=0, checkpoint_every=0,
+                  log_every=iters, sample_every=0, quiet=True)
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    del start
+    return lines[-1]["tokens_per_s"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iters", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    tokens = np.random.default_rng(0).integers(0, V, B * T * (args.iters + 2) + 1).astype(np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data.h5"
+        make_dataset(data, tokens)
+        bare, ours = [], []
+        for _ in range(args.rounds):
+            bare.append(bare_loop(tokens, args.iters))
+            ours.append(trainer_loop(data, Path(tmp) / "run", args.iters))
+    b, o = max(bare), max(ours)
+    print(json.dumps({"benchmark": "train_throughput", "case": "2x256 LSTM, embed 64, V=65, T=100, B=64, Adam",
+                      "bare_tokens_per_s": round(b), "trainer_tokens_per_s": round(o), "ratio": round(o / b, 3),
+                      "threads": torch.get_num_threads()}))
+
+
+def make_dataset(path: Path, tokens: np.ndarray) -> None:
+    """A prepared dataset holding `tokens` as its train split (written the way prepare does)."""
+    from rnntext.data.dataset import FORMAT, FORMAT_VERSION
+
+    vocab = {"level": "char", "tokens": [chr(32 + i) for i in range(V)]}
+    with h5py.File(path, "w") as f:
+        f.attrs["format"], f.attrs["format_version"] = FORMAT, FORMAT_VERSION
+        f.attrs["meta"] = json.dumps({"vocab": vocab, "data": {}, "sources": ["random"],
+                                      "counts": {"train": len(tokens), "val": 0, "test": 0}})
+        f["train"] = tokens
+        f.create_dataset("val", shape=(0,), dtype=np.uint8)
+        f.create_dataset("test", shape=(0,), dtype=np.uint8)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Subword level: a byte-level byte-pair vocabulary trained on the corpus (optional).
+
+Byte-level BPE (GPT-2's scheme, Radford et al. 2019) starts from all 256 bytes, so every
+text encodes and decodes exactly and there is no unknown token: the word level's `<unk>`
+problem goes away. The `tokenizers` package (HuggingFace) does the work; it is an optional
+dependency, imported inside the functions that need it. Training reads the corpus only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnntext.errors import ConfigError, RunError
+
+INSTALL = "pip install tokenizers"
+
+
+def _tokenizers(error: type[Exception]):
+    try:
+        import tokenizers
+    except ImportError:
+        raise error(f"the bpe level needs the optional 'tokenizers' package: {INSTALL}") from None
+    return tokenizers
+
+
+def train_bpe(chunks: Iterable[str], vocab_size: int, specials: Iterable[str] = ()) -> BpeVocab:
+    """A byte-level BPE vocabulary of at most `vocab_size` tokens (256 bytes + specials + merges)
+    learned from the text chunks. A small corpus may stop short of `vocab_size`."""
+    tk = _tokenizers(ConfigError)
+    specials = list(dict.fromkeys(specials))
+    alphabet = tk.pre_tokenizers.ByteLevel.alphabet()
+    if vocab_size < len(alphabet) + len(specials):
+        raise ConfigError(f"--vocab-size {vocab_size} is too small for byte-level BPE: "
+                          f"use at least {len(alphabet) + len(specials)} (256 bytes plus special tokens)")
+    tokenizer = tk.Tokenizer(tk.models.BPE())
+    # No prefix space: a leading space would be added on encode and break the exact round trip.
+    tokenizer.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = tk.decoders.ByteLevel()
+    trainer = tk.trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=alphabet,
+                                     special_tokens=specials, show_progress=False)
+    tokenizer.train_from_iterator(chunks, trainer)
+    return BpeVocab(tokenizer.to_str())
+
+
+@dataclass(frozen=True)
+class BpeVocab:
+    """Byte-level BPE tokens <-> ids, with the interface of Vocab and WordVocab.
+    Tokens are spelled as the tokenizer spells them (a space is "Ġ", a newline "Ċ")."""
+
+    tokenizer_json: str = field(repr=False)
+    level: str = field(default="bpe", init=False)
+    tokens: tuple[str, ...] = field(init=False, compare=False)
+    _tokenizer: object = field(init=False, repr=False, compare=False)
+    _index: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        tk = _tokenizers(RunError)
+        try:
+            tokenizer = tk.Tokenizer.from_str(self.tokenizer_json)
+        except Exception:  # the Rust side raises plain Exception on any malformed JSON
+            raise RunError("BPE tokenizer JSON cannot be read: the file is damaged or foreign") from None
+        index = tokenizer.get_vocab(with_added_tokens=True)
+        tokens = tuple(sorted(index, key=index.get))
+        if [index[t] for t in tokens] != list(range(len(tokens))):
+            raise RunError("BPE vocabulary ids are not 0..N-1: the file is damaged or foreign")
+        object.__setattr__(self, "_tokenizer", tokenizer)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "tokens", tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._index
+
+    def id(self, token: str) -> int:
+        return self._index[token]
+
+    @property
+    def unk_id(self) -> None:
+        return None  # byte-level: every text encodes, nothing is unknown
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._tokenizer.encode(text).tokens
+
+    def lookup(self, tokens: Iterable[str]) -> np.ndarray:
+        """Ids of tokens (in the tokenizer's spelling), -1 where unknown: (N,) int64."""
+        get = self._index.get
+        return np.fromiter((get(t, -1) for t in tokens), dtype=np.int64)
+
+    def encode(self, text_or_tokens: str | Iterable[str]) -> np.ndarray:
+        """Ids of a text, or of tokens in the tokenizer's spelling: (N,) int64."""
+        if not isinstance(text_or_tokens, str):
+            return np.array([self._index[t] for t in text_or_tokens], dtype=np.int64)
+        return np.array(self._tokenizer.encode(text_or_tokens).ids, dtype=np.int64)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        # Special tokens (<s>, </s>) stay in the text, as WordVocab.decode keeps them.
+        return self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
+
+    def to_json(self) -> dict:
+        # `tokens` duplicates the tokenizer's vocabulary so that generic readers can count and
+        # show tokens without the optional package; from_json checks that the two agree.
+        return {"level": self.level, "tokens": list(self.tokens), "tokenizer": self.tokenizer_json}
+
+    @classmethod
+    def from_json(cls, data: dict) -> BpeVocab:
+        try:
+            level, tokens, tokenizer_json = data["level"], data["tokens"], data["tokenizer"]
+        except (KeyError, TypeError):
+            raise RunError("BPE vocabulary JSON lacks 'level', 'tokens' or 'tokenizer': "
+                           "the file is damaged or foreign") from None
+        if level != "bpe" or not isinstance(tokenizer_json, str):
+            raise RunError("vocabulary JSON is not a valid bpe vocabulary: the file is damaged or foreign")
+        vocab = cls(tokenizer_json)
+        if tokens != list(vocab.tokens):
+            raise RunError("BPE vocabulary tokens disagree with its tokenizer: the file is damaged")
+        return vocab
