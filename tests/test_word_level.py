@@ -59,3 +59,58 @@ def test_windows_resume_exactly(tmp_path, corpus):
     rnntext.train(None, tmp_path / "b", resume=True, max_iters=24)
     a, b = rnntext.load(tmp_path / "a").weights, rnntext.load(tmp_path / "b").weights
     assert all(np.abs(a[k] - b[k]).max() <= 1e-6 for k in a)
+
+
+@pytest.fixture
+def word_run(tmp_path, words):
+    run = tmp_path / "run"
+    rnntext.train(words, run, level="word", max_iters=60, lr=0.01, **SMALL)  # no <eos>: one line per answer
+    return run
+
+
+def test_chat_piped(word_run):
+    import subprocess
+    import sys
+
+    script = "the cat\n:length 4\n:temperature 0\nthe zebra sat\n:temperature -2\n"
+    out = subprocess.run([sys.executable, "-m", "rnntext", "chat", str(word_run)], input=script, text=True,
+                         capture_output=True, timeout=60)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stderr
+    assert lines[0].startswith("the cat") and len(lines[0].split()) > 2
+    assert lines[1:3] == ["length = 4", "temperature = 0.0"]
+    assert lines[3] == "(not in the vocabulary, left out: zebra)"
+    assert lines[4].startswith("the sat") and len(rnntext.load(word_run).vocab.tokenize(lines[4])) == 2 + 4
+    assert lines[5].startswith("error: temperature")
+
+
+def test_chat_in_tmux(word_run, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    if not shutil.which("tmux"):
+        pytest.skip("tmux is not installed (make test installs it with apt-get where it can)")
+    session = f"rnntext-chat-{tmp_path.name}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "20",
+                    f"{sys.executable} -m rnntext chat {word_run}; echo EXITED $?; sleep 30"], check=True)
+
+    def screen():
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    def wait_for(text, timeout=30):
+        deadline = time.time() + timeout
+        while text not in screen() and time.time() < deadline:
+            time.sleep(0.2)
+        return screen()
+
+    try:
+        assert "Ctrl-D to leave" in wait_for("Ctrl-D to leave")
+        subprocess.run(["tmux", "send-keys", "-t", session, "the bird", "Enter"], check=True)
+        shown = wait_for("\nthe bird ", timeout=30)  # the answer, under the typed "> the bird"
+        assert "> the bird" in shown and any(line.startswith("the bird ") for line in shown.splitlines())
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-d"], check=True)
+        assert "EXITED 0" in wait_for("EXITED")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

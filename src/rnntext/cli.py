@@ -315,6 +315,70 @@ def cmd_presets(args) -> int:
     return 0
 
 
+CHAT_HELP = ("type text and press Enter for a continuation; settings: :temperature T, :length N, :top-k K, "
+             ":top-p P, :seed S, :greedy on|off; :help; Ctrl-D to leave")
+
+
+def cmd_chat(args) -> int:
+    """The TensorFlow lab's prompt: type words, get the model's continuation."""
+    from rnntext import api
+
+    model = api.load(args.run, weights=args.weights)
+    settings = {"length": args.length, "temperature": args.temperature, "top_k": 0, "top_p": 1.0, "seed": 0,
+                "greedy": False}
+    tty = sys.stdin.isatty()
+    if tty:
+        print(f"rnntext chat: {model.vocab.level}-level model from {args.run}; {CHAT_HELP}")
+    while True:
+        try:
+            line = input("> " if tty else "")
+        except EOFError:
+            print()
+            return 0
+        except KeyboardInterrupt:
+            print()
+            return 0
+        if line.startswith(":"):
+            print(_chat_setting(line, settings))
+            continue
+        if not line.strip():
+            continue
+        try:
+            ids, unknown = model.encode(line, "skip")
+            if unknown:
+                from rnntext.text.levels import lookup_tokens
+
+                missing = lookup_tokens(model.vocab, line)[1]
+                print(f"(not in the vocabulary, left out: {' '.join(missing)})")
+            prime = model.decode(ids)
+            print(model.decode(list(ids) + _continuation(model, prime, settings)) if prime else "(nothing left to continue)",
+                  flush=True)
+        except RnntextError as e:
+            print(f"error: {e}")
+
+
+def _continuation(model, prime: str, settings: dict) -> list[int]:
+    steps = [int(ids[0]) for _, ids in model.stream(prime, unknown="skip", **settings) if ids[0] >= 0]
+    return steps
+
+
+def _chat_setting(line: str, settings: dict) -> str:
+    name, _, value = line[1:].partition(" ")
+    name = name.replace("-", "_")
+    if name == "help" or name not in settings:
+        return CHAT_HELP
+    try:
+        kind = type(settings[name])
+        new = value.strip().lower() in ("on", "true", "1") if kind is bool else kind(value)
+        from rnntext.config import SampleConfig
+
+        SampleConfig(**{k: v for k, v in {**settings, name: new}.items() if k != "seed"})
+    except (ValueError, RnntextError) as e:
+        return f"error: {name}: {e}"
+    settings[name] = new
+    return f"{name} = {new}"
+
+
 def cmd_info(args) -> int:
     from rnntext import api
 
@@ -393,6 +457,13 @@ def build_parser() -> Parser:
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds of training (default: 60)")
     p.add_argument("-o", "--output", default="runs/demo", help="run directory (default: runs/demo; replaced each time)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("chat", help="an interactive prompt: type text, the model continues it")
+    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
+    p.add_argument("--length", type=int, default=20, help="tokens per continuation (default: 20)")
+    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("info", help="summarise a trained model: layers, shapes, parameters, training")
     p.add_argument("run", metavar="RUN", help="the run directory")
