@@ -90,3 +90,19 @@ def test_config_file_precedence(tmp_path, capsys, corpus):
     cfg.write_text("[train]\nlearning_rate = 0.1\n")
     code, _, err = run_cli(capsys, "train", corpus, "-o", tmp_path / "x", "--config", cfg)
     assert_one_line_error(code, err, "learning_rate")
+
+
+def test_export_caffe_round_trip_and_onnx(tmp_path, capsys, corpus):
+    data = tmp_path / "d.h5"
+    assert main(["prepare", str(corpus), "-o", str(data), "--val-frac", "0"]) == 0
+    code, out, _ = run_cli(capsys, "export", "caffe-hdf5", data, "-o", tmp_path / "caffe", "--streams", "4",
+                           "--steps", "50")
+    assert code == 0 and "4 streams x 44 windows of 50 steps" in out
+    code, out, _ = run_cli(capsys, "prepare", "--from", "caffe-hdf5", tmp_path / "caffe" / "list.txt", "-o",
+                           tmp_path / "back.h5", "--val-frac", "0")
+    assert code == 0 and "read 8,801 tokens" in out
+    code, _, err = run_cli(capsys, "export", "caffe-hdf5", data, "-o", tmp_path / "caffe", "--streams", "4",
+                           "--steps", "50")
+    assert_one_line_error(code, err, "force")
+    code, _, err = run_cli(capsys, "export", "caffe-hdf5", data, "-o", tmp_path / "c2")
+    assert_one_line_error(code, err, "250 streams x 200 steps need at least 50001")

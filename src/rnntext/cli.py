@@ -66,6 +66,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 def cmd_prepare(args) -> int:
     from rnntext import api
 
+    if args.from_format == "caffe-hdf5":
+        return _import_caffe(args)
     summary = api.prepare(args.inputs, args.output, force=args.force, preset=args.preset, config=args.config,
                           **section_values(args, "data"))
     vocab = summary.pop("vocab")
@@ -76,6 +78,39 @@ def cmd_prepare(args) -> int:
         print("  " + repr("".join(vocab.tokens)))
     print("splits: " + ", ".join(f"{k} {v:,}" for k, v in splits.items()))
     print(f"wrote {summary['path']}")
+    return 0
+
+
+def _import_caffe(args) -> int:
+    from rnntext.config import resolve
+    from rnntext.interop import import_caffe_hdf5
+
+    if len(args.inputs) != 1:
+        raise ConfigError("from: --from caffe-hdf5 reads one list file (LIST.txt)")
+    data = resolve(args.preset, args.config, section_values(args, "data")).data
+    s = import_caffe_hdf5(args.inputs[0], args.output, val_frac=data.val_frac, test_frac=data.test_frac,
+                          force=args.force, vocab_file=args.vocab)
+    print(f"read {s['tokens']:,} tokens from {s['files']} Caffe HDF5 file(s) ({s['streams']} streams x {s['steps']} steps)")
+    print(f"vocabulary: {s['vocab_size']} tokens; splits: " + ", ".join(f"{k} {v:,}" for k, v in s["splits"].items()))
+    print(f"wrote {s['path']}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from rnntext.interop import export_caffe_hdf5, export_onnx
+
+    if args.format == "caffe-hdf5":
+        s = export_caffe_hdf5(args.source, args.output, streams=args.streams, steps=args.steps, split=args.split,
+                              force=args.force, windows_per_file=args.windows_per_file)
+        print(f"wrote {s['files']} files: {s['streams']} streams x {s['windows']} windows of {s['steps']} steps "
+              f"({s['tokens']:,} tokens, {s['dropped']:,} dropped) -> {s['path']}; in Caffe: "
+              f'hdf5_data_param {{ source: "{s["path"]}" batch_size: {s["steps"]} }}')
+        return 0
+    s = export_onnx(args.source, args.output, weights=args.weights, opset=args.opset, force=args.force,
+                    verify=not args.no_verify)
+    check = ("not verified (pip install onnxruntime)" if s["max_abs_diff"] is None
+             else f"verified with onnxruntime: max abs logits difference {s['max_abs_diff']:.2e}")
+    print(f"wrote {s['path']} (opset {s['opset']}, inputs {', '.join(s['inputs'])}); {check}")
     return 0
 
 
@@ -411,9 +446,29 @@ def build_parser() -> Parser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="text files, directories, or a built-in corpus (python-docs)")
     p.add_argument("-o", "--output", required=True, help="the dataset file to write (e.g. data.h5)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("--from", dest="from_format", choices=("text", "caffe-hdf5"), default="text",
+                   help="input format: text (default), or a Caffe HDF5 list file (LIST.txt) to import")
+    p.add_argument("--vocab", help="with --from caffe-hdf5: the lab's JSON character dictionary (default: vocab.json "
+                                   "beside the list)")
     add_config_flags(p)
     add_section_flags(p, "data")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("export", help="export a dataset to Caffe HDF5, or a run to ONNX",
+                       description="caffe-hdf5 DATA.h5: the Caffe lab's input/cont/target_sequence T x N files and "
+                                   "a list file. onnx RUN: a one-step model with the hidden state as input/output.")
+    p.add_argument("format", choices=("caffe-hdf5", "onnx"))
+    p.add_argument("source", help="a prepared dataset (caffe-hdf5) or a run directory (onnx)")
+    p.add_argument("-o", "--output", required=True, help="output folder (caffe-hdf5) or .onnx file")
+    p.add_argument("--streams", type=int, default=250, help="caffe-hdf5: parallel streams N (default: 250)")
+    p.add_argument("--steps", type=int, default=200, help="caffe-hdf5: time steps T per window (default: 200)")
+    p.add_argument("--split", default="train", choices=("train", "val", "test"), help="caffe-hdf5: which split")
+    p.add_argument("--windows-per-file", type=int, default=None, help="caffe-hdf5: windows per HDF5 chunk file")
+    p.add_argument("--weights", default="latest", choices=("latest", "best"), help="onnx: which weights")
+    p.add_argument("--opset", type=int, default=17, help="onnx: opset version (default: 17)")
+    p.add_argument("--no-verify", action="store_true", help="onnx: skip the onnxruntime check against torch")
+    p.add_argument("--force", action="store_true", help="replace existing output")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train", help="train a model into a run directory",
                        description="Train from a prepared dataset, or from text (prepared on the fly into RUN/data.h5). "

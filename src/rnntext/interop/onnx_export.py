@@ -1,0 +1,140 @@
+"""ONNX export of a trained run: a one-step model for deployment runtimes (onnxruntime, ...).
+
+Graph (B is a dynamic batch axis; H_k the size of layer k, V the vocabulary):
+  inputs   ids (B,) int64;  per layer k: h_l{k} (B, H_k) float32, and c_l{k} (B, H_k) for LSTM
+  outputs  logits (B, V) float32;  per layer k: h_l{k}_out (B, H_k) (and c_l{k}_out for LSTM)
+One tensor per layer and state kind, in layer order (h_l0, c_l0, h_l1, c_l1, ...), whatever the
+sizes: stacks of unequal layers (the TensorFlow lab's 1024 and 512) need no other layout, and a
+caller feeds each `*_out` back as the input of the same name, zeros to start. Dropout is off.
+
+It uses torch's TorchScript exporter (`dynamo=False`): it needs only `onnx` beside torch and
+exports a small model in well under a second. The torch.export-based exporter also needs
+onnxscript and onnx-ir, took 1.3-4.3 s per model here, and is not needed for this graph.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from rnntext.errors import ConfigError, InputError
+
+TOLERANCE = 1e-4  # max abs logits difference accepted against the torch engine
+INSTALL = "pip install 'rnntext[onnx]' (onnx, and onnxruntime to verify)"
+
+
+def state_names(model_cfg) -> list[str]:
+    """The state inputs in graph order: h_l0 (c_l0) h_l1 (c_l1) ...; outputs add `_out`."""
+    kinds = ("h", "c") if model_cfg.cell == "lstm" else ("h",)
+    return [f"{kind}_l{k}" for k in range(len(model_cfg.hidden_sizes)) for kind in kinds]
+
+
+def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, force: bool = False,
+                verify: bool = True) -> dict:
+    """Write the run's one-step model to `out_path`; with onnxruntime installed and `verify`, check it
+    against the torch engine on a few steps. Returns a summary (inputs, outputs, max_abs_diff)."""
+    torch, onnx = _require("torch"), _require("onnx")
+    if not 9 <= opset <= 23:  # one-hot input needs OneHot (opset 9); torch 2.13's exporter stops at 23
+        raise ConfigError(f"opset: {opset} is outside the supported 9..23 (17 suits most runtimes)")
+    out = _check_out(out_path, force)
+    info, model = _load_model(run_dir, weights)
+    names = state_names(info.model)
+    example = (torch.zeros(2, dtype=torch.int64), *_zero_state(info.model, 2, torch.zeros))  # batch 2
+    outputs = ["logits", *(f"{n}_out" for n in names)]
+    from rnntext.data.atomic import atomic_path
+
+    with atomic_path(out) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices; the graph is checked below
+        torch.onnx.export(_one_step(model), example, str(tmp), dynamo=False, opset_version=opset,
+                          input_names=["ids", *names], output_names=outputs,
+                          dynamic_axes={n: {0: "batch"} for n in ["ids", *names, *outputs]})
+        onnx.checker.check_model(str(tmp))
+    diff = verify_onnx(run_dir, out, weights) if verify and _has("onnxruntime") else None
+    if diff is not None and not diff < TOLERANCE:
+        raise RuntimeError(f"the ONNX model differs from the torch engine by {diff:.3g} (> {TOLERANCE}): a bug")
+    return {"path": str(out), "opset": opset, "cell": info.model.cell, "vocab_size": len(info.vocab),
+            "inputs": ["ids", *names], "outputs": outputs, "max_abs_diff": diff}
+
+
+def verify_onnx(run_dir, onnx_path, weights: str = "latest", steps: int = 4, batch: int = 3, seed: int = 0) -> float:
+    """Step the ONNX model and the torch engine on the same random ids; the max abs logits difference.
+    The batch differs from the export example's so the dynamic axis is exercised too."""
+    torch, ort = _require("torch"), _require("onnxruntime")
+    info, model = _load_model(run_dir, weights)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = state_names(info.model)
+    ids = np.random.default_rng(seed).integers(0, len(info.vocab), (batch, steps))  # (B, T)
+    state = dict(zip(names, _zero_state(info.model, batch, lambda *s: np.zeros(s, np.float32))))
+    ref_state, worst = None, 0.0
+    for t in range(steps):
+        logits, *new = session.run(None, {"ids": ids[:, t], **state})  # (B, V), then states
+        with torch.no_grad():
+            ref, ref_state = model(torch.from_numpy(ids[:, t:t + 1]), ref_state)  # (B, 1, V)
+        worst = max(worst, float(np.abs(logits - ref[:, 0].numpy()).max()))
+        state = dict(zip(names, new))
+    return worst
+
+
+def _one_step(model):
+    """Wrap RNNLM as ids (B,), flat states (B, H_k) -> logits (B, V), new flat states."""
+    import torch
+
+    lstm = model.cfg.cell == "lstm"
+
+    class OneStep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, ids, *flat):
+            per = 2 if lstm else 1
+            layers = [flat[i:i + per] for i in range(0, len(flat), per)]
+            state = [tuple(s.unsqueeze(0) for s in layer) if lstm else layer[0].unsqueeze(0) for layer in layers]
+            logits, new = self.model(ids.unsqueeze(1), state)  # (B, 1, V); states (1, B, H_k)
+            new_flat = [s.squeeze(0) for layer in new for s in (layer if lstm else (layer,))]
+            return (logits[:, 0], *new_flat)
+
+    return OneStep().eval()
+
+
+def _zero_state(model_cfg, batch: int, zeros) -> list:
+    per = 2 if model_cfg.cell == "lstm" else 1
+    return [zeros(batch, H) for H in model_cfg.hidden_sizes for _ in range(per)]
+
+
+def _load_model(run_dir, weights: str):
+    import torch
+
+    from rnntext.engines.torch.model import RNNLM
+    from rnntext.training.rundir import read_info, read_weights
+
+    info = read_info(run_dir)
+    model = RNNLM(info.model, len(info.vocab)).eval()  # eval: dropout off, as in deployment
+    model.load_weights({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in read_weights(info, weights).items()})
+    return info, model
+
+
+def _check_out(out_path, force: bool) -> Path:
+    from rnntext.data.dataset import check_output
+
+    out = Path(out_path)
+    if out.is_dir():
+        raise InputError(f"output {out} is a directory: give a file name such as {out / 'model.onnx'}")
+    return check_output(out, force)
+
+
+def _require(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ConfigError(f"ONNX export needs the {name} package: {INSTALL}") from None
+
+
+def _has(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
