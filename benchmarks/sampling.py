@@ -12,7 +12,16 @@ so that its thread pool cannot disturb the NumPy paths):
 - `batch256_chars_per_s`: 256 streams in one batch, characters per second in total, per cell;
 - `prime_10k_s`: a 10,000-token prime, per cell;
 - `naive_torch_chars_per_s`: nn.LSTM called with sequence length 1 per character, softmax and
-  torch.multinomial: the loop that char-rnn tutorials write; `speedup_vs_naive` divides by it.
+  torch.multinomial: the loop that char-rnn tutorials write; `speedup_vs_naive` divides by it;
+- `torch_chars_per_s`: the torch engine's TorchStreams (LSTM), float32 and bfloat16, one stream
+  and 256 streams, through the same generate loop and host-side sampler as the NumPy runtime;
+  `torch_prime_10k_s` is its prime (the fused torch.lstm kernel, float32);
+- `bf16_vs_fp32`: how far bfloat16 strays from float32 on the same inputs: 256 streams fed the
+  float32 path's own sampled tokens for 1000 steps (teacher forcing), the fraction of
+  (stream, step) whose argmax differs, the largest absolute logit difference and the logits'
+  standard deviation for scale; and one free-running greedy stream of 1000 characters in each
+  precision: the first step where the texts part and the fraction of characters that differ.
+  Random weights give flat logits (near-ties), so a trained model disagrees less often.
 """
 
 from __future__ import annotations
@@ -50,8 +59,9 @@ def random_weights(cfg: ModelConfig, seed: int = 0) -> dict[str, np.ndarray]:
     return weights
 
 
-def chars_per_second(runtime: Runtime, batch: int, seconds: float) -> float:
-    streams = runtime.streams(batch)
+def chars_per_second(streams, seconds: float) -> float:
+    """Characters per second in total from `streams` (the NumPy runtime's or TorchStreams)."""
+    batch = streams.B
     streams.prime([0])
     rule, n = Rule(temperature=0.8), max(50, int(12000 * seconds / batch ** 0.5))
     for _ in streams.generate(50, rule, seed=1):  # warm the caches and the BLAS threads
@@ -121,6 +131,52 @@ def naive_torch(weights: dict[str, np.ndarray], seconds: float) -> float:
         return n / (time.perf_counter() - start)
 
 
+def torch_chars_per_second(weights, batch: int, precision: str, seconds: float) -> float:
+    from rnntext.engines.torch.sampling import TorchStreams
+
+    streams = TorchStreams(ModelConfig(), V, weights, batch, device="cpu", precision=precision)
+    return chars_per_second(streams, seconds)
+
+
+def torch_prime_seconds(weights, length: int = 10_000) -> float:
+    from rnntext.engines.torch.sampling import TorchStreams
+
+    ids = np.random.default_rng(0).integers(0, V, length)
+    streams = TorchStreams(ModelConfig(), V, weights, 1, device="cpu")
+    streams.prime(ids[:100])
+    streams.reset()
+    start = time.perf_counter()
+    streams.prime(ids)
+    return time.perf_counter() - start
+
+
+def bf16_divergence(weights, steps: int = 1000, batch: int = 256) -> dict:
+    """bfloat16 against float32 on the same inputs (teacher forced) and free-running greedy."""
+    from rnntext.engines.torch.sampling import TorchStreams
+
+    make = lambda b, p: TorchStreams(ModelConfig(), V, weights, b, device="cpu", precision=p)  # noqa: E731
+    prime = np.random.default_rng(0).integers(0, V, 100)
+    f32, b16 = make(batch, "float32"), make(batch, "bfloat16")
+    f32.prime(prime)
+    b16.prime(prime)
+    disagree, worst, spread = 0, 0.0, []
+    for ids in f32.generate(steps, Rule(temperature=0.8), seed=0):
+        disagree += int((f32.logits.argmax(1) != b16.logits.argmax(1)).sum())
+        worst = max(worst, float(np.abs(f32.logits - b16.logits).max()))
+        spread.append(float(f32.logits.std()))
+        b16.step(ids)
+    texts = []
+    for precision in ("float32", "bfloat16"):
+        one = make(1, precision)
+        one.prime(prime)
+        texts.append(np.concatenate(list(one.generate(steps, Rule(greedy=True)))))
+    differ = texts[0] != texts[1]
+    return {"teacher_forced_argmax_disagreement": round(disagree / (steps * batch), 5),
+            "max_abs_logit_diff": round(worst, 4), "logit_std": round(float(np.mean(spread)), 4),
+            "greedy_first_divergence_step": int(np.argmax(differ)) if differ.any() else None,
+            "greedy_chars_differing": round(float(differ.mean()), 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings (a smoke test)")
@@ -131,17 +187,30 @@ def main() -> None:
     for cell in CELLS:
         cfg = ModelConfig(cell=cell)
         runtime = Runtime(cfg, V, lstm_weights if cell == "lstm" else random_weights(cfg))
-        single[cell] = round(chars_per_second(runtime, 1, seconds))
-        batch[cell] = round(chars_per_second(runtime, 256, seconds))
+        single[cell] = round(chars_per_second(runtime.streams(1), seconds))
+        batch[cell] = round(chars_per_second(runtime.streams(256), seconds))
         prime[cell] = round(prime_seconds(runtime), 3)
     naive = naive_torch(lstm_weights, seconds)
+    fast = {p: {str(b): round(torch_chars_per_second(lstm_weights, b, p, seconds)) for b in (1, 256)}
+            for p in ("float32", "bfloat16")}
+    divergence = bf16_divergence(lstm_weights, 200 if seconds < 1 else 1000)
     print(json.dumps({
         "benchmark": "sampling", "model": "lstm 2x256, V=65, embed 64",
         "single_chars_per_s": single, "batch256_chars_per_s": batch, "prime_10k_s": prime,
         "ttfc_runtime_s": round(ttfc, 3), "ttfc_runtime_process_wall_s": round(ttfc_wall, 3),
         "naive_torch_chars_per_s": round(naive),
         "speedup_vs_naive": {"single": round(single["lstm"] / naive, 1), "batch256": round(batch["lstm"] / naive, 1)},
+        "torch_chars_per_s": fast, "torch_prime_10k_s": round(torch_prime_seconds(lstm_weights), 3),
+        "torch_threads": _torch_threads(),
+        "torch_speedup_vs_naive": {p: round(fast[p]["256"] / naive, 1) for p in fast},
+        "bf16_vs_fp32": divergence,
     }))
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 if __name__ == "__main__":

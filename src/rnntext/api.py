@@ -95,6 +95,7 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
             prepare(inputs, data_path, force=True, **dataclasses.asdict(cfg.data))
     with open_dataset(data_path) as dataset:
         data_cfg = dataset.meta.get("data", {})
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
         info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, {"dataset": str(data_path.resolve())})
         if resume:
             _check_resumable(run, info)
@@ -146,14 +147,16 @@ class _Preview:
 
     def __init__(self, info, cfg):
         self.info, self.seed = info, cfg.train.seed
+        self.condition = info.model.labels[0] if info.model.labels else None
 
     def __call__(self, weights, temperature: float, length: int) -> str:
-        return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed)
+        return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed,
+                                                  condition=self.condition)
 
     def example(self, weights, ids) -> dict:
         """Context words, the true next word and the model's guess, from ids (n+1,)."""
         model = Model(self.info, weights)
-        logits = model.streams(1).prime(np.asarray(ids[:-1]))
+        logits = model.streams(1, condition=self.condition).prime(np.asarray(ids[:-1]))
         guess = int(np.argmax(logits[0]))
         return {"context": model.vocab.decode(ids[:-1]), "true": model.vocab.decode([ids[-1]]),
                 "predicted": model.vocab.decode([guess])}
@@ -168,7 +171,7 @@ class Model:
 
     def __init__(self, info, weights):
         self.info, self.weights = info, weights
-        self._runtime = None
+        self._runtimes = {}
 
     @property
     def vocab(self):
@@ -226,18 +229,35 @@ class Model:
             ids = [i for i in ids if i not in specials]
         return self.vocab.decode(ids)
 
-    def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto"):
+    def label_id(self, condition: str | None) -> int | None:
+        """The id of a conditioning label; a model with labels needs one."""
+        labels = self.info.model.labels
+        if not labels:
+            if condition is not None:
+                raise ConfigError("condition: this model was trained without labels: drop --condition")
+            return None
+        if condition is None:
+            raise ConfigError(f"condition: this model was trained with labels: pass --condition, one of {', '.join(labels)}")
+        if condition not in labels:
+            raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
+        return labels.index(condition)
+
+    def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto", condition=None):
+        label = self.label_id(condition)
         if engine == "torch":
+            if label is not None:
+                raise ConfigError("condition: --engine torch samples models without labels; use the numpy engine")
             from rnntext.engines.torch.sampling import TorchStreams
 
             return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, device)
         from rnntext.generation import Runtime
 
-        if self._runtime is None:
-            self._runtime = Runtime(self.info.model, len(self.vocab), self.weights)
-        return self._runtime.streams(num_samples)
+        if label not in self._runtimes:
+            self._runtimes[label] = Runtime(self.info.model, len(self.vocab), self.weights, label)
+        return self._runtimes[label].streams(num_samples)
 
-    def stream(self, prime: str = "", *, engine: str = "numpy", device: str = "auto", stop=None, **options):
+    def stream(self, prime: str = "", *, engine: str = "numpy", device: str = "auto", stop=None, condition=None,
+               **options):
         """Prime once, then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
 
         `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
@@ -249,7 +269,7 @@ class Model:
         ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
         if len(ids) == 0:
             ids = np.array(self.start_ids())
-        streams = self.streams(cfg.num_samples, engine, device)
+        streams = self.streams(cfg.num_samples, engine, device, condition)
         streams.prime(ids)
         stop = self.end_id() if stop is None else (None if stop is False else stop)
         for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
@@ -265,16 +285,16 @@ class Model:
             texts = [self.decode(row) for row in grid]
         return texts[0] if len(texts) == 1 else texts
 
-    def next_tokens(self, prime: str = "", k: int = 10, unknown: str = "error") -> list[tuple[str, float]]:
+    def next_tokens(self, prime: str = "", k: int = 10, unknown: str = "error", condition=None) -> list[tuple[str, float]]:
         """The k most likely next tokens after `prime`, with their probabilities."""
         from rnntext.generation import probabilities, top_tokens
 
         ids = self.encode(prime, unknown)[0] if prime else np.array(self.start_ids())
-        streams = self.streams(1)
+        streams = self.streams(1, condition=condition)
         logits = streams.prime(ids if len(ids) else self.start_ids())
         return [(self.vocab.tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], k)]
 
-    def evaluate(self, text: str, unknown: str | None = None, chunk: int = 256) -> dict:
+    def evaluate(self, text: str, unknown: str | None = None, chunk: int = 256, condition=None) -> dict:
         """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`.
 
         One stream over the whole text with carried state, as the model would read it. Unknown
@@ -292,12 +312,14 @@ class Model:
         if len(ids) < 2:
             raise InputError("evaluation text has fewer than 2 known tokens: give more text")
         params = {k: np.asarray(v, np.float32) for k, v in self.weights.items()}
+        label = self.label_id(condition)
         state, total, correct, count = None, 0.0, 0.0, 0.0
         for lo in range(0, len(ids) - 1, chunk):
             x = ids[lo:lo + chunk][None, :]
             y = ids[lo + 1:lo + chunk + 1][None, :]
             x = x[:, :y.shape[1]]
-            nll, n, right, state = evaluate_batch(params, self.info.model, x, y, state)
+            cond = None if label is None else np.full(x.shape, label)
+            nll, n, right, state = evaluate_batch(params, self.info.model, x, y, state, cond=cond)
             total, correct, count = total + nll, correct + right, count + n
         out = level_metrics(total / count, self.vocab.level)
         return {**out, "accuracy": correct / count, "tokens": int(count), "unknown": unknowns}

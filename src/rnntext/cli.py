@@ -258,7 +258,7 @@ def cmd_sample(args) -> int:
     if args.verbose and options.get("num_samples", 1) > 1:
         raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
     if args.show_probs:
-        for token, p in model.next_tokens(prime, args.show_probs, options.get("unknown", "error")):
+        for token, p in model.next_tokens(prime, args.show_probs, options.get("unknown", "error"), args.condition):
             print(f"{token!r:>10} {p:.4f}")
     if options.get("length", 500) == 0:
         return 0
@@ -270,7 +270,8 @@ def cmd_sample(args) -> int:
             sys.stdout.write(prime)
         else:
             sink.ids = [int(i) for i in prime_ids]  # words: the prime's spacing joins the continuation's
-    for streams, ids in model.stream(prime, engine=args.engine, device=args.device, **options):
+    for streams, ids in model.stream(prime, engine=args.engine, device=args.device, condition=args.condition,
+                                     **options):
         if args.verbose:
             if ids[0] < 0:
                 break
@@ -302,7 +303,7 @@ def cmd_eval(args) -> int:
     model = api.load(args.run, weights=args.weights)
     keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
     data_cfg = DataConfig(**{k: v for k, v in model.info.data.items() if k in keys})
-    result = model.evaluate(read_all(args.files, data_cfg), unknown=args.unknown)
+    result = model.evaluate(read_all(args.files, data_cfg), unknown=args.unknown, condition=args.condition)
     result.setdefault("bpc", None)
     if args.json:
         print(json.dumps({k: result[k] for k in ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown")}))
@@ -480,7 +481,7 @@ def build_parser() -> Parser:
     p.add_argument("--force", action="store_true", help="start over in a non-empty run directory")
     add_config_flags(p)
     for section in ("data", "model", "train"):
-        add_section_flags(p, section)
+        add_section_flags(p, section, skip=("labels",))
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="generate text from a trained model",
@@ -495,6 +496,8 @@ def build_parser() -> Parser:
     p.add_argument("--verbose", action="store_true", help="print each generated token with its probability")
     p.add_argument("--engine", default="numpy", choices=("numpy", "torch"), help="numpy (fast, no torch) or torch (GPUs)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="device for --engine torch")
+    p.add_argument("--condition", metavar="LABEL", help="the label to generate under (models trained with "
+                                                       "--condition-by)")
     add_section_flags(p, "sample")
     p.set_defaults(func=cmd_sample)
 
@@ -506,6 +509,7 @@ def build_parser() -> Parser:
                                                     "become <unk>, both counted; or error, skip, replace:C")
     p.add_argument("--json", action="store_true", help="print one JSON object with loss, bpc, perplexity, accuracy, "
                                                        "tokens, unknown")
+    p.add_argument("--condition", metavar="LABEL", help="evaluate under this label (models trained with --condition-by)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", help="train on the built-in python-docs corpus for a minute and sample")

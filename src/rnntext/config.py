@@ -47,6 +47,8 @@ class DataConfig:
     max_vocab: int = opt(0, "word level: keep at most this many tokens, specials included (0: all)")
     vocab_size: int = opt(2000, "bpe level: vocabulary size (256 bytes + merges)")
     lines: bool = opt(False, "one sample per non-empty line, between start and end tokens (the captions lab)")
+    condition_by: str = opt("none", "conditioning labels: file (each input file is a label) or tab (each line is "
+                            "LABEL<TAB>text); the model learns a per-label input", ("none", "file", "tab"))
     glob: str = opt("*.txt", "file pattern used when an input is a directory (searched recursively)")
     encoding: str = opt("utf-8", "text encoding of the input files")
     errors: str = opt("strict", "undecodable bytes: strict (error naming file and offset) or replace", ("strict", "replace"))
@@ -81,6 +83,8 @@ class ModelConfig:
     tie_weights: bool = opt(False, "share the input embedding with the output layer (Press & Wolf 2017); needs embed_size == last hidden size")
     init: str = opt("default", "initialisation: default (PyTorch's uniform), xavier (Xavier inputs, orthogonal recurrent), caffe (Xavier inputs, uniform recurrent)", ("default", "xavier", "caffe"))
     forget_bias: float = opt(1.0, "initial LSTM forget-gate bias (Jozefowicz et al. 2015 recommend 1)")
+    labels: tuple[str, ...] = opt((), "conditioning labels, filled in from the dataset (a one-hot label joins "
+                                  "every step's input, like the Caffe LSTM's static input)")
 
     def __post_init__(self):
         _check_choices(self)
@@ -92,6 +96,7 @@ class ModelConfig:
                f"give one size or {self.num_layers} (one per layer), not {len(self.hidden_size)}")
         _check(0 <= self.embed_size <= 1 << 16, "embed_size", "must be between 0 and 65536")
         _check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
+        _check(len(set(self.labels)) == len(self.labels), "labels", "must be distinct")
         if self.tie_weights:
             _check(self.embed_size == self.hidden_sizes[-1], "tie_weights",
                    f"needs embed_size ({self.embed_size}) equal to the last hidden size ({self.hidden_sizes[-1]})")

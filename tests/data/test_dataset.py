@@ -52,7 +52,7 @@ def test_stream_batches_targets_shift_inputs(tmp_path):
         L = (len(tokens) - 1) // 4
         assert len(batches) == L // 7
         for i in (0, 1, len(batches) - 1):
-            x, y, mask = batches.batch(i)
+            x, y, mask, _ = batches.batch(i)
             assert mask is None
             assert x.shape == y.shape == (4, 7)
             for b in range(4):

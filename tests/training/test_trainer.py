@@ -89,9 +89,9 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, corpus, monkeypatc
     original = TorchEngine.train_step
     calls = []
 
-    def poisoned(self, x, y, lr):
+    def poisoned(self, x, y, lr, mask=None, cond=None):
         calls.append(1)
-        return math.nan if len(calls) > 3 else original(self, x, y, lr)
+        return math.nan if len(calls) > 3 else original(self, x, y, lr, mask, cond)
 
     monkeypatch.setattr(TorchEngine, "train_step", poisoned)
     with pytest.raises(TrainingError, match="loss became nan at iteration 14.*--lr"):

@@ -5,8 +5,9 @@ each batch is the next T-step window of every stream, so the hidden state can be
 one batch to the next (truncated backpropagation through time). Batches are read from the
 h5py dataset a block at a time: a split is never loaded whole.
 
-Every layout answers `len()` and `batch(i, epoch) -> (x, y, mask)`, with mask None or a
-(B, T) float array of the positions that count in the loss. `carries_state` tells the
+Every layout answers `len()` and `batch(i, epoch) -> (x, y, mask, cond)`, with mask None or
+a (B, T) float array of the positions that count in the loss, and cond None or the (B, T)
+label ids of x's positions (conditioning). `carries_state` tells the
 trainer whether the hidden state flows from one batch to the next.
 """
 
@@ -19,13 +20,27 @@ from rnntext.errors import DatasetError
 BLOCK_WINDOWS = 32  # windows read per stream per h5py access: few reads, little memory
 
 
+class LabelIndex:
+    """The label of any position of a split, from its segments [start, label id] (K, 2)."""
+
+    def __init__(self, segments: np.ndarray):
+        self.starts, self.ids = segments[:, 0], segments[:, 1]
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        return self.ids[np.searchsorted(self.starts, positions, side="right") - 1]
+
+
+def _cond(labels, positions):
+    return None if labels is None else labels.at(positions)
+
+
 class StreamBatches:
     """Batch i of an epoch is (x, y), each (B, T), with y the inputs shifted by one."""
 
     carries_state = True
 
-    def __init__(self, tokens, batch_size: int, seq_len: int, split: str = "train"):
-        self.tokens, self.B, self.T = tokens, batch_size, seq_len
+    def __init__(self, tokens, batch_size: int, seq_len: int, split: str = "train", labels=None):
+        self.tokens, self.B, self.T, self.labels = tokens, batch_size, seq_len, labels
         n = int(tokens.shape[0])
         self.stream_len = (n - 1) // batch_size  # L: inputs per stream
         self.num_batches = self.stream_len // seq_len
@@ -46,7 +61,8 @@ class StreamBatches:
             self._block_start = block
         lo = (i - block * BLOCK_WINDOWS) * self.T
         window = self._block[:, lo:lo + self.T + 1]  # (B, T+1)
-        return window[:, :-1], window[:, 1:], None
+        positions = np.arange(self.B)[:, None] * self.stream_len + i * self.T + np.arange(self.T)  # (B, T)
+        return window[:, :-1], window[:, 1:], None, _cond(self.labels, positions)
 
     def _read_block(self, block: int) -> np.ndarray:
         first = block * BLOCK_WINDOWS * self.T
@@ -69,7 +85,8 @@ class WindowBatches:
     carries_state = False
 
     def __init__(self, tokens, batch_size: int, seq_len: int, stride: int, seed: int, loss_on: str = "all",
-                 split: str = "train"):
+                 split: str = "train", labels=None):
+        self.labels = labels
         self.tokens = np.asarray(tokens[:]).astype(np.int64) if not isinstance(tokens, np.ndarray) else tokens
         self.B, self.T, self.stride, self.seed, self.loss_on = batch_size, seq_len, stride, seed, loss_on
         n = len(self.tokens)
@@ -100,7 +117,7 @@ class WindowBatches:
         window = self.tokens[idx]
         mask = np.zeros((len(starts), self.T), np.float32)
         mask[:, -1 if self.loss_on == "last" else slice(None)] = 1
-        return window[:, :-1], window[:, 1:], mask
+        return window[:, :-1], window[:, 1:], mask, _cond(self.labels, idx[:, :-1])
 
 
 class LineBatches:
@@ -115,7 +132,8 @@ class LineBatches:
     carries_state = False
 
     def __init__(self, tokens, batch_size: int, seq_len: int, start_id: int, end_id: int, seed: int,
-                 split: str = "train"):
+                 split: str = "train", labels=None):
+        self.labels = labels
         self.tokens = np.asarray(tokens[:]).astype(np.int64)
         self.B, self.T, self.end, self.seed = batch_size, seq_len, end_id, seed
         starts = np.flatnonzero(self.tokens == start_id)
@@ -146,4 +164,5 @@ class LineBatches:
             n = int(self.lengths[j])
             window[row, :n] = self.tokens[self.starts[j]:self.starts[j] + n]
             mask[row, :n - 1] = 1
-        return window[:, :-1], window[:, 1:], mask
+        positions = np.minimum(self.starts[members][:, None] + np.arange(L - 1), len(self.tokens) - 1)  # (b, L-1)
+        return window[:, :-1], window[:, 1:], mask, _cond(self.labels, positions)

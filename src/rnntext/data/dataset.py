@@ -67,7 +67,8 @@ def _writable(folder: Path) -> bool:
 def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> dict:
     """Read `sources`, build the vocabulary, encode into `out`; return a summary dict."""
     out = check_output(out, force)
-    vocab, total = levels.build(data_cfg, _chunks(sources, data_cfg))
+    labels: dict[str, int] = {}
+    vocab, total = levels.build(data_cfg, _texts(_pieces(sources, data_cfg), labels))
     if total == 0:
         what = "after filtering (check --keep and --max-chars)" if data_cfg.keep or data_cfg.max_chars else ""
         raise InputError(f"input is empty {what}: give text with at least a few characters".replace("  ", " "))
@@ -82,6 +83,7 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
         "data": dataclasses.asdict(data_cfg),
         "sources": [s.name for s in sources],
         "counts": sizes,
+        "labels": list(labels),
     }
     dtype = id_dtype(len(vocab))
     with atomic_path(out) as tmp:
@@ -91,31 +93,76 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
             f.attrs["meta"] = json.dumps(meta, ensure_ascii=False)
             dsets = {name: f.create_dataset(name, shape=(n,), dtype=dtype, chunks=(min(n, 1 << 20),) if n else None)
                      for name, n in sizes.items()}
-            _encode_into(dsets, sizes, vocab, _chunks(sources, data_cfg))
+            segments = _encode_into(dsets, sizes, vocab, _pieces(sources, data_cfg), labels)
+            if labels:
+                for name, rows in segments.items():
+                    f[f"{name}_segments"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
 
 
-def _chunks(sources, data_cfg):
-    """The normalised text chunks, line-wrapped in line mode: the same on both passes."""
-    for _, chunk in iter_text(sources, data_cfg):
-        yield levels.as_lines(chunk, data_cfg.level) if data_cfg.lines else chunk
+def _pieces(sources, data_cfg):
+    """(label or None, text) pieces, line-wrapped in line mode: the same on both passes.
+
+    condition_by file labels each input by its file name (a built-in corpus by its name);
+    tab takes each line's label from before its first tab.
+    """
+    wrap = (lambda t: levels.as_lines(t, data_cfg.level)) if data_cfg.lines else (lambda t: t)
+    for source, chunk in iter_text(sources, data_cfg):
+        if data_cfg.condition_by == "none":
+            yield None, wrap(chunk)
+        elif data_cfg.condition_by == "file":
+            yield Path(source.name).stem, wrap(chunk)
+        else:
+            yield from _tab_pieces(source, chunk, wrap)
 
 
-def _encode_into(dsets: dict, sizes: dict[str, int], vocab, chunks) -> None:
-    """Write the ids of `chunks` into the contiguous splits, in order."""
+def _tab_pieces(source, chunk, wrap):
+    run_label, run_lines = None, []
+    for line in chunk.split("\n"):
+        if not line.strip():
+            continue
+        label, tab, text = line.partition("\t")
+        if not tab or not label.strip():
+            raise InputError(f"{source.name}: the line {line[:40]!r} has no LABEL<TAB> in front: "
+                             f"--condition-by tab needs one on every line")
+        if label != run_label and run_lines:
+            yield run_label, wrap("\n".join(run_lines) + "\n")
+            run_lines = []
+        run_label = label
+        run_lines.append(text)
+    if run_lines:
+        yield run_label, wrap("\n".join(run_lines) + "\n")
+
+
+def _texts(pieces, labels: dict[str, int]):
+    """The texts of the pieces, noting each new label (in order of first appearance)."""
+    for label, text in pieces:
+        if label is not None:
+            labels.setdefault(label, len(labels))
+        yield text
+
+
+def _encode_into(dsets: dict, sizes: dict[str, int], vocab, pieces, labels: dict[str, int]) -> dict:
+    """Write the ids of the pieces into the contiguous splits, in order; return each split's
+    label segments as [start, label id] rows (positions within the split)."""
     bounds, start = [], 0
     for name in SPLITS:
         bounds.append((name, start, start + sizes[name]))
         start += sizes[name]
+    segments: dict[str, list] = {name: [] for name in SPLITS}
     pos = 0
-    for chunk in chunks:
-        ids = levels.encode(vocab, chunk).astype(dsets["train"].dtype)  # (N,)
+    for label, text in pieces:
+        ids = levels.encode(vocab, text).astype(dsets["train"].dtype)  # (N,)
         for name, lo, hi in bounds:
             a, b = max(lo, pos), min(hi, pos + len(ids))
             if a < b:
                 dsets[name][a - lo:b - lo] = ids[a - pos:b - pos]
+                rows = segments[name]
+                if label is not None and (not rows or rows[-1][1] != labels[label]):
+                    rows.append([a - lo, labels[label]])
         pos += len(ids)
+    return segments
 
 
 @dataclasses.dataclass
@@ -129,6 +176,15 @@ class Dataset:
 
     def split(self, name: str):
         return self.file[name]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.meta.get("labels", []))
+
+    def segments(self, name: str):
+        """Label segments of a split: (K, 2) rows [start, label id], or None without labels."""
+        key = f"{name}_segments"
+        return np.asarray(self.file[key][:]) if key in self.file else None
 
     def size(self, name: str) -> int:
         return int(self.file[name].shape[0])

@@ -50,22 +50,29 @@ class Packed:
         return self.hidden[k] * GATES[self.cell]
 
 
-def pack(model_cfg, vocab_size: int, weights: dict[str, np.ndarray]) -> Packed:
-    """Pack checkpoint weights (PyTorch names, any float dtype) for `model_cfg` and V tokens."""
+def pack(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], label: int | None = None) -> Packed:
+    """Pack checkpoint weights (PyTorch names, any float dtype) for `model_cfg` and V tokens.
+
+    A model with labels gets one label's input column folded into the table: a fixed label
+    costs nothing per step.
+    """
     get = _getter(weights)
     hidden = tuple(model_cfg.hidden_sizes)
     cell = model_cfg.cell
     emb = get("embedding.weight", (vocab_size, model_cfg.embed_size)) if model_cfg.embed_size else None
     stacked, table, rec0 = [], None, None
     for k, H in enumerate(hidden):
-        D = (model_cfg.embed_size or vocab_size) if k == 0 else hidden[k - 1]
+        base = model_cfg.embed_size or vocab_size
+        D = base + len(model_cfg.labels) if k == 0 else hidden[k - 1]
         G = GATES[cell]
         w_x, b, w_h = _packed_rows(cell, H,
                                    get(f"rnn.weight_ih_l{k}", (G * H, D)), get(f"rnn.weight_hh_l{k}", (G * H, H)),
                                    get(f"rnn.bias_ih_l{k}", (G * H,)), get(f"rnn.bias_hh_l{k}", (G * H,)))
         if k == 0:
             # (V, W): x @ W_x^T + b for every token; a one-hot x picks a column of W_x.
-            table = (emb @ w_x.T if emb is not None else w_x.T) + b
+            table = (emb @ w_x[:, :base].T if emb is not None else w_x[:, :base].T) + b
+            if model_cfg.labels:
+                table = table + w_x[:, base + label]  # the label's one-hot column, every step
             rec0 = w_h[: G * H]
         else:
             stacked.append(np.concatenate([w_x, b[:, None], w_h], axis=1))

@@ -29,8 +29,8 @@ from rnntext.generation.rules import Rule, Sampler, Uniforms
 class Runtime:
     """A model's packed weights; `streams(B)` makes the state for B streams that share them."""
 
-    def __init__(self, model_cfg, vocab_size: int, weights: dict[str, np.ndarray]):
-        self.packed = pack(model_cfg, vocab_size, weights)
+    def __init__(self, model_cfg, vocab_size: int, weights: dict[str, np.ndarray], label: int | None = None):
+        self.packed = pack(model_cfg, vocab_size, weights, label)
         self.vocab_size = vocab_size
 
     def streams(self, batch: int = 1) -> Streams:

@@ -21,7 +21,7 @@ import numpy as np
 
 from rnntext.config import Config, to_toml
 from rnntext.data.atomic import write_text
-from rnntext.data.batches import LineBatches, StreamBatches, WindowBatches
+from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import TrainingError
 from rnntext.training import rundir
 from rnntext.training.schedules import Plateau, lr_at
@@ -44,18 +44,20 @@ def make_batches(cfg: Config, dataset, split: str, vocab):
     """The batch layout for a split: line samples, windows, or streams (validation: streams
     or non-overlapping windows, so every validation sees the same tokens)."""
     tc, tokens, n = cfg.train, dataset.split(split), dataset.size(split)
+    segments = dataset.segments(split)
+    labels = LabelIndex(segments) if segments is not None and len(segments) else None
     if dataset.meta.get("data", {}).get("lines"):
         from rnntext.text.levels import line_tokens
 
         start, end = (vocab.id(t) for t in line_tokens(vocab.level))
-        return LineBatches(tokens, tc.batch_size, tc.seq_len, start, end, tc.seed, split)
+        return LineBatches(tokens, tc.batch_size, tc.seq_len, start, end, tc.seed, split, labels)
     if tc.batching == "windows":
         stride = tc.stride if split == "train" else tc.seq_len
-        return WindowBatches(tokens, tc.batch_size, min(tc.seq_len, n - 1), stride, tc.seed, tc.loss_on, split)
+        return WindowBatches(tokens, tc.batch_size, min(tc.seq_len, n - 1), stride, tc.seed, tc.loss_on, split, labels)
     if split == "train":
-        return StreamBatches(tokens, tc.batch_size, tc.seq_len, split)
+        return StreamBatches(tokens, tc.batch_size, tc.seq_len, split, labels)
     B = max(1, min(tc.batch_size, (n - 1) // (tc.seq_len + 1)))
-    return StreamBatches(tokens, B, min(tc.seq_len, (n - 1) // B), split)
+    return StreamBatches(tokens, B, min(tc.seq_len, (n - 1) // B), split, labels)
 
 
 def make_engine(cfg: Config, vocab_size: int):
@@ -142,9 +144,9 @@ class Trainer:
                 epoch, b = divmod(self.iteration, nb)
                 if b == 0 or not self.batches.carries_state:
                     self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
-                x, y, mask = self.batches.batch(b, epoch)
+                x, y, mask, cond = self.batches.batch(b, epoch)
                 lr = lr_at(tc, self.iteration, epoch, self.plateau.scale)
-                loss = self.engine.train_step(x, y, lr, mask)
+                loss = self.engine.train_step(x, y, lr, mask, cond)
                 if not math.isfinite(loss):
                     raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
                                         f"--clip-norm; the last good checkpoint in {self.run} is kept")

@@ -33,8 +33,10 @@ class NumpyEngine:
     def reset_state(self) -> None:
         self.state = None
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float, mask: np.ndarray | None = None) -> float:
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float, mask: np.ndarray | None = None,
+                   cond: np.ndarray | None = None) -> float:
         loss, _, self.state = train_step(self.params, self.model_cfg, self.optimizer, x, y, self.state, lr, mask=mask,
+                                         cond=cond,
                                          clip_norm=self.cfg.clip_norm, clip_value=self.cfg.clip_value,
                                          rng=self.rng if self.model_cfg.dropout else None)
         return float(loss)
@@ -42,10 +44,10 @@ class NumpyEngine:
     def evaluate(self, batches, max_batches: int) -> tuple[float, int, int]:
         state, total, correct, count = None, 0.0, 0, 0
         for i in range(min(len(batches), max_batches)):
-            x, y, mask = batches.batch(i)
+            x, y, mask, cond = batches.batch(i)
             if not batches.carries_state:
                 state = None
-            nll, n, right, state = evaluate_batch(self.params, self.model_cfg, x, y, state, mask)
+            nll, n, right, state = evaluate_batch(self.params, self.model_cfg, x, y, state, mask, cond)
             total, correct, count = total + nll, correct + int(right), count + int(n)
         return total, correct, count
 

@@ -22,7 +22,7 @@ def param_shapes(model_cfg, vocab_size: int) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     if E:
         shapes["embedding.weight"] = (V, E)
-    d = E or V  # one-hot input has V features
+    d = (E or V) + len(model_cfg.labels)  # one-hot input has V features; a one-hot label joins them
     for k, H in enumerate(model_cfg.hidden_sizes):
         shapes[f"rnn.weight_ih_l{k}"] = (G * H, d)
         shapes[f"rnn.weight_hh_l{k}"] = (G * H, H)
@@ -77,8 +77,8 @@ def zero_state(model_cfg, batch_size: int, dtype=np.float32) -> list:
     return [(h, h.copy()) for h in zeros] if model_cfg.cell == "lstm" else zeros
 
 
-def forward(params, model_cfg, x, state=None, train=False, rng=None):
-    """Run the model on ids x (B, T).
+def forward(params, model_cfg, x, state=None, train=False, rng=None, cond=None):
+    """Run the model on ids x (B, T), with label ids cond (B, T) when the model has labels.
 
     Returns (logits (B, T, V), new_state, cache). new_state is the state after the last step,
     for carrying across truncated-BPTT batches; no gradient flows through it. Dropout is used
@@ -94,9 +94,13 @@ def forward(params, model_cfg, x, state=None, train=False, rng=None):
         raise ValueError("forward with dropout in training needs an rng")
     emb = params.get("embedding.weight")
     inp = emb[ids] if emb is not None else None  # (T, B, E), or None for one-hot
+    labels = len(model_cfg.labels)
+    cond_ids = np.asarray(cond).T if labels else None  # (T, B)
+    if labels and inp is not None:  # a one-hot label joins every step's input
+        inp = np.concatenate([inp, np.eye(labels, dtype=dtype)[cond_ids]], axis=-1)  # (T, B, E + labels)
     layers, new_state = [], []
     for k in range(model_cfg.num_layers):
-        xw = _input_projection(params, k, inp, ids)  # (T, B, G*H)
+        xw = _input_projection(params, k, inp, ids, cond_ids if k == 0 else None)  # (T, B, G*H)
         out, final, cell_cache = layer_forward(model_cfg.cell, xw, params[f"rnn.weight_hh_l{k}"],
                                                params[f"rnn.bias_hh_l{k}"], state[k])
         mask = None
@@ -108,7 +112,7 @@ def forward(params, model_cfg, x, state=None, train=False, rng=None):
         inp = out  # (T, B, H)
     # 2-D matmuls: NumPy's stacked (T, B, H) @ (H, V) does not reach BLAS's fast path
     logits = inp.reshape(T * B, -1) @ output_weight(params, model_cfg).T + params["output.bias"]  # (T*B, V)
-    cache = {"ids": ids, "layers": layers, "top": inp}
+    cache = {"ids": ids, "layers": layers, "top": inp, "cond": cond_ids}
     return logits.reshape(T, B, -1).transpose(1, 0, 2), new_state, cache
 
 
@@ -117,10 +121,14 @@ def output_weight(params, model_cfg) -> np.ndarray:
     return params["embedding.weight"] if model_cfg.tie_weights else params["output.weight"]
 
 
-def _input_projection(params, k, inp, ids):
+def _input_projection(params, k, inp, ids, cond_ids=None):
     w_ih, b_ih = params[f"rnn.weight_ih_l{k}"], params[f"rnn.bias_ih_l{k}"]
     if inp is None:  # one-hot input: the projection is a gather of W_ih's columns
-        return w_ih.T[ids] + b_ih
+        V = w_ih.shape[1] - (0 if cond_ids is None else _labels(params, w_ih))
+        out = w_ih.T[ids] + b_ih
+        if cond_ids is not None:  # the label's one-hot picks one more column
+            out = out + w_ih.T[V + cond_ids]
+        return out
     T, B, D = inp.shape
     return (inp.reshape(T * B, D) @ w_ih.T + b_ih).reshape(T, B, -1)
 
@@ -153,12 +161,17 @@ def l2_penalty(params, l2: float):
     return penalty, {n: l2 * params[n] for n in names}
 
 
-def loss_and_grads(params, model_cfg, x, y, state=None, mask=None, l2=0.0, train=True, rng=None):
+def _labels(params, w_ih) -> int:
+    """How many label columns layer 0's W_ih has beyond the one-hot vocabulary."""
+    return w_ih.shape[1] - params["output.bias"].shape[0]
+
+
+def loss_and_grads(params, model_cfg, x, y, state=None, mask=None, l2=0.0, train=True, rng=None, cond=None):
     """Loss (mean nats per token + L2 penalty), gradients (same keys as params) and new state.
 
     x, y: (B, T) ids; mask: (B, T) with 0 at padding, or None. See forward for state and rng.
     """
-    logits, new_state, cache = forward(params, model_cfg, x, state, train, rng)
+    logits, new_state, cache = forward(params, model_cfg, x, state, train, rng, cond)
     loss, dlogits = cross_entropy(logits, y, mask)
     grads = backward(params, model_cfg, dlogits.transpose(1, 0, 2), cache)
     if l2 > 0:
@@ -189,13 +202,19 @@ def backward(params, model_cfg, dlogits, cache):
         grads[f"rnn.bias_ih_l{k}"] = dxw2.sum(axis=0)
         w_ih = params[f"rnn.weight_ih_l{k}"]
         if layer["inp"] is None:  # one-hot: scatter-add into the columns that were gathered
-            grads[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(_scatter_rows(dxw2, ids.ravel(), w_ih.shape[1]).T)
+            columns = ids.ravel()
+            if cache["cond"] is not None:  # and into the label's column
+                V = w_ih.shape[1] - _labels(params, w_ih)
+                columns = np.concatenate([columns, V + cache["cond"].ravel()])
+                dxw2 = np.concatenate([dxw2, dxw2])
+            grads[f"rnn.weight_ih_l{k}"] = np.ascontiguousarray(_scatter_rows(dxw2, columns, w_ih.shape[1]).T)
             dh = None
         else:
             grads[f"rnn.weight_ih_l{k}"] = dxw2.T @ layer["inp"].reshape(T * B, -1)
             dh = (dxw2 @ w_ih).reshape(T, B, -1)  # (T, B, D_k)
     if "embedding.weight" in params:
-        grads["embedding.weight"] = _scatter_rows(dh.reshape(T * B, -1), ids.ravel(), V)
+        E = params["embedding.weight"].shape[1]  # the label's columns of the input get no embedding gradient
+        grads["embedding.weight"] = _scatter_rows(dh.reshape(T * B, -1)[:, :E], ids.ravel(), V)
     if model_cfg.tie_weights:  # both uses of the one matrix add up
         grads["embedding.weight"] += d_out_w
     else:

@@ -12,12 +12,12 @@ from rnntext.errors import RunError
 
 
 def train_step(params, model_cfg, optimizer: Optimizer, x, y, state, lr: float, *, mask=None,
-               clip_norm: float = 0.0, clip_value: float = 0.0, l2: float = 0.0, rng=None):
+               clip_norm: float = 0.0, clip_value: float = 0.0, l2: float = 0.0, rng=None, cond=None):
     """Forward, backward, clip and update params in place. Returns (loss, grad_norm, new_state).
 
     grad_norm is the global norm before clipping (what the torch engine logs).
     """
-    loss, grads, new_state = loss_and_grads(params, model_cfg, x, y, state, mask, l2, train=True, rng=rng)
+    loss, grads, new_state = loss_and_grads(params, model_cfg, x, y, state, mask, l2, train=True, rng=rng, cond=cond)
     if clip_value > 0:
         clip_grad_value(grads, clip_value)
     grad_norm = clip_grad_norm(grads, clip_norm)
@@ -25,9 +25,9 @@ def train_step(params, model_cfg, optimizer: Optimizer, x, y, state, lr: float, 
     return loss, grad_norm, new_state
 
 
-def evaluate_batch(params, model_cfg, x, y, state=None, mask=None):
+def evaluate_batch(params, model_cfg, x, y, state=None, mask=None, cond=None):
     """Sums for validation: (nll_sum in nats, token count, correct next-token guesses, new_state)."""
-    logits, new_state, _ = forward(params, model_cfg, x, state)
+    logits, new_state, _ = forward(params, model_cfg, x, state, cond=cond)
     weight = np.ones(np.shape(y)) if mask is None else np.asarray(mask, dtype=np.float64)
     count = float(weight.sum())
     mean, _ = cross_entropy(logits, y, weight)

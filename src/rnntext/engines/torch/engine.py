@@ -75,14 +75,15 @@ class TorchEngine:
     def reset_state(self) -> None:
         self.state = None
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float, mask: np.ndarray | None = None) -> float:
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float, mask: np.ndarray | None = None,
+                   cond: np.ndarray | None = None) -> float:
         """One optimizer step on x, y: (B, T); returns the mean loss in nats per counted token."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
         x, y = self._tensor(x), self._tensor(y)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
-            logits, state = self.model(x, self.state)  # (B, T, V)
+            logits, state = self.model(x, self.state, None if cond is None else self._tensor(cond))  # (B, T, V)
         loss = masked_loss(logits, y, None if mask is None else self._tensor(mask))
         value = loss.item()
         if not np.isfinite(value):
@@ -106,13 +107,13 @@ class TorchEngine:
         self.model.eval()
         state, total, correct, count = None, 0.0, 0, 0
         for i in range(min(len(batches), max_batches)):
-            x, y, mask = batches.batch(i)
+            x, y, mask, cond = batches.batch(i)
             x, y = self._tensor(x), self._tensor(y)
             if not batches.carries_state:
                 state = None
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16,
                                 enabled=self.amp_dtype is not None):
-                logits, state = self.model(x, state)
+                logits, state = self.model(x, state, None if cond is None else self._tensor(cond))
             logits = logits.float().flatten(0, 1)
             weight = torch.ones(y.numel(), device=self.device) if mask is None else self._tensor(mask).flatten()
             total += float((F.cross_entropy(logits, y.flatten(), reduction="none") * weight).sum())

@@ -60,22 +60,28 @@ class RNNLM(nn.Module):
         self.cfg, self.vocab_size = model_cfg, vocab_size
         E = model_cfg.embed_size
         self.embedding = nn.Embedding(vocab_size, E) if E > 0 else None
-        self.rnn = RecurrentStack(model_cfg.cell, E or vocab_size, model_cfg.hidden_sizes)
+        self.labels = len(model_cfg.labels)
+        self.rnn = RecurrentStack(model_cfg.cell, (E or vocab_size) + self.labels, model_cfg.hidden_sizes)
         self.drop = nn.Dropout(model_cfg.dropout)
         self.output = nn.Linear(model_cfg.hidden_sizes[-1], vocab_size)
         if model_cfg.tie_weights:
             self.output.weight = self.embedding.weight  # Press & Wolf 2017; Inan et al. 2017
         initialise(self, model_cfg)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T) ids -> (B, T, E), or one-hot (B, T, V) when embed_size is 0."""
-        if self.embedding is not None:
-            return self.embedding(x)
-        return nn.functional.one_hot(x, self.vocab_size).to(self.output.weight.dtype)
+    def embed(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, T) ids -> (B, T, E), or one-hot (B, T, V) when embed_size is 0; with labels,
+        the one-hot label cond (B, T) joins every step (the Caffe LSTM's static input)."""
+        dtype = self.output.weight.dtype
+        h = self.embedding(x) if self.embedding is not None else nn.functional.one_hot(x, self.vocab_size).to(dtype)
+        if self.labels:
+            if cond is None:
+                raise ValueError("this model was trained with labels: pass cond (B, T)")
+            h = torch.cat([h, nn.functional.one_hot(cond, self.labels).to(h.dtype)], dim=-1)
+        return h
 
-    def forward(self, x: torch.Tensor, state=None):
-        """x: (B, T) ids -> logits (B, T, V) and the state after the last step."""
-        h = self.embed(x)
+    def forward(self, x: torch.Tensor, state=None, cond: torch.Tensor | None = None):
+        """x: (B, T) ids (and label ids cond (B, T)) -> logits (B, T, V) and the state after the last step."""
+        h = self.embed(x, cond)
         if state is None:
             state = self.rnn.zero_state(x.shape[0], x.device, h.dtype)
         new_state = []

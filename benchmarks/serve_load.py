@@ -1,0 +1,191 @@
+"""The server under load, and under garbage, as one JSON line.
+
+    python benchmarks/serve_load.py [--run RUN] [--requests 200] [--clients 8] [--length 200]
+
+Starts `rnntext.serve` in a child process on a free loopback port (a small 2x128 LSTM trained
+here for a few seconds unless --run names one), then:
+- `requests` POST /v1/generate calls from `clients` threads, each on its own keep-alive
+  connection: successes, failures, p50/p95 latency, requests per second;
+- the server's resident memory, polled from /proc while it works: after the first 50 and the
+  last 50 requests, and its peak (VmHWM) — flat memory means the two "after" figures agree;
+- then `requests` malformed requests (broken JSON, wrong types, oversized bodies and primes,
+  unknown and path-like model names): how many got a 4xx, memory after them, and whether
+  /healthz still answers.
+Everything is bounded (a timeout per request and for the whole run) and the child is always
+stopped; nothing leaves the loopback interface.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HOST = "127.0.0.1"
+TIMEOUT_S = 60
+TEXT = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine!\n" * 200
+
+
+def train_small(root: Path) -> Path:
+    import rnntext
+
+    corpus = root / "corpus.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    run = root / "small"
+    rnntext.train(corpus, run, max_iters=40, num_layers=2, hidden_size=(128,), embed_size=32, seq_len=32,
+                  batch_size=8, sample_every=0, quiet=True)
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(run: Path, port: int) -> subprocess.Popen:
+    code = f"from rnntext.serve.app import run; run([{str(run)!r}], {HOST!r}, {port})"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode}")
+        try:
+            if call(port, "GET", "/healthz")[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def call(port: int, method: str, path: str, body: bytes | None = None, conn=None, headers=None):
+    """(status, seconds); opens a connection unless given one."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+    start = time.perf_counter()
+    try:
+        conn.request(method, path, body=body, headers=headers or {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - start
+    finally:
+        if own:
+            conn.close()
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def model_name(port: int) -> str:
+    conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+    try:
+        conn.request("GET", "/v1/models")
+        return json.loads(conn.getresponse().read())["models"][0]["name"]
+    finally:
+        conn.close()
+
+
+def load(port: int, pid: int, name: str, requests: int, clients: int, length: int) -> dict:
+    done, marks, lock = [], {}, threading.Lock()
+    local = threading.local()
+
+    def one(i: int):
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+        body = json.dumps({"model": name, "prime": "the ", "length": length, "temperature": 0.8, "seed": i})
+        try:
+            status, seconds = call(port, "POST", "/v1/generate", body.encode(), local.conn)
+        except OSError:
+            local.conn.close()
+            del local.conn
+            status, seconds = 0, float("nan")
+        with lock:
+            done.append((status, seconds))
+            if len(done) in (50, requests):
+                marks[len(done)] = rss_mb(pid)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(requests)))
+    wall = time.perf_counter() - start
+    ok = sorted(s for status, s in done if status == 200)
+    pick = lambda q: round(1000 * ok[min(len(ok) - 1, int(q * len(ok)))], 1) if ok else None  # noqa: E731
+    return {"successes": len(ok), "failures": requests - len(ok), "p50_ms": pick(0.5), "p95_ms": pick(0.95),
+            "requests_per_s": round(requests / wall, 1), "rss_after_first_50_mb": round(marks.get(50, 0), 1),
+            "rss_after_last_50_mb": round(marks.get(requests, 0), 1)}
+
+
+def malformed(rng: random.Random, name: str, big: int) -> tuple[str, bytes]:
+    """One hostile request: (path, body)."""
+    kinds = [
+        lambda: b"{not json",
+        lambda: bytes(rng.randrange(256) for _ in range(64)),
+        lambda: b"[" * 20_000,
+        lambda: json.dumps({"model": rng.choice([f"../{name}", "/etc/passwd", f"{name}/../{name}", "nope", ""])}).encode(),
+        lambda: json.dumps({"model": name, "length": rng.choice(["x", -5, 10**9, 1.5, [1]])}).encode(),
+        lambda: json.dumps({"model": name, "num_samples": 10**6}).encode(),
+        lambda: json.dumps({"model": name, "prime": "a" * 10_001}).encode(),
+        lambda: json.dumps({"model": name, "prime": "b" * big}).encode(),
+    ]
+    path = rng.choice(["/v1/generate", "/v1/generate/stream", "/v1/next"])
+    return path, rng.choice(kinds)()
+
+
+def garbage(port: int, pid: int, name: str, count: int) -> dict:
+    rng, rejected, closed = random.Random(0), 0, 0
+    for _ in range(count):
+        path, body = malformed(rng, name, 200_000)
+        try:
+            rejected += 400 <= call(port, "POST", path, body)[0] < 500
+        except OSError:  # the server may close on an oversized body before reading it all
+            closed += 1
+    return {"malformed_sent": count, "malformed_4xx": rejected, "malformed_closed": closed,
+            "rss_after_malformed_mb": round(rss_mb(pid), 1),
+            "healthy_after": call(port, "GET", "/healthz")[0] == 200}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, help="a trained run directory (default: train a small one here)")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--length", type=int, default=200)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = args.run or train_small(Path(tmp))
+        port = free_port()
+        proc = start_server(run, port)
+        try:
+            rss_start = rss_mb(proc.pid)
+            name = model_name(port)
+            result = load(port, proc.pid, name, args.requests, args.clients, args.length)
+            result |= garbage(port, proc.pid, name, args.requests)
+            result |= {"rss_at_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(proc.pid, "VmHWM"), 1)}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print(json.dumps({"benchmark": "serve_load", "requests": args.requests, "clients": args.clients,
+                      "length": args.length, **result}))
+
+
+if __name__ == "__main__":
+    main()

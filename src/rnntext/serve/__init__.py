@@ -1,0 +1,28 @@
+"""The web playground and HTTP API (`rnntext serve`): an optional extra, `pip install 'rnntext[serve]'`.
+
+Importing this package imports nothing heavy; `run` imports FastAPI and uvicorn when called
+and turns their absence into the user's error with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+from rnntext.errors import ConfigError
+
+
+def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
+    """Serve the trained runs `run_dirs` at http://host:port/ until interrupted.
+
+    `limits` are fields of rnntext.serve.schemas.Limits (max_length, max_samples,
+    max_prime_chars, max_top, time_limit_s, max_concurrent, max_queue).
+    """
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise ConfigError("the server needs FastAPI and uvicorn: pip install 'rnntext[serve]'") from None
+    from rnntext.serve.app import run as run_app
+
+    run_app(run_dirs, host, port, **limits)
+
+
+__all__ = ["run"]

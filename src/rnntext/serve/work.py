@@ -1,0 +1,142 @@
+"""Running generations off the event loop: a bounded gate, and the jobs that run in its threads.
+
+Generation is CPU-bound NumPy, so it runs in a small thread pool (NumPy releases the GIL in
+its matrix products) and the event loop stays free to answer /healthz and queue the rest.
+A thread cannot be killed, so each job checks its deadline and a cancel flag every step;
+its slot is freed only when the thread really ends, so the bound on concurrent work holds
+even when clients disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from rnntext.config import SampleConfig
+from rnntext.errors import RnntextError
+from rnntext.serve.schemas import GenerateRequest, LimitError, Limits, api_wording
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.05  # streaming: send what was generated at most this often (each send re-decodes)
+
+
+class Gate:
+    """At most `max_concurrent` jobs run; at most `max_queue` wait; nobody waits past their deadline."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.free = asyncio.Semaphore(limits.max_concurrent)
+        self.waiting = 0
+        self.pool = ThreadPoolExecutor(max_workers=limits.max_concurrent, thread_name_prefix="rnntext-serve")
+
+    async def submit(self, fn: Callable, deadline: float) -> asyncio.Future:
+        """Wait for a slot, then start fn() in the pool; returns its future (await it shielded)."""
+        if self.free.locked() and self.waiting >= self.limits.max_queue:
+            raise LimitError(503, "max_queue", f"the server is busy: {self.waiting} requests are already waiting "
+                                               f"(max_queue {self.limits.max_queue}); retry shortly")
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self.free.acquire(), timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise time_limit(self.limits) from None
+        finally:
+            self.waiting -= 1
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        except BaseException:
+            self.free.release()
+            raise
+        future.add_done_callback(lambda _: self.free.release())
+        return future
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def time_limit(limits: Limits) -> LimitError:
+    return LimitError(503, "time_limit_s", f"the request took longer than this server's limit of "
+                                           f"{limits.time_limit_s:g} s (time_limit_s): ask for fewer tokens or samples")
+
+
+def sample_options(req: GenerateRequest, model) -> dict:
+    """SampleConfig options of a request, checked now (so errors are a 422, not a broken stream)."""
+    options = {"length": req.length, "temperature": req.temperature, "top_k": req.top_k, "top_p": req.top_p,
+               "num_samples": req.num_samples, "seed": secrets.randbelow(2**31) if req.seed is None else req.seed,
+               "unknown": req.unknown}
+    SampleConfig(**options)
+    if req.prime:
+        model.encode(req.prime, req.unknown)  # raises the user's error for unknown symbols
+    return options
+
+
+class Job:
+    """One generation, run in a pool thread; `emit` (streaming) receives event dicts as text arrives."""
+
+    def __init__(self, model, req: GenerateRequest, options: dict, limits: Limits, deadline: float,
+                 emit: Callable[[dict | None], None] | None = None):
+        self.model, self.req, self.options, self.limits = model, req, options, limits
+        self.deadline, self.emit = deadline, emit
+        self.cancel = threading.Event()
+        self.sent = [""] * options["num_samples"]
+
+    def run(self) -> dict | None:
+        """Generate; return {samples, tokens, seed, seconds}, or None when cancelled."""
+        start, last_flush = time.monotonic(), 0.0
+        steps: list[np.ndarray] = []  # each (B,) ids, -1 after a stream stopped
+        stop = None if self.req.stop_at_eos else False
+        for _, ids in self.model.stream(self.req.prime, stop=stop, **self.options):
+            steps.append(ids)
+            if self.cancel.is_set():
+                return None
+            now = time.monotonic()
+            if now > self.deadline:
+                raise time_limit(self.limits)
+            if self.emit and now - last_flush >= FLUSH_SECONDS:
+                self.flush(steps)
+                last_flush = now
+        texts = self.texts(steps)
+        if self.emit:
+            self.flush(steps, texts)
+        return {"samples": texts, "tokens": len(steps), "seed": self.options["seed"],
+                "seconds": round(time.monotonic() - start, 4)}
+
+    def texts(self, steps: list[np.ndarray]) -> list[str]:
+        if not steps:
+            return [""] * self.options["num_samples"]
+        grid = np.stack(steps, axis=1)  # (B, T)
+        return [self.model.decode(row) for row in grid]
+
+    def flush(self, steps: list[np.ndarray], texts: list[str] | None = None) -> None:
+        """Send what is new since the last flush; whole texts when decoding changed earlier text."""
+        texts = self.texts(steps) if texts is None else texts
+        if all(t.startswith(s) for t, s in zip(texts, self.sent)):
+            delta = [t[len(s):] for t, s in zip(texts, self.sent)]
+            if any(delta):
+                self.emit({"event": "tokens", "delta": delta, "tokens": len(steps)})
+        else:  # e.g. a byte-level sample that ended mid-character and has now completed it
+            self.emit({"event": "tokens", "text": texts, "tokens": len(steps)})
+        self.sent = texts
+
+    def run_streaming(self) -> None:
+        """run(), reporting the outcome as events and always ending with None."""
+        try:
+            result = self.run()
+            if result is not None:
+                self.emit({"event": "done", **result})
+        except LimitError as e:
+            self.emit({"event": "error", "error": str(e), "limit": e.limit})
+        except RnntextError as e:
+            self.emit({"event": "error", "error": api_wording(str(e))})
+        except Exception:
+            log.exception("generation failed")
+            self.emit({"event": "error", "error": "internal error while generating (see the server log)"})
+        finally:
+            self.emit(None)

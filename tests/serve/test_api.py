@@ -1,0 +1,299 @@
+"""The HTTP API in-process: every endpoint, every limit, and what a hostile client can send."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'rnntext[serve]'")
+pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx: pip install 'rnntext[serve]'")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from rnntext.api import load  # noqa: E402
+from rnntext.errors import ConfigError  # noqa: E402
+from rnntext.serve.app import create_app, listen, model_names  # noqa: E402
+from rnntext.serve.schemas import Limits  # noqa: E402
+
+STATIC = Path(__file__).resolve().parents[2] / "src" / "rnntext" / "serve" / "static"
+
+
+@pytest.fixture(scope="module")
+def client(tiny_run):
+    with TestClient(create_app({"tiny": tiny_run})) as c:
+        yield c
+
+
+def events(response) -> list[tuple[str, dict]]:
+    """(event name, data) of a server-sent event stream."""
+    out = []
+    for frame in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.split("\n"))
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def assert_error(response, status, limit=None):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    if limit:
+        assert body["limit"] == limit and limit in body["error"]
+    return body
+
+
+def test_health_page_and_docs(client):
+    assert client.get("/healthz").json() == {"status": "ok", "models": 1}
+    page = client.get("/")
+    assert page.status_code == 200 and "rnntext playground" in page.text
+    for name in ("app.js", "style.css"):
+        assert client.get(f"/static/{name}").status_code == 200
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/models", "/v1/generate", "/v1/generate/stream", "/v1/next", "/healthz"} <= set(paths)
+
+
+def test_page_loads_nothing_from_elsewhere():
+    # Works offline: no CDN, no web fonts, no absolute URLs at all.
+    for path in STATIC.iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, path.name
+
+
+def test_models(client, tiny_run):
+    body = client.get("/v1/models").json()
+    (m,) = body["models"]
+    summary = load(tiny_run).summary()
+    assert m["name"] == "tiny" and m["level"] == "char" and m["cell"] == "lstm"
+    assert m["vocab_size"] == summary["vocab_size"] and m["parameters"] == summary["total_parameters"]
+    assert m["training"]["iterations"] == 30 and m["training"]["best_val_loss"] > 0
+    assert body["limits"]["max_length"] == 2000 and body["limits"]["max_samples"] == 16
+
+
+def test_generate_matches_the_python_api(client, tiny_run):
+    request = {"model": "tiny", "prime": "the ", "length": 40, "temperature": 0.7, "top_k": 5, "seed": 3}
+    body = client.post("/v1/generate", json=request).json()
+    expected = load(tiny_run).generate("the ", length=40, temperature=0.7, top_k=5, seed=3)
+    assert body["samples"] == [expected] and body["tokens"] == 40 and body["seed"] == 3
+
+
+def test_generate_several_samples_and_a_returned_seed(client):
+    body = client.post("/v1/generate", json={"model": "tiny", "length": 25, "num_samples": 3}).json()
+    assert len(body["samples"]) == 3 and all(len(s) == 25 for s in body["samples"])
+    again = client.post("/v1/generate", json={"model": "tiny", "length": 25, "num_samples": 3,
+                                               "seed": body["seed"]}).json()
+    assert again["samples"] == body["samples"]
+
+
+def test_stream_sends_tokens_then_the_same_text(client):
+    request = {"model": "tiny", "prime": "a st", "length": 300, "seed": 11, "top_p": 0.9}
+    response = client.post("/v1/generate/stream", json=request)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    got = events(response)
+    names = [name for name, _ in got]
+    assert names[0] == "start" and names[-1] == "done" and "tokens" in names
+    streamed = "".join(data["delta"][0] for name, data in got if name == "tokens")
+    done = got[-1][1]
+    assert streamed == done["samples"][0]
+    assert done["samples"] == client.post("/v1/generate", json=request).json()["samples"]
+
+
+def test_next_tokens_get_and_post(client, tiny_run):
+    expected = load(tiny_run).next_tokens("the q", 10)
+    for response in (client.get("/v1/next", params={"model": "tiny", "prime": "the q"}),
+                     client.post("/v1/next", json={"model": "tiny", "prime": "the q", "k": 10})):
+        tokens = response.json()["tokens"]
+        assert [t["token"] for t in tokens] == [token for token, _ in expected]
+        assert [t["prob"] for t in tokens] == pytest.approx([p for _, p in expected])
+    probs = [t["prob"] for t in client.get("/v1/next", params={"model": "tiny", "k": 30}).json()["tokens"]]
+    assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.parametrize("path, request_, status, limit", [
+    ("/v1/generate", {"length": 2001}, 422, "max_length"),
+    ("/v1/generate", {"num_samples": 17}, 422, "max_samples"),
+    ("/v1/generate", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
+    ("/v1/generate/stream", {"length": 2001}, 422, "max_length"),
+    ("/v1/generate/stream", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
+    ("/v1/next", {"k": 101}, 422, "max_top"),
+    ("/v1/next", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
+])
+def test_default_limits(client, path, request_, status, limit):
+    assert_error(client.post(path, json={"model": "tiny", **request_}), status, limit)
+
+
+def test_limits_at_the_edge_pass(client):
+    ok = client.post("/v1/generate", json={"model": "tiny", "prime": "a" * 10_000, "length": 2000, "num_samples": 16})
+    assert ok.status_code == 200 and len(ok.json()["samples"]) == 16
+
+
+def test_limits_are_configurable(tiny_run):
+    limits = {"max_length": 50, "max_samples": 2, "max_prime_chars": 20, "max_top": 5}
+    with TestClient(create_app({"tiny": tiny_run}, limits)) as c:
+        assert c.post("/v1/generate", json={"model": "tiny", "length": 50, "num_samples": 2}).status_code == 200
+        assert_error(c.post("/v1/generate", json={"model": "tiny", "length": 51}), 422, "max_length")
+        assert_error(c.post("/v1/generate", json={"model": "tiny", "num_samples": 3}), 422, "max_samples")
+        assert_error(c.post("/v1/generate", json={"model": "tiny", "prime": "a" * 21}), 413, "max_prime_chars")
+        assert_error(c.get("/v1/next", params={"model": "tiny", "k": 6}), 422, "max_top")
+        assert c.get("/v1/models").json()["limits"]["max_length"] == 50
+
+
+def test_bodies_over_the_cap_are_refused_unread(tiny_run):
+    with TestClient(create_app({"tiny": tiny_run}, {"max_prime_chars": 100})) as c:
+        cap = c.get("/v1/models").json()["limits"]["max_body_bytes"]
+        big = json.dumps({"model": "tiny", "prime": "x" * cap}).encode()
+        assert_error(c.post("/v1/generate", content=big, headers={"content-type": "application/json"}),
+                     413, "max_body_bytes")
+        chunks = iter([big[i:i + 4096] for i in range(0, len(big), 4096)])  # no Content-Length: chunked
+        assert_error(c.post("/v1/generate", content=chunks, headers={"content-type": "application/json"}),
+                     413, "max_body_bytes")
+        small = iter([json.dumps({"model": "tiny", "length": 5}).encode()])
+        assert c.post("/v1/generate", content=small, headers={"content-type": "application/json"}).status_code == 200
+        assert c.get("/healthz").status_code == 200
+
+
+def test_time_limit(slow_model):
+    with TestClient(create_app({"slow": slow_model}, {"time_limit_s": 0.3})) as c:
+        assert_error(c.post("/v1/generate", json={"model": "slow", "length": 500}), 503, "time_limit_s")
+        got = events(c.post("/v1/generate/stream", json={"model": "slow", "length": 500}))
+        assert got[-1][0] == "error" and got[-1][1]["limit"] == "time_limit_s"
+        assert c.post("/v1/generate", json={"model": "slow", "length": 5}).status_code == 200
+
+
+def test_a_full_queue_answers_503_and_recovers(slow_model):
+    limits = {"max_concurrent": 1, "max_queue": 1, "time_limit_s": 20}
+    with TestClient(create_app({"slow": slow_model}, limits)) as c:
+        statuses = []
+
+        def call():
+            statuses.append(c.post("/v1/generate", json={"model": "slow", "length": 60}).status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses)[:2] == [200, 200] and 503 in statuses
+        busy = c.post("/v1/generate", json={"model": "slow", "length": 1})
+        assert busy.status_code == 200 and c.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("content, status", [
+    (b"{not json", 400),
+    (b'{"model": "tiny", "length": 10', 400),
+    (b"\xff\xfe\x00garbage", 400),
+    (b"[" * 50_000, 400),
+    (b'["tiny"]', 422),
+    (b'"tiny"', 422),
+    (b"", 422),
+    (b"null", 422),
+])
+def test_malformed_bodies(client, content, status):
+    response = client.post("/v1/generate", content=content, headers={"content-type": "application/json"})
+    assert_error(response, status)
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("field, value", [
+    ("length", "abc"), ("length", -1), ("length", 1.5), ("temperature", "hot"), ("temperature", -0.1),
+    ("top_k", -3), ("top_p", 0), ("top_p", 1.5), ("seed", -1), ("num_samples", 0), ("prime", 42),
+    ("stop_at_eos", "maybe"), ("model", ["tiny"]), ("unknown", "ignore"), ("surprise", 1),
+])
+def test_wrong_types_and_ranges_name_the_field(client, field, value):
+    body = assert_error(client.post("/v1/generate", json={"model": "tiny", field: value}), 422)
+    assert field in body["error"]
+
+
+def test_unknown_prime_symbols(client):
+    body = assert_error(client.post("/v1/generate", json={"model": "tiny", "prime": "QZ"}), 422)
+    assert "vocabulary" in body["error"] and "unknown=skip" in body["error"] and "--" not in body["error"]
+    assert assert_error(client.post("/v1/generate/stream", json={"model": "tiny", "prime": "Q"}), 422)
+    ok = client.post("/v1/generate", json={"model": "tiny", "prime": "Qthe", "unknown": "skip", "length": 5})
+    assert ok.status_code == 200
+    replaced = client.post("/v1/next", json={"model": "tiny", "prime": "Qthe", "unknown": "replace: "})
+    assert replaced.json()["tokens"] == client.post("/v1/next", json={"model": "tiny", "prime": " the"}).json()["tokens"]
+    for bad in ("ignore", "replace:", "replace"):
+        assert_error(client.post("/v1/next", json={"model": "tiny", "prime": "Q", "unknown": bad}), 422)
+        assert_error(client.get("/v1/next", params={"model": "tiny", "prime": "Q", "unknown": bad}), 422)
+
+
+@pytest.mark.parametrize("name", ["nope", "../tiny", "/etc/passwd", "tiny/../tiny", "..", ".", "",
+                                  "C:\\Windows\\win.ini", "tiny\x00", "%2e%2e%2ftiny", "~/tiny", "x" * 256])
+def test_unknown_and_path_like_model_names(client, name):
+    for response in (client.post("/v1/generate", json={"model": name}),
+                     client.post("/v1/generate/stream", json={"model": name}),
+                     client.post("/v1/next", json={"model": name}),
+                     client.get("/v1/next", params={"model": name})):
+        assert_error(response, 404)
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_other_routes_and_methods(client):
+    assert_error(client.get("/v1/nothing"), 404)
+    assert_error(client.get("/v1/generate"), 405)
+    assert_error(client.get("/static/../app.py"), 404)
+    assert_error(client.get("/v1/next"), 422)
+
+
+def test_many_random_requests_get_no_server_error(client):
+    import random
+
+    rng = random.Random(0)
+    fields = ["model", "model", "prime", "length", "temperature", "top_k", "top_p", "seed", "num_samples", "unknown",
+              "k", "x"]
+    values = [None, -1, 0, 1e309, "tiny", "../tiny", [], {}, True, "\u0000", "a" * 300, 2**70, "Q\u00ff", "skip",
+              "replace:", "replace:Z"]
+    statuses = []
+    for _ in range(200):
+        body = {rng.choice(fields): rng.choice(values) for _ in range(rng.randint(0, 4))}
+        raw = json.dumps(body).encode() if rng.random() < 0.7 else bytes(rng.randrange(256) for _ in range(40))
+        response = client.post(rng.choice(["/v1/generate", "/v1/next", "/v1/generate/stream"]), content=raw,
+                               headers={"content-type": "application/json"})
+        assert response.status_code < 500, (body, response.text)  # a few random bodies are valid
+        statuses.append(response.status_code)
+    assert sum(400 <= s < 500 for s in statuses) > 150 and client.get("/healthz").status_code == 200
+
+
+def test_model_names_from_directories(tmp_path):
+    a, b = tmp_path / "one" / "run", tmp_path / "two" / "run"
+    assert list(model_names([a, b, tmp_path / "other"])) == ["run", "run-2", "other"]
+
+
+def test_limits_are_checked():
+    with pytest.raises(ConfigError, match="max_lenght"):
+        Limits.of({"max_lenght": 5})
+    with pytest.raises(ConfigError, match="max_queue"):
+        Limits(max_queue=0)
+
+
+def test_run_without_the_extra_is_the_users_error(monkeypatch):
+    import sys
+
+    from rnntext import serve
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    with pytest.raises(ConfigError, match=r"rnntext\[serve\]"):
+        serve.run(["somewhere"])
+
+
+def test_a_taken_port_is_the_users_error():
+    with listen("127.0.0.1", 0) as taken:
+        with pytest.raises(ConfigError, match=r"cannot listen on 127\.0\.0\.1:\d+ \(Address already in use\)"):
+            listen("127.0.0.1", taken.getsockname()[1])
+
+
+def test_stop_at_eos_on_a_line_model(tmp_path):
+    import rnntext
+
+    corpus = tmp_path / "lines.txt"
+    corpus.write_text("a cat sat\nthe dog ran\n" * 150, encoding="utf-8")
+    rnntext.train(corpus, tmp_path / "lines", max_iters=60, num_layers=1, hidden_size=(32,), embed_size=16,
+                  seq_len=16, batch_size=8, sample_every=0, quiet=True, lines=True, lr=0.02)
+    with TestClient(create_app({"lines": tmp_path / "lines"})) as c:
+        assert c.get("/v1/models").json()["models"][0]["lines"] is True
+        request = {"model": "lines", "length": 300, "num_samples": 4, "seed": 0, "temperature": 0.5}
+        stopped = c.post("/v1/generate", json=request).json()
+        running = c.post("/v1/generate", json={**request, "stop_at_eos": False}).json()
+        assert stopped["tokens"] < 300 and running["tokens"] == 300
+        assert all(len(s) < 300 for s in stopped["samples"])

@@ -1,0 +1,136 @@
+"""The playground in a real browser: Debian's chromium, headless, driven by Playwright.
+
+Never downloads a browser: it uses /usr/bin/chromium (the Makefile installs it with apt-get)
+and skips, saying why, only where that or Playwright is missing.
+"""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'rnntext[serve]'")
+pytest.importorskip("uvicorn", reason="the browser test needs uvicorn: pip install 'rnntext[serve]'")
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+                                                             "(pip install playwright; no browser download needed)")
+
+CHROMIUM = os.environ.get("RNNTEXT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def keep(shot: Path) -> None:
+    """Copy a screenshot to $RNNTEXT_SCREENSHOTS, when set, to look at after the run."""
+    if os.environ.get("RNNTEXT_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["RNNTEXT_SCREENSHOTS"]) / shot.name)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_run, slow_model):
+    """The app on uvicorn in a thread, on a free loopback port; yields its base URL.
+
+    One generation at a time, so a test can tell whether a stopped one really let go.
+    """
+    import uvicorn
+
+    from rnntext.serve.app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app({"tiny": tiny_run, "slow": slow_model}, {"max_concurrent": 1}), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; `make test` does it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.errors, page.elsewhere = [], []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("request", lambda r: r.url.startswith(server) or r.url.startswith("data:") or page.elsewhere.append(r.url))
+    page.goto(server + "/")
+    page.wait_for_selector("#model option[value=tiny]", state="attached")
+    yield page
+    context.close()
+
+
+def test_generate_streams_text_and_draws_the_chart(page, tmp_path):
+    page.fill("#prime", "the quick ")
+    page.locator("#length").evaluate("el => { el.value = 400; el.dispatchEvent(new Event('input')); }")
+    assert page.text_content("#length-value") == "400"
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#out-gen').textContent.length > 0")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('tokens in')", timeout=30_000)
+    page.wait_for_selector("#generate:enabled")
+    assert page.is_hidden("#caret") and len(page.text_content("#out-gen")) == 400
+    assert page.text_content("#out-prime") == "the quick "
+    page.wait_for_function("document.querySelectorAll('#chart .bar-row').length === 10")
+    widths = page.eval_on_selector_all("#chart .bar", "bars => bars.map(b => parseFloat(b.style.width))")
+    assert widths[0] == 100 and widths == sorted(widths, reverse=True)
+    assert page.is_hidden("#error")
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    keep(shot)
+    assert page.errors == [] and page.elsewhere == []
+
+
+def test_copy_button_copies_prime_and_text(page, browser, server):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.fill("#prime", "a st")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('tokens in')", timeout=30_000)
+    page.click("#copy")
+    page.wait_for_function("document.querySelector('#copy').textContent === 'Copied'")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == "a st" + page.text_content("#out-gen")
+
+
+def test_errors_are_shown_plainly(page, tmp_path):
+    page.select_option("#unknown", "error")
+    page.fill("#prime", "QX")
+    page.click("#generate")
+    page.wait_for_selector("#error", state="visible")
+    assert "not in the model's vocabulary" in page.text_content("#error")
+    assert page.is_enabled("#generate")
+    page.screenshot(path=str(tmp_path / "playground-error.png"))
+    keep(tmp_path / "playground-error.png")
+
+
+def test_stop_ends_the_generation_on_the_server(page, server):
+    page.select_option("#model", "slow")  # 10 ms a token: 2000 tokens would hold the one slot for 20 s
+    page.locator("#length").evaluate("el => { el.value = 2000; el.dispatchEvent(new Event('input')); }")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#out-gen').textContent.length > 5")
+    page.click("#stop")
+    page.wait_for_function("document.querySelector('#status').textContent === 'stopped'")
+    assert page.is_enabled("#generate") and page.is_hidden("#error")
+    start = time.monotonic()
+    answer = page.evaluate("""fetch('/v1/generate', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                               body: JSON.stringify({model: 'tiny', length: 10})}).then(r => r.status)""")
+    assert answer == 200 and time.monotonic() - start < 5
