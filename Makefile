@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test install dev lint clean
+.PHONY: demo test install dev lint clean system-tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,16 @@ dev: $(VENV)/.installed-dev
 demo: install
 	$(VENV)/bin/rnntext demo
 
-test: dev
+# The browser test drives Debian's chromium and the chat test tmux (never a downloaded browser);
+# where apt-get cannot install them, those tests skip and say why.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-tools:
+	@command -v chromium >/dev/null && command -v tmux >/dev/null || { command -v apt-get >/dev/null \
+	  && $(SUDO) apt-get update -q >/dev/null \
+	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium tmux >/dev/null; } \
+	  || echo "chromium/tmux could not be installed with apt-get: the browser and tmux tests will skip"
+
+test: dev system-tools
 	$(PY) -m pytest
 
 lint: dev

@@ -247,3 +247,27 @@ def test_cli_preset_with_flags(corpus, tmp_path, capsys):
     used = merge(Config(), read_toml(run / "config.toml"))
     assert used.model.hidden_size == (16, 12) and used.train.seq_len == 7 and used.train.optimizer == "rmsprop"
     assert "2 iterations" in capsys.readouterr().out
+
+
+def test_run_sample_defaults_and_prime_from(tmp_path, capsys):
+    """A preset's [sample] section becomes the run's sampling defaults; --prime-from picks a seeded prime."""
+    from rnntext.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("the cat sat on the mat and the dog sat on the log.\n" * 40)
+    other = tmp_path / "other.txt"
+    other.write_text("A Book With Capitals, which the model never saw: Zebra Quartz.\n" * 3)
+    run = tmp_path / "run"
+    rnntext.train(str(text), run, preset="caffe-lstm", max_iters=2, batch_size=4, seq_len=16, hidden_size=(16,),
+                  embed_size=8, max_chars=0, quiet=True)
+    outputs = []
+    for seed in ("1", "2"):
+        assert main(["sample", str(run), "--prime-from", str(other), "--length", "15", "--seed", seed]) == 0
+        outputs.append(capsys.readouterr().out)
+    primes = [o[:50] for o in outputs]
+    assert primes[0] != primes[1] and all(p in other.read_text().lower() for p in primes)  # lowercased as trained
+    assert main(["sample", str(run), "--prime", "ZZ top", "--length", "10", "--seed", "1"]) == 0
+    greedy_a = capsys.readouterr().out
+    assert main(["sample", str(run), "--prime", "ZZ top", "--length", "10", "--seed", "9"]) == 0
+    assert capsys.readouterr().out == greedy_a  # greedy (the preset's default): the seed does not matter
+    assert main(["sample", str(run), "--prime", "ZZ top", "--length", "10", "--greedy", "--unknown", "error"]) == 2

@@ -169,8 +169,9 @@ def _training_sampler(info, cfg):
 class Model:
     """A trained model loaded from a run directory, sampled and evaluated with the NumPy runtime."""
 
-    def __init__(self, info, weights):
+    def __init__(self, info, weights, sample_defaults: dict | None = None):
         self.info, self.weights = info, weights
+        self.sample_defaults = sample_defaults or {}  # the run's config.toml [sample] (a preset's choices)
         self._runtimes = {}
 
     @property
@@ -262,10 +263,11 @@ class Model:
 
         `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
         """
-        from rnntext.config import SampleConfig
         from rnntext.generation import Rule, generate
 
-        cfg = config_mod.merge(Config(), {"sample": _split_kwargs(options)}).sample if options else SampleConfig()
+        cfg = self.sample_config(**options)
+        if not prime and cfg.prime_from:
+            prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
         ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
         if len(ids) == 0:
             ids = np.array(self.start_ids())
@@ -275,11 +277,27 @@ class Model:
         for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
             yield streams, out
 
+    def sample_config(self, **options):
+        """SampleConfig from defaults < the run's [sample] section < these options."""
+        return config_mod.merge(Config(), {"sample": {**self.sample_defaults, **_split_kwargs(options)}}).sample
+
+    def prime_from(self, path: str, length: int, seed: int) -> str:
+        """`length` characters from a random place (chosen by seed) in a text file: the Caffe
+        lab's seed taken from another book. Normalised as the training text was."""
+        from rnntext.text.read import read_all
+
+        keys = ("encoding", "errors", "nfc", "lowercase", "keep")
+        text = read_all([path], DataConfig(**{k: v for k, v in self.info.data.items() if k in keys}))
+        if len(text) <= length:
+            return text
+        start = int(np.random.default_rng(seed).integers(0, len(text) - length))
+        return text[start:start + length]
+
     def generate(self, prime: str = "", **options) -> str | list[str]:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""
         steps = [ids for _, ids in self.stream(prime, **options)]
         if not steps:
-            texts = [""] * options.get("num_samples", 1)
+            texts = [""] * self.sample_config(**options).num_samples
         else:
             grid = np.stack(steps, axis=1)  # (B, length)
             texts = [self.decode(row) for row in grid]
@@ -353,7 +371,15 @@ def load(run_dir, weights: str = "latest") -> Model:
     from rnntext.training import rundir
 
     info = rundir.read_info(run_dir)
-    return Model(info, rundir.read_weights(info, weights))
+    sample = {}
+    if (info.path / "config.toml").is_file():
+        try:
+            sample = config_mod.read_toml(info.path / "config.toml").get("sample", {})
+            config_mod.merge(Config(), {"sample": sample})
+        except ConfigError:
+            log.warning("ignoring the [sample] section of %s: it is not valid", info.path / "config.toml")
+            sample = {}
+    return Model(info, rundir.read_weights(info, weights), sample)
 
 
 __all__ = ["DataConfig", "Model", "load", "prepare", "train"]

@@ -7,6 +7,7 @@ text are the flag's. A user's mistake (RnntextError) prints one line and exits w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -255,6 +256,10 @@ def cmd_sample(args) -> int:
 
     model = api.load(args.run, weights=args.weights)
     prime, options = _prime(args), section_values(args, "sample")
+    cfg = model.sample_config(**options)  # the run's [sample] defaults (a preset's) under the flags
+    options = dataclasses.asdict(cfg)
+    if not prime and cfg.prime_from:
+        prime = model.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
     if args.verbose and options.get("num_samples", 1) > 1:
         raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
     if args.show_probs:
@@ -341,6 +346,15 @@ def cmd_demo(args) -> int:
 # The demo's recipe: small enough to see several epochs of python-docs in a minute on 2 cores.
 DEMO_RECIPE = dict(cell="lstm", num_layers=2, hidden_size=(128,), embed_size=64, seq_len=100, batch_size=64,
                    lr=3e-3, eval_every=200, log_every=20)
+
+
+def cmd_serve(args) -> int:
+    from rnntext.serve import run
+
+    run(args.runs, args.host, args.port, max_length=args.max_length, max_samples=args.max_samples,
+        max_prime_chars=args.max_prime_chars, time_limit_s=args.time_limit, max_concurrent=args.max_concurrent,
+        max_queue=args.max_queue)
+    return 0
 
 
 def cmd_presets(args) -> int:
@@ -536,6 +550,21 @@ def build_parser() -> Parser:
     p.add_argument("--embed-size", type=int, default=4, help="0 checks one-hot input")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser("serve", help="a web playground and an HTTP API for trained runs",
+                       description="Serve the named runs (chosen by directory name) with a playground page at / and "
+                                   "a JSON API under /v1 (docs at /docs). Needs the serve extra: "
+                                   "pip install 'rnntext[serve]'.")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories to serve")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--max-length", type=int, default=2000, help="most tokens per sample (default: 2000)")
+    p.add_argument("--max-samples", type=int, default=16, help="most samples per request (default: 16)")
+    p.add_argument("--max-prime-chars", type=int, default=10000, help="longest prime (default: 10000)")
+    p.add_argument("--time-limit", type=float, default=30.0, help="seconds per request, queueing included (default: 30)")
+    p.add_argument("--max-concurrent", type=int, default=2, help="generations at once (default: 2)")
+    p.add_argument("--max-queue", type=int, default=32, help="requests waiting beyond those (default: 32)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("presets", help="list the presets")
     p.set_defaults(func=cmd_presets)

@@ -146,6 +146,8 @@ class TrainConfig:
     time_limit: float = opt(0.0, "stop after this many seconds of training (0: no limit)")
     log_every: int = opt(50, "iterations between metrics lines")
     eval_every: int = opt(500, "iterations between validations (0: only at the end)")
+    eval_every_epochs: float = opt(0.0, "validate every this many epochs instead (e.g. 1: after every epoch, as the "
+                                   "Keras lab); 0: use eval_every")
     eval_tokens: int = opt(200_000, "at most this many validation tokens per validation (0: all)")
     early_stop: int = opt(0, "stop after this many validations without improvement (0: never)")
     sample_every: int = opt(1, "print samples every N validations (0: never)")
@@ -164,7 +166,7 @@ class TrainConfig:
             _check(1 <= getattr(self, key) <= 1 << 20, key, "must be between 1 and 1048576")
         _check(self.lr > 0 and math.isfinite(self.lr), "lr", "must be a positive number")
         for key in ("weight_decay", "clip_norm", "clip_value", "max_iters", "epochs", "time_limit",
-                    "momentum", "warmup_iters", "lr_min", "keep_last", "early_stop", "eval_tokens",
+                    "momentum", "warmup_iters", "lr_min", "keep_last", "early_stop", "eval_tokens", "eval_every_epochs",
                     "checkpoint_every", "eval_every", "sample_every", "lr_decay_start", "lr_patience", "threads"):
             _check(getattr(self, key) >= 0, key, "must be 0 or more")
         _check(self.log_every >= 1, "log_every", "must be 1 or more")
@@ -189,11 +191,14 @@ class SampleConfig:
     num_samples: int = opt(1, "independent samples to generate (in one batch)")
     seed: int = opt(0, "random seed; the same seed gives the same text")
     unknown: str = opt("error", "prime tokens outside the vocabulary: error, skip, or replace:C")
+    prime_from: str = opt("", "take the prime from a random place (chosen by seed) in this text file (the Caffe lab)")
+    prime_length: int = opt(50, "with prime_from: the prime's length in characters")
 
     def __post_init__(self):
         _check(self.length >= 0, "length", "must be 0 or more")
         _check(self.temperature >= 0 and math.isfinite(self.temperature), "temperature", "must be 0 or more")
         _check(self.top_k >= 0, "top_k", "must be 0 or more")
+        _check(self.prime_length >= 1, "prime_length", "must be 1 or more")
         _check(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
         _check(1 <= self.num_samples <= 100_000, "num_samples", "must be between 1 and 100000")
         _check(self.unknown in ("error", "skip") or self.unknown.startswith("replace:"), "unknown",

@@ -133,6 +133,7 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         tc, nb = self.tc, len(self.batches)
+        eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
         write_text(self.run / "config.toml", to_toml(self.cfg))
         start, stopped_by = time.monotonic(), None
         window_start, window_tokens = time.monotonic(), 0
@@ -161,7 +162,7 @@ class Trainer:
                                "train_loss": self.loss_sum / self.loss_n, "tokens_per_s": window_tokens / max(now - window_start, 1e-9),
                                "elapsed_s": round(self.elapsed_before + now - start, 3)})
                     window_start, window_tokens, self.loss_sum, self.loss_n = now, 0, 0.0, 0
-                if tc.eval_every and self.iteration % tc.eval_every == 0:
+                if eval_every and self.iteration % eval_every == 0:
                     self._validate(start)
                     last_saved = self.iteration
                 elif tc.checkpoint_every and self.iteration % tc.checkpoint_every == 0:
@@ -169,7 +170,7 @@ class Trainer:
                     last_saved = self.iteration
         except KeyboardInterrupt:
             stopped_by = "interrupt"
-        if stopped_by != "interrupt" and (not tc.eval_every or self.iteration % tc.eval_every):
+        if stopped_by != "interrupt" and (not eval_every or self.iteration % eval_every):
             self._validate(start)
         elif self.iteration != last_saved:
             self.save(self.elapsed_before + time.monotonic() - start)
