@@ -72,9 +72,7 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
 
     Returns a TrainResult (iterations, best validation loss, last validation metrics, ...).
     """
-    from rnntext.data.dataset import open_dataset
-    from rnntext.training import rundir
-    from rnntext.training.trainer import Trainer
+    from rnntext.training import distributed
 
     if output is None:
         raise ConfigError("output: give the run directory with -o RUN")
@@ -86,20 +84,34 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         inputs = [_recorded_dataset(run)]
     if not inputs:
         raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
-    _claim_run_dir(run, resume, force)
+    world = distributed.setup(cfg.train.device)
+    try:
+        return _train_in(run, inputs, cfg, resume, force, report, world)
+    finally:
+        distributed.teardown(world)
+
+
+def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world):
+    from rnntext.data.dataset import open_dataset
+    from rnntext.training import distributed, rundir
+    from rnntext.training.trainer import Trainer
+
+    if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
+        _claim_run_dir(run, resume, force)
     if len(inputs) == 1 and _is_dataset(str(inputs[0])):
         data_path = Path(inputs[0])
     else:
         data_path = run / "data.h5"
-        if not (resume and data_path.is_file()):
+        if world.main and not (resume and data_path.is_file()):
             prepare(inputs, data_path, force=True, **dataclasses.asdict(cfg.data))
+    distributed.barrier(world)
     with open_dataset(data_path) as dataset:
         data_cfg = dataset.meta.get("data", {})
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
         info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, {"dataset": str(data_path.resolve())})
         if resume:
             _check_resumable(run, info)
-        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg))
+        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world)
         if resume:
             trainer.restore()
         return trainer.fit()

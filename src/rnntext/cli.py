@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import logging
 import math
 import sys
@@ -115,14 +116,39 @@ def cmd_export(args) -> int:
     return 0
 
 
+def run_torchrun(args) -> int:
+    """`rnntext train --nproc N`: the same command under torchrun, N processes on this machine."""
+    import subprocess
+
+    argv, skip = [], False
+    for item in args.argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            argv.append(item)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
+           "-m", "rnntext", *argv]
+    code = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}).returncode
+    if code not in (0, 130):
+        print(f"rnntext train: error: a training process failed (torchrun exit status {code}); the last checkpoint "
+              f"is intact: continue with `rnntext train -o {args.output} --resume --nproc {args.nproc}`", file=sys.stderr)
+        return 1
+    return code
+
+
 def cmd_train(args) -> int:
     from rnntext import api
 
-    display = TrainDisplay(quiet=bool(args.quiet))
+    if args.nproc > 1:
+        return run_torchrun(args)
+    display = TrainDisplay(quiet=bool(args.quiet) or os.environ.get("RANK", "0") != "0")
     with display:
         result = api.train(args.inputs, args.output, resume=args.resume, force=args.force, preset=args.preset,
                            config=args.config, report=display, **section_values(args, "data", "model", "train"))
-    _print_result(result)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 speaks
+        _print_result(result)
     return 130 if result.stopped_by == "interrupt" else 0
 
 
@@ -493,6 +519,8 @@ def build_parser() -> Parser:
     p.add_argument("-o", "--output", required=True, help="the run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in -o exactly where it stopped")
     p.add_argument("--force", action="store_true", help="start over in a non-empty run directory")
+    p.add_argument("--nproc", type=int, default=1, help="train with N processes on this machine (runs torchrun; "
+                                                       "batch_size is the global batch, split over the processes)")
     add_config_flags(p)
     for section in ("data", "model", "train"):
         add_section_flags(p, section, skip=("labels",))
@@ -581,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except RnntextError as e:

@@ -39,10 +39,14 @@ class StreamBatches:
 
     carries_state = True
 
-    def __init__(self, tokens, batch_size: int, seq_len: int, split: str = "train", labels=None):
-        self.tokens, self.B, self.T, self.labels = tokens, batch_size, seq_len, labels
+    def __init__(self, tokens, batch_size: int, seq_len: int, split: str = "train", labels=None,
+                 streams: tuple[int, int] | None = None):
+        self.tokens, self.T, self.labels = tokens, seq_len, labels
         n = int(tokens.shape[0])
         self.stream_len = (n - 1) // batch_size  # L: inputs per stream
+        # A process of a distributed run reads only its own block [lo, hi) of the B streams.
+        self.lo, self.hi = streams or (0, batch_size)
+        self.B = self.hi - self.lo
         self.num_batches = self.stream_len // seq_len
         if self.num_batches == 0:
             raise DatasetError(
@@ -61,14 +65,14 @@ class StreamBatches:
             self._block_start = block
         lo = (i - block * BLOCK_WINDOWS) * self.T
         window = self._block[:, lo:lo + self.T + 1]  # (B, T+1)
-        positions = np.arange(self.B)[:, None] * self.stream_len + i * self.T + np.arange(self.T)  # (B, T)
+        positions = np.arange(self.lo, self.hi)[:, None] * self.stream_len + i * self.T + np.arange(self.T)  # (B, T)
         return window[:, :-1], window[:, 1:], None, _cond(self.labels, positions)
 
     def _read_block(self, block: int) -> np.ndarray:
         first = block * BLOCK_WINDOWS * self.T
         width = min(BLOCK_WINDOWS * self.T, self.num_batches * self.T - first) + 1
         rows = [np.asarray(self.tokens[b * self.stream_len + first: b * self.stream_len + first + width])
-                for b in range(self.B)]
+                for b in range(self.lo, self.hi)]
         return np.stack(rows).astype(np.int64)  # (B, width)
 
 

@@ -24,6 +24,7 @@ from rnntext.data.atomic import write_text
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import TrainingError
 from rnntext.training import rundir
+from rnntext.training.distributed import SINGLE
 from rnntext.training.schedules import Plateau, lr_at
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class TrainResult:
     stopped_by: str
 
 
-def make_batches(cfg: Config, dataset, split: str, vocab):
+def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
     """The batch layout for a split: line samples, windows, or streams (validation: streams
     or non-overlapping windows, so every validation sees the same tokens)."""
     tc, tokens, n = cfg.train, dataset.split(split), dataset.size(split)
@@ -55,19 +56,22 @@ def make_batches(cfg: Config, dataset, split: str, vocab):
         stride = tc.stride if split == "train" else tc.seq_len
         return WindowBatches(tokens, tc.batch_size, min(tc.seq_len, n - 1), stride, tc.seed, tc.loss_on, split, labels)
     if split == "train":
-        return StreamBatches(tokens, tc.batch_size, tc.seq_len, split, labels)
+        return StreamBatches(tokens, tc.batch_size, tc.seq_len, split, labels, world.streams(tc.batch_size))
     B = max(1, min(tc.batch_size, (n - 1) // (tc.seq_len + 1)))
     return StreamBatches(tokens, B, min(tc.seq_len, (n - 1) // B), split, labels)
 
 
-def make_engine(cfg: Config, vocab_size: int):
+def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
     if cfg.train.engine == "numpy":
         from rnntext.engines.numpy.engine import NumpyEngine
+        from rnntext.errors import ConfigError
 
+        if world.size > 1:
+            raise ConfigError("engine: the numpy engine trains in one process: use --engine torch with --nproc")
         return NumpyEngine(cfg.model, cfg.train, vocab_size)
     from rnntext.engines.torch.engine import TorchEngine
 
-    return TorchEngine(cfg.model, cfg.train, vocab_size)
+    return TorchEngine(cfg.model, cfg.train, vocab_size, world)
 
 
 def level_metrics(loss: float, level: str) -> dict:
@@ -81,12 +85,19 @@ def level_metrics(loss: float, level: str) -> dict:
 class Trainer:
     """One training session over a prepared dataset into a run directory."""
 
-    def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None):
-        self.cfg, self.tc, self.dataset, self.run = cfg, cfg.train, dataset, Path(run_dir)
+    def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None,
+                 world=SINGLE):
+        self.cfg, self.tc, self.dataset, self.run, self.world = cfg, cfg.train, dataset, Path(run_dir), world
+        if not world.main:  # only rank 0 reports, writes and samples
+            report, sampler = None, None
         self.info, self.report, self.sampler = info, report or (lambda event: None), sampler
-        self.batches = make_batches(cfg, dataset, "train", info.vocab)
+        if world.size > 1 and (cfg.data.lines or cfg.train.batching != "streams"):
+            from rnntext.errors import ConfigError
+
+            raise ConfigError("batching: multi-process training splits streams: use --batching streams without --lines")
+        self.batches = make_batches(cfg, dataset, "train", info.vocab, world)
         self.val = make_batches(cfg, dataset, "val", info.vocab) if dataset.size("val") > 1 else None
-        self.engine = make_engine(cfg, len(info.vocab))
+        self.engine = make_engine(cfg, len(info.vocab), world)
         self.iteration, self.best, self.bad_evals, self.val_count = 0, math.inf, 0, 0
         self.plateau = Plateau(self.tc)
         self.tokens_seen, self.elapsed_before = 0, 0.0
@@ -102,13 +113,16 @@ class Trainer:
         self.plateau = Plateau(self.tc, **state["plateau"])
         self.tokens_seen, self.elapsed_before = state["tokens_seen"], state["elapsed_s"]
         self.loss_sum, self.loss_n = state["loss_sum"], state["loss_n"]
-        _truncate_metrics(self.run / "metrics.jsonl", self.iteration)
+        if self.world.main:
+            _truncate_metrics(self.run / "metrics.jsonl", self.iteration)
         log.info("resumed %s at iteration %d", self.run, self.iteration)
 
     def save(self, elapsed: float) -> None:
         """Checkpoint: one atomic trainer file first, then the latest weights and model.json."""
-        tensors, engine_meta = self.engine.checkpoint()
-        state = {"iteration": self.iteration, "epoch": self.iteration / len(self.batches),
+        tensors, engine_meta = self.engine.checkpoint()  # collective in a distributed run: every rank calls it
+        if not self.world.main:
+            return
+        state = {"world_size": self.world.size, "iteration": self.iteration, "epoch": self.iteration / len(self.batches),
                  "batch": self.iteration % len(self.batches),
                  "best_val_loss": None if math.isinf(self.best) else self.best,
                  "bad_evals": self.bad_evals, "val_count": self.val_count, "plateau": self.plateau.state(),
@@ -134,7 +148,8 @@ class Trainer:
     def fit(self) -> TrainResult:
         tc, nb = self.tc, len(self.batches)
         eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
-        write_text(self.run / "config.toml", to_toml(self.cfg))
+        if self.world.main:
+            write_text(self.run / "config.toml", to_toml(self.cfg))
         start, stopped_by = time.monotonic(), None
         window_start, window_tokens = time.monotonic(), 0
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
@@ -152,7 +167,7 @@ class Trainer:
                     raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
                                         f"--clip-norm; the last good checkpoint in {self.run} is kept")
                 self.iteration += 1
-                counted = x.size if mask is None else int(mask.sum())
+                counted = (x.size if mask is None else int(mask.sum())) * self.world.size
                 self.tokens_seen += counted
                 window_tokens += counted
                 self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
@@ -214,7 +229,8 @@ class Trainer:
             improved = val["val_loss"] < self.best
             if improved:
                 self.best, self.bad_evals = val["val_loss"], 0
-                rundir.write_model(self.run, self.info, self.engine.weights(), name="best")
+                if self.world.main:
+                    rundir.write_model(self.run, self.info, self.engine.weights(), name="best")
             else:
                 self.bad_evals += 1
             if self.tc.lr_schedule == "plateau":
@@ -233,6 +249,8 @@ class Trainer:
                 self.report({"kind": "sample", "temperature": temperature, "text": text, "iter": self.iteration})
 
     def _log(self, record: dict) -> None:
+        if not self.world.main:
+            return
         with open(self.run / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         self.report({"kind": "val" if "val_loss" in record else "log", **record})

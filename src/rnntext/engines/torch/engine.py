@@ -15,11 +15,13 @@ from torch.nn import functional as F
 from rnntext.engines.torch.model import RNNLM, detach_state
 
 
-def pick_device(name: str) -> torch.device:
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
     from rnntext.errors import ConfigError
 
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and torch.cuda.is_available():
+        return torch.device(f"cuda:{local_rank}")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: cuda was asked for but no CUDA device is available: use --device cpu or auto")
     return torch.device(name)
@@ -53,13 +55,19 @@ class TorchEngine:
 
     name = "torch"
 
-    def __init__(self, model_cfg, train_cfg, vocab_size: int):
-        self.cfg = train_cfg
+    def __init__(self, model_cfg, train_cfg, vocab_size: int, world=None):
+        self.cfg, self.world = train_cfg, world
         if train_cfg.threads:
             torch.set_num_threads(train_cfg.threads)
-        torch.manual_seed(train_cfg.seed)
-        self.device = pick_device(train_cfg.device)
+        torch.manual_seed(train_cfg.seed)  # the same seed on every rank: the same initial weights
+        self.device = pick_device(train_cfg.device, world.local_rank if world else 0)
         self.model = RNNLM(model_cfg, vocab_size).to(self.device)
+        self.forward = self.model
+        if world is not None and world.size > 1:  # DistributedDataParallel averages the gradients
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.forward = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda"
+                                                   else None)
         self.optimizer = make_optimizer(self.model.parameters(), train_cfg)
         cuda = self.device.type == "cuda"
         self.amp_dtype = (torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
@@ -83,7 +91,7 @@ class TorchEngine:
         self.model.train()
         x, y = self._tensor(x), self._tensor(y)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
-            logits, state = self.model(x, self.state, None if cond is None else self._tensor(cond))  # (B, T, V)
+            logits, state = self.forward(x, self.state, None if cond is None else self._tensor(cond))  # (B, T, V)
         loss = masked_loss(logits, y, None if mask is None else self._tensor(mask))
         value = loss.item()
         if not np.isfinite(value):
@@ -133,12 +141,28 @@ class TorchEngine:
                 tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).cpu().numpy()
         for k, s in enumerate(self.state or []):
             for j, t in enumerate(s if isinstance(s, tuple) else (s,)):
-                tensors[f"hidden.{k}.{j}"] = t.cpu().numpy()
+                tensors[f"hidden.{k}.{j}"] = self._all_streams(t).cpu().numpy()  # (1, B, H) of every rank
         tensors["rng.torch"] = torch.get_rng_state().numpy()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state().numpy()
         meta = {"param_groups": opt["param_groups"], "scaler": self.scaler.state_dict()}
         return tensors, meta
+
+    def _all_streams(self, t: torch.Tensor) -> torch.Tensor:
+        """The carried state of every rank's streams, (1, B, H), gathered in rank order."""
+        if self.world is None or self.world.size == 1:
+            return t
+        import torch.distributed as dist
+
+        parts = [torch.empty_like(t) for _ in range(self.world.size)]
+        dist.all_gather(parts, t.contiguous())
+        return torch.cat(parts, dim=1)
+
+    def _my_streams(self, t: torch.Tensor) -> torch.Tensor:
+        if self.world is None or self.world.size == 1:
+            return t
+        per = t.shape[1] // self.world.size
+        return t[:, self.world.rank * per:(self.world.rank + 1) * per].contiguous()
 
     def restore(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
         self.model.load_weights({k[6:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")})
@@ -152,7 +176,7 @@ class TorchEngine:
             self.scaler.load_state_dict(meta["scaler"])
         layers = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("hidden.")})
         if layers:
-            parts = [[torch.from_numpy(tensors[f"hidden.{k}.{j}"]).to(self.device)
+            parts = [[self._my_streams(torch.from_numpy(tensors[f"hidden.{k}.{j}"])).to(self.device)
                       for j in range(2) if f"hidden.{k}.{j}" in tensors] for k in layers]
             self.state = [tuple(p) if len(p) == 2 else p[0] for p in parts]
         else:

@@ -97,9 +97,13 @@ class TorchStreams:
         self.h = [self.hs[:, s] for s in self.slices]
         self.c = [zeros(B, H) for H in hidden] if self.cell == "lstm" else None
         self.tmp = [zeros(B, H) for H in hidden]               # tanh(c_k)
-        self.gathered = zeros(B, self.table.shape[1])          # (B, W_0) table rows
-        self.pre = [zeros(B, w.shape[1]) for w in self.w]      # (B, rec_0), (B, W_k) pre-activations
-        self.prod = [zeros(B, w.shape[1], dtype=self.low) for w in self.w] if self.mixed else None
+        # Pre-activations: layer 0's are its table rows (B, W_0) plus the recurrent product, in
+        # place; the others share one scratch buffer (layers run in turn), as do the products.
+        self.gathered = zeros(B, self.table.shape[1])
+        widths = [w.shape[1] for w in self.w]
+        scratch, low = zeros(B * max(widths)), zeros(B * max(widths), dtype=self.low)
+        self.pre = [self.gathered[:, :self.rec]] + [scratch[:B * W].view(B, W) for W in widths[1:]]
+        self.prod = [low[:B * W].view(B, W) for W in widths] if self.mixed else None
         self.ids = torch.zeros(B, dtype=torch.int64, device=self.device)
         logits = zeros(B, self.V)                                # (B, V) after the last token fed
         if self.device.type == "cpu":
@@ -124,15 +128,14 @@ class TorchStreams:
         """Feed one token per stream, ids (B,) ints; returns the next-token logits (B, V) float32."""
         self.ids.copy_(torch.from_numpy(np.asarray(ids, np.int64).reshape(self.B)))
         torch.index_select(self.table, 0, self.ids, out=self.gathered)
-        rec = self.rec
         for k, (w, b, pre) in enumerate(zip(self.w, self.b, self.pre)):
             x = self.hs_low[:, self.inputs[k]]
-            add = self.gathered[:, :rec] if k == 0 else b
             if self.mixed:  # low-precision product, float32 sum and state
-                torch.add(torch.mm(x, w, out=self.prod[k]), add, out=pre)
+                prod = torch.mm(x, w, out=self.prod[k])
+                pre.add_(prod) if k == 0 else torch.add(prod, b, out=pre)
             else:
-                torch.addmm(add, x, w, out=pre)
-            self._cell(k, pre, self.gathered[:, rec:] if k == 0 else None)
+                pre.addmm_(x, w) if k == 0 else torch.addmm(b, x, w, out=pre)
+            self._cell(k, pre, self.gathered[:, self.rec:] if k == 0 else None)
             if self.mixed:
                 self.hs_low[:, self.slices[k]].copy_(self.h[k])
         self._output()

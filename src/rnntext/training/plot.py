@@ -1,0 +1,117 @@
+"""Learning curves of a run as a PNG: loss against steps and against time, with the learning rate.
+
+matplotlib is an optional extra (`pip install 'rnntext[plot]'`), imported inside plot_run.
+No pyplot: a Figure drawn straight onto the Agg canvas changes no global backend, so a
+notebook that calls this keeps its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from rnntext.data.atomic import atomic_path
+from rnntext.errors import ConfigError, RunError
+
+log = logging.getLogger(__name__)
+
+TRAIN_COLOR, VAL_COLOR, LR_COLOR = "tab:blue", "tab:orange", "tab:gray"
+
+
+def read_metrics(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
+    """(training lines, validation lines) of RUN/metrics.jsonl; RunError if there are none."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise RunError(f"{path} does not exist: plot a run directory that `rnntext train` wrote metrics into")
+    train, val = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            # A crash mid-append can leave a torn last line; the rest is still worth plotting.
+            log.warning("skipping unreadable line %d of %s", number, path)
+            continue
+        if "train_loss" in record:
+            train.append(record)
+        elif "val_loss" in record:
+            val.append(record)
+    if not train and not val:
+        raise RunError(f"{path} has no training or validation lines yet: train longer than --log-every steps")
+    return train, val
+
+
+def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:
+    """Write RUN/curves.png (or `out_png`): loss vs steps and vs elapsed time, learning rate on
+    a second axis. Returns the path written."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ConfigError("plotting needs matplotlib: pip install 'rnntext[plot]'") from None
+    run = Path(run_dir)
+    train, val = read_metrics(run)
+    out = run / "curves.png" if out_png is None else Path(out_png)
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    by_step, by_time = fig.subplots(1, 2)
+    steps = _series(train, val, "iter")
+    seconds, time_unit = _times(train, val)
+    _panel(by_step, steps, train, val, "step (iterations)")
+    _panel(by_time, seconds, train, val, f"elapsed training time ({time_unit})")
+    fig.suptitle(_title(run, val))
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return out
+
+
+def _series(train: list[dict], val: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """x values of the training lines and of the validation lines."""
+    return (np.array([r[key] for r in train], float), np.array([r[key] for r in val], float))
+
+
+def _times(train: list[dict], val: list[dict]) -> tuple[tuple[np.ndarray, np.ndarray], str]:
+    """Elapsed time of every line. Validation lines carry no time: interpolate it by step
+    from the neighbouring training lines. Minutes when the run took longer than 3 minutes."""
+    iters = np.array([r["iter"] for r in train], float)
+    elapsed = np.array([r.get("elapsed_s", np.nan) for r in train], float)
+    if iters.size:
+        val_elapsed = np.interp([r["iter"] for r in val], iters, elapsed)
+    else:
+        val_elapsed = np.full(len(val), np.nan)  # no training line, no clock to read
+    scale, unit = (60.0, "min") if np.nanmax(np.r_[elapsed, val_elapsed, 0]) > 180 else (1.0, "s")
+    return (elapsed / scale, val_elapsed / scale), unit
+
+
+def _panel(ax, xs: tuple[np.ndarray, np.ndarray], train: list[dict], val: list[dict], xlabel: str) -> None:
+    """Training and validation loss on `ax`, the learning rate on a twin axis to the right."""
+    x_train, x_val = xs
+    handles = []
+    if x_train.size:
+        handles += ax.plot(x_train, [r["train_loss"] for r in train], color=TRAIN_COLOR, lw=1.2, label="train loss")
+    if x_val.size:
+        handles += ax.plot(x_val, [r["val_loss"] for r in val], color=VAL_COLOR, lw=1.8, marker="o", ms=4, label="validation loss")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss (nats per token)")
+    ax.grid(alpha=0.3)
+    lrs = [r["lr"] for r in train if "lr" in r]
+    if lrs and len(lrs) == x_train.size:
+        twin = ax.twinx()
+        handles += twin.plot(x_train, lrs, color=LR_COLOR, ls="--", lw=1, label="learning rate")
+        twin.set_ylabel("learning rate", color=LR_COLOR)
+        twin.tick_params(axis="y", colors=LR_COLOR)
+        if min(lrs) > 0 and max(lrs) / min(lrs) > 20:
+            twin.set_yscale("log")  # decays over orders of magnitude ("inv", exponential) stay readable
+        else:
+            twin.set_ylim(0, max(lrs) * 1.1)  # from zero, so a constant rate is not drawn as a wobble
+    ax.legend(handles=handles, loc="upper right", fontsize="small")
+
+
+def _title(run: Path, val: list[dict]) -> str:
+    name = run.resolve().name
+    if not val:
+        return name
+    best = min(val, key=lambda r: r["val_loss"])
+    return f"{name}: best validation loss {best['val_loss']:.3f} at step {best['iter']}"
