@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import logging
 import math
+import os
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -332,6 +332,10 @@ def cmd_eval(args) -> int:
     from rnntext.text.read import read_all
 
     model = api.load(args.run, weights=args.weights)
+    if args.novelty:
+        return _print_novelty(model, args)
+    if not args.files:
+        raise ConfigError("files: name the text to evaluate on (or pass --novelty)")
     keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
     data_cfg = DataConfig(**{k: v for k, v in model.info.data.items() if k in keys})
     result = model.evaluate(read_all(args.files, data_cfg), unknown=args.unknown, condition=args.condition)
@@ -342,6 +346,27 @@ def cmd_eval(args) -> int:
     bpc = f", {result['bpc']:.4f} bits per character" if result["bpc"] is not None else ""
     print(f"loss {result['loss']:.4f} nats per token{bpc}, perplexity {result['perplexity']:.2f}, "
           f"accuracy {result['accuracy']:.4f} over {result['tokens']:,} tokens ({result['unknown']} unknown)")
+    return 0
+
+
+def _print_novelty(model, args) -> int:
+    """torch-rnn's novel-substring check: how much of what the model writes is not copied."""
+    from rnntext.judge import model_novelty
+
+    r = model_novelty(model, num_samples=args.samples, length=args.length, seed=args.seed,
+                      temperature=args.temperature, condition=args.condition)
+    if args.json:
+        print(json.dumps({k: v for k, v in r.items() if k != "samples"}))
+    else:
+        print(f"novel {r['n']}-{r['unit']} n-grams: {r['novel']:,} of {r['ngrams']:,} ({r['novel_share']:.1%}) "
+              f"in {args.samples} samples of {args.length} tokens at temperature {args.temperature}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from rnntext.training.plot import plot_run
+
+    print(f"wrote {plot_run(args.run, args.output)}")
     return 0
 
 
@@ -545,14 +570,25 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("eval", help="loss, bits per character, perplexity and accuracy of a model on text")
     p.add_argument("run", metavar="RUN", help="the run directory")
-    p.add_argument("files", nargs="+", metavar="FILE", help="text files or directories (normalised as in training)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="text files or directories (normalised as in training)")
     p.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
     p.add_argument("--unknown", default=None, help="outside the vocabulary: by default symbols are skipped and words "
                                                     "become <unk>, both counted; or error, skip, replace:C")
     p.add_argument("--json", action="store_true", help="print one JSON object with loss, bpc, perplexity, accuracy, "
                                                        "tokens, unknown")
     p.add_argument("--condition", metavar="LABEL", help="evaluate under this label (models trained with --condition-by)")
+    p.add_argument("--novelty", action="store_true", help="instead: the share of sampled 20-character substrings "
+                                                         "(5-word n-grams) that never occur in the training text")
+    p.add_argument("--samples", type=int, default=10, help="--novelty: samples to draw (default: 10)")
+    p.add_argument("--length", type=int, default=500, help="--novelty: tokens per sample (default: 500)")
+    p.add_argument("--temperature", type=float, default=1.0, help="--novelty: temperature (default: 1.0)")
+    p.add_argument("--seed", type=int, default=0, help="--novelty: seed (default: 0)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("plot", help="draw training and validation loss against steps and time, with the learning rate")
+    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("-o", "--output", default=None, help="the PNG to write (default: RUN/curves.png)")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("demo", help="train on the built-in python-docs corpus for a minute and sample")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds of training (default: 60)")

@@ -159,6 +159,7 @@ class TrainConfig:
     device: str = opt("auto", "device: auto (cuda when present), cpu or cuda", DEVICES)
     threads: int = opt(0, "CPU threads (0: PyTorch's default)")
     quiet: bool = opt(False, "no progress bar or log lines")
+    tensorboard: bool = opt(False, "also log to RUN/tensorboard (needs the tensorboard package)")
 
     def __post_init__(self):
         _check_choices(self)

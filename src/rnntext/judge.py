@@ -39,7 +39,7 @@ def novelty(samples: Sequence[str], training_text: str, level: str, n: int | Non
 
 
 def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0, temperature: float = 1.0,
-                  n: int | None = None) -> dict:
+                  n: int | None = None, condition: str | None = None) -> dict:
     """Sample from a loaded model (rnntext.load) and measure novelty against the train split
     of the dataset the run was trained on. Also returns the samples' text under "samples"."""
     from rnntext.data.dataset import open_dataset
@@ -52,7 +52,7 @@ def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0
     if not Path(path).is_file():
         raise RunError(f"the dataset this run was trained on, {path}, is gone: novelty needs its training text; "
                        f"prepare it again at that path with the run's settings")
-    rows = _sample_rows(model, num_samples, length, seed, temperature)
+    rows = _sample_rows(model, num_samples, length, seed, temperature, condition)
     texts = [model.decode(row) for row in rows]
     with open_dataset(path) as dataset:
         train_ids = np.asarray(dataset.split("train")[:], np.int64)
@@ -66,10 +66,11 @@ def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0
     return {**result, "samples": texts}
 
 
-def _sample_rows(model, num_samples: int, length: int, seed: int, temperature: float) -> list[np.ndarray]:
+def _sample_rows(model, num_samples: int, length: int, seed: int, temperature: float,
+                 condition: str | None = None) -> list[np.ndarray]:
     """Generated ids per sample, (length,) each; -1 where a line-mode sample had stopped."""
     steps = [ids.copy() for _, ids in model.stream("", num_samples=num_samples, length=length, seed=seed,
-                                                   temperature=temperature)]
+                                                   temperature=temperature, condition=condition)]
     if not steps:
         return [np.zeros(0, np.int64)] * num_samples
     return list(np.stack(steps, axis=1).astype(np.int64))

@@ -59,8 +59,10 @@ def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:
     by_step, by_time = fig.subplots(1, 2)
     steps = _series(train, val, "iter")
     seconds, time_unit = _times(train, val)
-    _panel(by_step, steps, train, val, "step (iterations)")
+    handles = _panel(by_step, steps, train, val, "step (iterations)")
     _panel(by_time, seconds, train, val, f"elapsed training time ({time_unit})")
+    # One legend below both panels: inside either it would hide the curves' corners.
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     fig.suptitle(_title(run, val))
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
@@ -85,8 +87,9 @@ def _times(train: list[dict], val: list[dict]) -> tuple[tuple[np.ndarray, np.nda
     return (elapsed / scale, val_elapsed / scale), unit
 
 
-def _panel(ax, xs: tuple[np.ndarray, np.ndarray], train: list[dict], val: list[dict], xlabel: str) -> None:
-    """Training and validation loss on `ax`, the learning rate on a twin axis to the right."""
+def _panel(ax, xs: tuple[np.ndarray, np.ndarray], train: list[dict], val: list[dict], xlabel: str) -> list:
+    """Training and validation loss on `ax`, the learning rate on a twin axis to the right;
+    returns the lines for the legend."""
     x_train, x_val = xs
     handles = []
     if x_train.size:
@@ -106,7 +109,7 @@ def _panel(ax, xs: tuple[np.ndarray, np.ndarray], train: list[dict], val: list[d
             twin.set_yscale("log")  # decays over orders of magnitude ("inv", exponential) stay readable
         else:
             twin.set_ylim(0, max(lrs) * 1.1)  # from zero, so a constant rate is not drawn as a wobble
-    ax.legend(handles=handles, loc="upper right", fontsize="small")
+    return handles
 
 
 def _title(run: Path, val: list[dict]) -> str:

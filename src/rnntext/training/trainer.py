@@ -146,6 +146,13 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
+        try:
+            return self._fit()
+        finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+
+    def _fit(self) -> TrainResult:
         tc, nb = self.tc, len(self.batches)
         eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
         if self.world.main:
@@ -155,6 +162,10 @@ class Trainer:
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
                      "max_iters": self._max_iters(), "time_limit": tc.time_limit})
         last_saved = self.iteration
+        if tc.tensorboard and self.world.main:
+            from rnntext.training.tensorboard import TensorBoardWriter
+
+            self.tensorboard = TensorBoardWriter(self.run)
         try:
             while (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
@@ -196,6 +207,7 @@ class Trainer:
         return result
 
     _last_val: dict | None = None
+    tensorboard = None
 
     def _max_iters(self) -> int:
         limits = [self.tc.max_iters] if self.tc.max_iters else []
@@ -253,6 +265,8 @@ class Trainer:
             return
         with open(self.run / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if self.tensorboard is not None:
+            self.tensorboard.log(record)
         self.report({"kind": "val" if "val_loss" in record else "log", **record})
         log.debug("%s", record)
 
