@@ -80,6 +80,11 @@ class ModelConfig:
     hidden_size: tuple[int, ...] = opt((256,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512)")
     embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
     dropout: float = opt(0.0, "dropout between layers and before the output layer")
+    locked_dropout: bool = opt(False, "variational dropout: one mask per sequence instead of per step, for inputs, "
+                               "between layers and outputs (Gal & Ghahramani 2016; AWD-LSTM)")
+    input_dropout: float = opt(0.0, "dropout on the embedded input (AWD-LSTM's dropouti)")
+    embed_dropout: float = opt(0.0, "drop whole tokens from the embedding matrix (AWD-LSTM's dropoute)")
+    weight_drop: float = opt(0.0, "DropConnect on the recurrent weights W_hh (AWD-LSTM's weight drop; Wan et al. 2013)")
     tie_weights: bool = opt(False, "share the input embedding with the output layer (Press & Wolf 2017); needs embed_size == last hidden size")
     init: str = opt("default", "initialisation: default (PyTorch's uniform), xavier (Xavier inputs, orthogonal recurrent), caffe (Xavier inputs, uniform recurrent)", ("default", "xavier", "caffe"))
     forget_bias: float = opt(1.0, "initial LSTM forget-gate bias (Jozefowicz et al. 2015 recommend 1)")
@@ -95,7 +100,8 @@ class ModelConfig:
         _check(len(self.hidden_size) in (1, self.num_layers), "hidden_size",
                f"give one size or {self.num_layers} (one per layer), not {len(self.hidden_size)}")
         _check(0 <= self.embed_size <= 1 << 16, "embed_size", "must be between 0 and 65536")
-        _check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
+        for key in ("dropout", "input_dropout", "embed_dropout", "weight_drop"):
+            _check(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
         _check(len(set(self.labels)) == len(self.labels), "labels", "must be distinct")
         if self.tie_weights:
             _check(self.embed_size == self.hidden_sizes[-1], "tie_weights",
@@ -140,6 +146,8 @@ class TrainConfig:
     cosine_iters: int = opt(10000, "cosine schedule: iterations from peak to lr_min (its own length, not max_iters)")
     lr_min: float = opt(0.0, "cosine schedule: final learning rate")
     clip_norm: float = opt(5.0, "clip gradients to this global L2 norm (0: off)")
+    ar: float = opt(0.0, "activation regularisation: alpha * mean(h^2) of the last layer's dropped output (AWD-LSTM)")
+    tar: float = opt(0.0, "temporal activation regularisation: beta * mean((h_t - h_t-1)^2) (AWD-LSTM)")
     clip_value: float = opt(0.0, "clip each gradient element to [-v, v] (0: off; char-rnn's rule)")
     max_iters: int = opt(0, "stop after this many iterations (0: no limit)")
     epochs: float = opt(0.0, "stop after this many passes over the training split (0: no limit)")
@@ -168,6 +176,7 @@ class TrainConfig:
         _check(self.lr > 0 and math.isfinite(self.lr), "lr", "must be a positive number")
         for key in ("weight_decay", "clip_norm", "clip_value", "max_iters", "epochs", "time_limit",
                     "momentum", "warmup_iters", "lr_min", "keep_last", "early_stop", "eval_tokens", "eval_every_epochs",
+                    "ar", "tar",
                     "checkpoint_every", "eval_every", "sample_every", "lr_decay_start", "lr_patience", "threads"):
             _check(getattr(self, key) >= 0, key, "must be 0 or more")
         _check(self.log_every >= 1, "log_every", "must be 1 or more")

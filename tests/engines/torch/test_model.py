@@ -37,3 +37,38 @@ def test_forget_bias_and_tied_weights():
     assert "output.weight" not in model.weights()
     w = model.rnn.weight_hh_l0.detach()[:8]
     assert torch.allclose(w @ w.T, torch.eye(8), atol=1e-5)  # orthogonal recurrent block
+
+
+def test_awd_regularisers_act_in_training_only():
+    torch.manual_seed(0)
+    cfg = ModelConfig(num_layers=2, hidden_size=(16,), embed_size=8, dropout=0.4, locked_dropout=True,
+                      input_dropout=0.3, embed_dropout=0.2, weight_drop=0.5)
+    model = RNNLM(cfg, 11)
+    x = torch.randint(0, 11, (4, 9))
+    model.eval()
+    a, b = model(x)[0], model(x)[0]
+    assert torch.equal(a, b)  # no randomness at inference: the full weights, no masks
+    model.train()
+    c, d = model(x)[0], model(x)[0]
+    assert not torch.allclose(c, d)
+    raw, dropped = model.last_output
+    zero = dropped == 0
+    assert torch.equal(zero[:, :1].expand_as(zero), zero)  # locked: the same units dropped at every step
+    assert model.rnn.weight_hh_l0.requires_grad and torch.equal(model.rnn.weight_hh_l0, model.rnn.weight_hh_l0)
+
+
+def test_ar_tar_in_the_engine(tmp_path):
+    import numpy as np
+
+    from rnntext.config import TrainConfig
+    from rnntext.engines.torch.engine import TorchEngine
+
+    x = np.random.default_rng(0).integers(0, 11, (4, 9))
+    y = np.roll(x, -1, axis=1)
+    losses = []
+    for ar in (0.0, 50.0):
+        engine = TorchEngine(ModelConfig(num_layers=1, hidden_size=(16,), embed_size=8),
+                             TrainConfig(ar=ar, tar=ar, lr=0.1, optimizer="sgd"), 11)
+        engine.train_step(x, y, 0.1)
+        losses.append(engine.weights()["rnn.weight_hh_l0"])
+    assert not np.allclose(losses[0], losses[1])  # the regularisers changed the update

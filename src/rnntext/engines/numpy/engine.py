@@ -24,6 +24,13 @@ class NumpyEngine:
             from rnntext.errors import ConfigError
 
             raise ConfigError("device: the numpy engine runs on the CPU only: use --engine torch for cuda")
+        unsupported = [k for k in ("locked_dropout", "input_dropout", "embed_dropout", "weight_drop")
+                       if getattr(model_cfg, k)] + [k for k in ("ar", "tar") if getattr(train_cfg, k)]
+        if unsupported:
+            from rnntext.errors import ConfigError
+
+            raise ConfigError(f"{unsupported[0]}: the numpy engine has plain dropout only: use --engine torch "
+                              f"for the AWD-LSTM options")
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.rng = np.random.Generator(np.random.PCG64(train_cfg.seed))
         self.params = init_params(model_cfg, vocab_size, self.rng, np.float32)

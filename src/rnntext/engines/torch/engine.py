@@ -93,7 +93,11 @@ class TorchEngine:
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
             logits, state = self.forward(x, self.state, None if cond is None else self._tensor(cond))  # (B, T, V)
         loss = masked_loss(logits, y, None if mask is None else self._tensor(mask))
-        value = loss.item()
+        value = loss.item()  # reported without the regularisers: nats per token
+        if self.cfg.ar or self.cfg.tar:  # AR and TAR (Merity et al. 2017) on the last layer's outputs
+            raw, dropped = self.model.last_output
+            loss = loss + self.cfg.ar * dropped.float().pow(2).mean()
+            loss = loss + self.cfg.tar * (raw[:, 1:] - raw[:, :-1]).float().pow(2).mean()
         if not np.isfinite(value):
             return value  # the trainer stops; nothing is updated
         self.optimizer.zero_grad(set_to_none=True)

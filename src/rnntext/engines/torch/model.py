@@ -34,9 +34,13 @@ class RecurrentStack(nn.Module):
     def layer_params(self, k: int) -> list[torch.Tensor]:
         return [getattr(self, f"{n}_l{k}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
+    weight_drop = 0.0
+
     def run_layer(self, k: int, x: torch.Tensor, state):
         """x: (B, T, D) -> output (B, T, H_k), new state ((1, B, H) or a (h, c) pair)."""
         params = self.layer_params(k)
+        if self.training and self.weight_drop:  # DropConnect: one mask of W_hh per batch (Merity et al. 2017)
+            params[1] = nn.functional.dropout(params[1], self.weight_drop, True)
         if self.cell == "lstm":
             out, h, c = torch.lstm(x, state, params, True, 1, 0.0, self.training, False, True)
             return out, (h, c)
@@ -62,7 +66,8 @@ class RNNLM(nn.Module):
         self.embedding = nn.Embedding(vocab_size, E) if E > 0 else None
         self.labels = len(model_cfg.labels)
         self.rnn = RecurrentStack(model_cfg.cell, (E or vocab_size) + self.labels, model_cfg.hidden_sizes)
-        self.drop = nn.Dropout(model_cfg.dropout)
+        self.rnn.weight_drop = model_cfg.weight_drop
+        self.last_output = None  # (raw, dropped) last-layer outputs while training, for AR/TAR
         self.output = nn.Linear(model_cfg.hidden_sizes[-1], vocab_size)
         if model_cfg.tie_weights:
             self.output.weight = self.embedding.weight  # Press & Wolf 2017; Inan et al. 2017
@@ -72,7 +77,15 @@ class RNNLM(nn.Module):
         """x: (B, T) ids -> (B, T, E), or one-hot (B, T, V) when embed_size is 0; with labels,
         the one-hot label cond (B, T) joins every step (the Caffe LSTM's static input)."""
         dtype = self.output.weight.dtype
-        h = self.embedding(x) if self.embedding is not None else nn.functional.one_hot(x, self.vocab_size).to(dtype)
+        if self.embedding is None:
+            h = nn.functional.one_hot(x, self.vocab_size).to(dtype)
+        elif self.training and self.cfg.embed_dropout:  # drop whole tokens (AWD-LSTM's dropoute)
+            w = self.embedding.weight
+            keep = w.new_empty(w.shape[0], 1).bernoulli_(1 - self.cfg.embed_dropout) / (1 - self.cfg.embed_dropout)
+            h = nn.functional.embedding(x, w * keep)
+        else:
+            h = self.embedding(x)
+        h = self.drop(h, self.cfg.input_dropout)
         if self.labels:
             if cond is None:
                 raise ValueError("this model was trained with labels: pass cond (B, T)")
@@ -86,10 +99,19 @@ class RNNLM(nn.Module):
             state = self.rnn.zero_state(x.shape[0], x.device, h.dtype)
         new_state = []
         for k in range(len(self.rnn.hidden_sizes)):
-            h, s = self.rnn.run_layer(k, h, state[k])
-            h = self.drop(h)
+            raw, s = self.rnn.run_layer(k, h, state[k])
+            h = self.drop(raw, self.cfg.dropout)
             new_state.append(s)
+        self.last_output = (raw, h) if self.training else None
         return self.output(h), new_state
+
+    def drop(self, h: torch.Tensor, p: float) -> torch.Tensor:
+        """Dropout on h (B, T, D): one mask per sequence when locked (Gal & Ghahramani 2016)."""
+        if not self.training or not p:
+            return h
+        if self.cfg.locked_dropout:
+            return h * (h.new_empty(h.shape[0], 1, h.shape[2]).bernoulli_(1 - p) / (1 - p))
+        return nn.functional.dropout(h, p, True)
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The state dict as saved: a tied output weight is stored once, as embedding.weight."""
