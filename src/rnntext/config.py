@@ -143,7 +143,9 @@ class TrainConfig:
     lr_power: float = opt(0.75, "inv schedule: lr * (1 + gamma * iter) ^ -power")
     lr_patience: int = opt(0, "plateau schedule: validations without improvement before decaying")
     warmup_iters: int = opt(0, "linear warm-up iterations (cosine schedule, or any schedule)")
-    cosine_iters: int = opt(10000, "cosine schedule: iterations from peak to lr_min (its own length, not max_iters)")
+    cosine_iters: int = opt(0, "cosine schedule: iterations from peak to lr_min; 0 fits it once at the start to "
+                            "--max-iters/--epochs, or to --time-limit from the speed of the first iterations "
+                            "(then recorded in config.toml, so a resume keeps it)")
     lr_min: float = opt(0.0, "cosine schedule: final learning rate")
     clip_norm: float = opt(5.0, "clip gradients to this global L2 norm (0: off)")
     ar: float = opt(0.0, "activation regularisation: alpha * mean(h^2) of the last layer's dropped output (AWD-LSTM)")
@@ -182,7 +184,8 @@ class TrainConfig:
         _check(self.log_every >= 1, "log_every", "must be 1 or more")
         _check(self.stride >= 0, "stride", "must be 0 or more")
         _check(self.batching == "windows" or not self.stride, "stride", "applies to --batching windows only")
-        _check(self.lr_step >= 1 and self.cosine_iters >= 1, "lr_step", "lr_step and cosine_iters must be 1 or more")
+        _check(self.lr_step >= 1, "lr_step", "must be 1 or more")
+        _check(self.cosine_iters >= 0, "cosine_iters", "must be 0 (fit to the run's length) or more")
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "beta1 and beta2 must be in [0, 1)")
         _check(all(t >= 0 for t in self.sample_temperatures), "sample_temperatures", "must be 0 or more")
         _check(self.lr_gamma > 0, "lr_gamma", "must be positive")

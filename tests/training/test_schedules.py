@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -24,3 +25,21 @@ def test_plateau_divides_after_patience():
     for loss in (3.0, 2.0, 2.5, 2.4):
         p.observe(loss)
     assert p.scale == 0.25 and p.best == 2.0
+
+
+def test_cosine_length_is_fitted_once_and_recorded(tmp_path, corpus):
+    import rnntext
+    from rnntext.config import read_toml
+
+    run = tmp_path / "run"
+    rnntext.train(corpus, run, lr_schedule="cosine", lr=0.01, lr_min=0.001, max_iters=30, num_layers=1,
+                  hidden_size=(8,), embed_size=4, seq_len=8, batch_size=4, sample_every=0, quiet=True, log_every=10)
+    assert read_toml(run / "config.toml")["train"]["cosine_iters"] == 30
+    rnntext.train(None, run, resume=True, max_iters=60)  # a longer resume keeps the recorded length
+    assert read_toml(run / "config.toml")["train"]["cosine_iters"] == 30
+    timed = tmp_path / "timed"
+    rnntext.train(corpus, timed, lr_schedule="cosine", time_limit=4, num_layers=1, hidden_size=(8,), embed_size=4, threads=1,
+                  seq_len=8, batch_size=4, sample_every=0, quiet=True)
+    fitted = read_toml(timed / "config.toml")["train"]["cosine_iters"]
+    done = json.loads((timed / "trainer.json").read_text())["iteration"]
+    assert 0.25 * done < fitted < 4 * done  # fitted from the speed of the first iterations (a loaded machine varies)

@@ -60,6 +60,20 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
+def broadcast_int(world: World, value: int) -> int:
+    """Rank 0's value on every rank (a decision that must be the same everywhere)."""
+    if world.size == 1:
+        return value
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor([value], dtype=torch.int64)
+    if dist.get_backend() == "nccl":
+        t = t.cuda()
+    dist.broadcast(t, 0)
+    return int(t.item())
+
+
 def teardown(world: World) -> None:
     if world.size > 1:
         import torch.distributed as dist

@@ -22,7 +22,7 @@ def lr_at(cfg, iteration: int, epoch: int, plateau_scale: float = 1.0) -> float:
         lr *= (1 + cfg.lr_gamma * iteration) ** (-cfg.lr_power)
     elif kind == "plateau":
         lr *= plateau_scale
-    elif kind == "cosine":
+    elif kind == "cosine" and cfg.cosine_iters:  # 0: not fitted yet (the first iterations of a timed run)
         t = min(max(iteration - cfg.warmup_iters, 0) / cfg.cosine_iters, 1.0)
         lr = cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * t))
     if cfg.warmup_iters and iteration < cfg.warmup_iters:

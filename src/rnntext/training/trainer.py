@@ -24,6 +24,7 @@ from rnntext.data.atomic import write_text
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import TrainingError
 from rnntext.training import rundir
+from rnntext.training import distributed
 from rnntext.training.distributed import SINGLE
 from rnntext.training.schedules import Plateau, lr_at
 
@@ -169,10 +170,12 @@ class Trainer:
         try:
             while (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
+                if self.tc.lr_schedule == "cosine" and not self.tc.cosine_iters:
+                    self._fit_cosine(start)
                 if b == 0 or not self.batches.carries_state:
                     self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
                 x, y, mask, cond = self.batches.batch(b, epoch)
-                lr = lr_at(tc, self.iteration, epoch, self.plateau.scale)
+                lr = lr_at(self.tc, self.iteration, epoch, self.plateau.scale)
                 loss = self.engine.train_step(x, y, lr, mask, cond)
                 if not math.isfinite(loss):
                     raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
@@ -208,6 +211,29 @@ class Trainer:
 
     _last_val: dict | None = None
     tensorboard = None
+
+    COSINE_PROBE = 20  # iterations timed before a --time-limit run fixes its cosine length
+
+    def _fit_cosine(self, start: float) -> None:
+        """Fix cosine_iters once: to the iteration limit, or to what the time limit will allow
+        at the speed measured so far. It is then part of config.toml, so a resume keeps it."""
+        length = self._max_iters()
+        if not length and self.tc.time_limit:
+            elapsed = time.monotonic() - start
+            if self.iteration < self.COSINE_PROBE or elapsed < min(0.05 * self.tc.time_limit, 30):
+                return  # measure over 5% of the time (at most 30 s) at the peak rate first
+            length = int(self.iteration + (self.tc.time_limit - elapsed) * self.iteration / max(elapsed, 1e-9) * 0.97)
+        if not length:
+            from rnntext.errors import ConfigError
+
+            raise ConfigError("cosine_iters: 0 fits the cosine to the run's length, but this run has none: "
+                              "give --max-iters, --epochs, --time-limit or --cosine-iters")
+        length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
+        self.tc = dataclasses.replace(self.tc, cosine_iters=max(1, length - self.tc.warmup_iters))
+        self.cfg = dataclasses.replace(self.cfg, train=self.tc)
+        if self.world.main:
+            write_text(self.run / "config.toml", to_toml(self.cfg))
+        log.info("cosine schedule fitted to %d iterations", self.tc.cosine_iters)
 
     def _max_iters(self) -> int:
         limits = [self.tc.max_iters] if self.tc.max_iters else []

@@ -96,7 +96,7 @@ class TorchStreams:
         self.hs_low = zeros(B, starts[-1], dtype=self.low) if self.mixed else self.hs
         self.h = [self.hs[:, s] for s in self.slices]
         self.c = [zeros(B, H) for H in hidden] if self.cell == "lstm" else None
-        self.tmp = [zeros(B, H) for H in hidden]               # tanh(c_k)
+        self.tmp = [zeros(B, H) for H in hidden] if self.c else None  # tanh(c_k)
         # Pre-activations: layer 0's are its table rows (B, W_0) plus the recurrent product, in
         # place; the others share one scratch buffer (layers run in turn), as do the products.
         self.gathered = zeros(B, self.table.shape[1])
@@ -132,9 +132,14 @@ class TorchStreams:
             x = self.hs_low[:, self.inputs[k]]
             if self.mixed:  # low-precision product, float32 sum and state
                 prod = torch.mm(x, w, out=self.prod[k])
-                pre.add_(prod) if k == 0 else torch.add(prod, b, out=pre)
+                if k == 0:
+                    pre.add_(prod)                      # onto the table rows
+                else:
+                    torch.add(prod, b, out=pre)
+            elif k == 0:
+                pre.addmm_(x, w)
             else:
-                pre.addmm_(x, w) if k == 0 else torch.addmm(b, x, w, out=pre)
+                torch.addmm(b, x, w, out=pre)
             self._cell(k, pre, self.gathered[:, self.rec:] if k == 0 else None)
             if self.mixed:
                 self.hs_low[:, self.slices[k]].copy_(self.h[k])
