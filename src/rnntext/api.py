@@ -255,14 +255,15 @@ class Model:
             raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
         return labels.index(condition)
 
-    def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto", condition=None):
+    def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto", condition=None,
+                precision: str = "float32"):
         label = self.label_id(condition)
         if engine == "torch":
             if label is not None:
                 raise ConfigError("condition: --engine torch samples models without labels; use the numpy engine")
             from rnntext.engines.torch.sampling import TorchStreams
 
-            return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, device)
+            return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, device, precision)
         from rnntext.generation import Runtime
 
         if label not in self._runtimes:
@@ -270,7 +271,7 @@ class Model:
         return self._runtimes[label].streams(num_samples)
 
     def stream(self, prime: str = "", *, engine: str = "numpy", device: str = "auto", stop=None, condition=None,
-               **options):
+               precision: str = "float32", **options):
         """Prime once, then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
 
         `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
@@ -283,7 +284,7 @@ class Model:
         ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
         if len(ids) == 0:
             ids = np.array(self.start_ids())
-        streams = self.streams(cfg.num_samples, engine, device, condition)
+        streams = self.streams(cfg.num_samples, engine, device, condition, precision)
         streams.prime(ids)
         stop = self.end_id() if stop is None else (None if stop is False else stop)
         for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):

@@ -302,7 +302,7 @@ def cmd_sample(args) -> int:
         else:
             sink.ids = [int(i) for i in prime_ids]  # words: the prime's spacing joins the continuation's
     for streams, ids in model.stream(prime, engine=args.engine, device=args.device, condition=args.condition,
-                                     **options):
+                                     precision=args.precision, **options):
         if args.verbose:
             if ids[0] < 0:
                 break
@@ -563,6 +563,9 @@ def build_parser() -> Parser:
     p.add_argument("--verbose", action="store_true", help="print each generated token with its probability")
     p.add_argument("--engine", default="numpy", choices=("numpy", "torch"), help="numpy (fast, no torch) or torch (GPUs)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="device for --engine torch")
+    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "float16"),
+                   help="--engine torch: matrix products in bf16/fp16 (many streams on AMX CPUs and GPUs; not "
+                        "bit-identical to float32)")
     p.add_argument("--condition", metavar="LABEL", help="the label to generate under (models trained with "
                                                        "--condition-by)")
     add_section_flags(p, "sample")

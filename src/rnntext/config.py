@@ -79,7 +79,7 @@ class ModelConfig:
     num_layers: int = opt(2, "number of stacked recurrent layers")
     hidden_size: tuple[int, ...] = opt((256,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512)")
     embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
-    dropout: float = opt(0.0, "dropout between layers and before the output layer")
+    dropout: float = opt(0.1, "dropout between layers and before the output layer")
     locked_dropout: bool = opt(False, "variational dropout: one mask per sequence instead of per step, for inputs, "
                                "between layers and outputs (Gal & Ghahramani 2016; AWD-LSTM)")
     input_dropout: float = opt(0.0, "dropout on the embedded input (AWD-LSTM's dropouti)")
@@ -136,7 +136,8 @@ class TrainConfig:
     alpha: float = opt(0.99, "RMSProp smoothing constant")
     eps: float = opt(1e-8, "optimizer epsilon")
     weight_decay: float = opt(0.0, "weight decay (decoupled for adamw, L2 for the others)")
-    lr_schedule: str = opt("constant", "learning-rate schedule", SCHEDULES)
+    lr_schedule: str = opt("cosine", "learning-rate schedule (cosine: from lr down to lr_min over the run's length)",
+                           SCHEDULES)
     lr_gamma: float = opt(0.1, "step: factor every lr_step epochs; exp: factor per epoch; inv: gamma; plateau: factor")
     lr_step: int = opt(10, "step schedule: epochs between decays")
     lr_decay_start: int = opt(0, "exp schedule: first epoch that decays")

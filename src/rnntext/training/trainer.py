@@ -223,11 +223,9 @@ class Trainer:
             if self.iteration < self.COSINE_PROBE or elapsed < min(0.05 * self.tc.time_limit, 30):
                 return  # measure over 5% of the time (at most 30 s) at the peak rate first
             length = int(self.iteration + (self.tc.time_limit - elapsed) * self.iteration / max(elapsed, 1e-9) * 0.97)
-        if not length:
-            from rnntext.errors import ConfigError
-
-            raise ConfigError("cosine_iters: 0 fits the cosine to the run's length, but this run has none: "
-                              "give --max-iters, --epochs, --time-limit or --cosine-iters")
+        if not length:  # an open-ended run (until Ctrl-C): the rate stays at lr
+            log.info("the run has no length (--max-iters, --epochs, --time-limit): the cosine stays at lr")
+            length = 1 << 40
         length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
         self.tc = dataclasses.replace(self.tc, cosine_iters=max(1, length - self.tc.warmup_iters))
         self.cfg = dataclasses.replace(self.cfg, train=self.tc)

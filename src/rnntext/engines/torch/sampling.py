@@ -19,6 +19,8 @@ Why a step is cheap:
 - the prime runs as one sequence pass through the fused torch.lstm/gru/rnn kernels (cuDNN on
   CUDA), in float32, on one stream when the streams share a state, broadcast afterwards.
 On CUDA the same code runs on the GPU; the logits come back through a pinned host buffer.
+A step is some twenty small torch calls, so one stream on a CPU is faster in the NumPy
+runtime (generation/runtime.py); this path pays off from a few dozen streams, or on a GPU.
 """
 
 from __future__ import annotations
@@ -98,12 +100,13 @@ class TorchStreams:
         self.c = [zeros(B, H) for H in hidden] if self.cell == "lstm" else None
         self.tmp = [zeros(B, H) for H in hidden] if self.c else None  # tanh(c_k)
         # Pre-activations: layer 0's are its table rows (B, W_0) plus the recurrent product, in
-        # place; the others share one scratch buffer (layers run in turn), as do the products.
-        self.gathered = zeros(B, self.table.shape[1])
-        widths = [w.shape[1] for w in self.w]
+        # place. Layers run in turn, so all of them share one scratch buffer (a smaller working
+        # set stays in cache), as do the low-precision products.
+        widths = [self.table.shape[1]] + [w.shape[1] for w in self.w[1:]]
         scratch, low = zeros(B * max(widths)), zeros(B * max(widths), dtype=self.low)
+        self.gathered = scratch[:B * widths[0]].view(B, widths[0])
         self.pre = [self.gathered[:, :self.rec]] + [scratch[:B * W].view(B, W) for W in widths[1:]]
-        self.prod = [low[:B * W].view(B, W) for W in widths] if self.mixed else None
+        self.prod = [low[:B * w.shape[1]].view(B, w.shape[1]) for w in self.w] if self.mixed else None
         self.ids = torch.zeros(B, dtype=torch.int64, device=self.device)
         logits = zeros(B, self.V)                                # (B, V) after the last token fed
         if self.device.type == "cpu":
@@ -209,9 +212,8 @@ class TorchStreams:
 
 def _fast_low_precision_cpu(dtype: torch.dtype) -> bool:
     """Whether oneDNN has native bf16/fp16 matrix units on this CPU (AMX, AVX512-BF16/FP16)."""
-    mkldnn = torch.ops.mkldnn
-    check = mkldnn._is_mkldnn_bf16_supported if dtype == torch.bfloat16 else mkldnn._is_mkldnn_fp16_supported
+    name = "_is_mkldnn_bf16_supported" if dtype == torch.bfloat16 else "_is_mkldnn_fp16_supported"
     try:
-        return bool(check())
+        return bool(getattr(torch.ops.mkldnn, name)())
     except (AttributeError, RuntimeError):
         return False

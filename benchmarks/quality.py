@@ -1,0 +1,90 @@
+"""Model quality at equal time against the references of issue 12; one JSON line per case.
+
+  char:     tinyshakespeare split 90/5/5 (contiguous), train --time-limit s, loss on the test block
+            (reference: pytorch/examples' word_language_model on characters, 1.59 after ~9 min)
+  word:     PTB: train on ptb.valid.txt (last 10% of its tokens for validation, vocabulary from
+            it), evaluate on ptb.test.txt with unknown words as <unk> (reference: perplexity 297)
+  adaptive: the plain default recipe given --time-limit s on the first 160 KB of tinyshakespeare,
+            against fixed 2x128, 2x256 and 2x512 models
+Extra key=value arguments override the recipe of the chosen case.
+
+    .venv/bin/python benchmarks/quality.py char [--time-limit 600] [key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import rnntext
+from rnntext.config import SECTIONS, coerce, key_section
+
+CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
+
+RECIPES = {
+    "char": dict(val_frac=0.05, test_frac=0.05),
+    "word": dict(level="word", word_mode="space", eos=True, val_frac=0.1, seq_len=35, batch_size=20,
+                 hidden_size=(256,), embed_size=256, tie_weights=True, dropout=0.5, lr=2e-3, clip_norm=0.25),
+}
+
+
+def overrides(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        out[key] = coerce(SECTIONS[key_section(key)], key, value)
+    return out
+
+
+def train_and_measure(case: str, text: Path, time_limit: float, options: dict, test_text: str | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"quality-{case}-") as tmp:
+        run = Path(tmp) / "run"
+        start = time.time()
+        result = rnntext.train(str(text), run, time_limit=time_limit, quiet=True, sample_every=0,
+                               **{**RECIPES.get(case, {}), **options})
+        model = rnntext.load(run, weights="best")
+        if test_text is None:  # the test block of the prepared dataset
+            from rnntext.data import open_dataset
+
+            with open_dataset(run / "data.h5") as ds:
+                test_text = ds.vocab.decode(ds.split("test")[:])
+        scores = model.evaluate(test_text)
+        return {"case": case, "time_limit_s": time_limit, "test_loss": round(scores["loss"], 4),
+                "test_bpc": round(scores.get("bpc") or 0, 4) or None, "test_perplexity": round(scores["perplexity"], 2),
+                "test_accuracy": round(scores["accuracy"], 4), "test_tokens": scores["tokens"],
+                "test_unknown": scores["unknown"], "best_val_loss": round(result.best_val_loss, 4),
+                "iterations": result.iterations, "epochs": round(result.epoch, 2),
+                "parameters": model.summary()["total_parameters"], "wall_s": round(time.time() - start, 1),
+                "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case", choices=("char", "word", "adaptive"))
+    parser.add_argument("--time-limit", type=float, default=600)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    options = overrides(args.overrides)
+    if args.case == "char":
+        row = train_and_measure("char", CORPORA / "tinyshakespeare.txt", args.time_limit, options, None)
+        print(json.dumps({"benchmark": "quality", **row, "target_test_loss": 1.49, "reference_test_loss": 1.59}))
+    elif args.case == "word":
+        test = (CORPORA / "ptb.test.txt").read_text()
+        row = train_and_measure("word", CORPORA / "ptb.valid.txt", args.time_limit, options, test)
+        print(json.dumps({"benchmark": "quality", **row, "target_perplexity": 267, "reference_perplexity": 297}))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            novel = Path(tmp) / "novel.txt"
+            novel.write_text((CORPORA / "tinyshakespeare.txt").read_text()[:160_000])
+            for label, extra in [("default", {}), ("2x128", {"hidden_size": (128,)}), ("2x256", {"hidden_size": (256,)}),
+                                 ("2x512", {"hidden_size": (512,)})]:
+                row = train_and_measure("adaptive", novel, args.time_limit,
+                                        {"val_frac": 0.05, "test_frac": 0.05, **extra, **options}, None)
+                print(json.dumps({"benchmark": "quality", "recipe": label, **row}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
