@@ -30,7 +30,7 @@ def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 LEVELS = ("char", "byte", "word", "bpe")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-SCHEDULES = ("constant", "step", "exp", "inv", "plateau", "cosine")
+SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
 ENGINES = ("torch", "numpy")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -136,17 +136,17 @@ class TrainConfig:
     alpha: float = opt(0.99, "RMSProp smoothing constant")
     eps: float = opt(1e-8, "optimizer epsilon")
     weight_decay: float = opt(0.0, "weight decay (decoupled for adamw, L2 for the others)")
-    lr_schedule: str = opt("cosine", "learning-rate schedule (cosine: from lr down to lr_min over the run's length)",
-                           SCHEDULES)
+    lr_schedule: str = opt("auto", "learning-rate schedule; auto: a cosine fitted to --time-limit when one is given, "
+                           "constant otherwise", SCHEDULES)
     lr_gamma: float = opt(0.1, "step: factor every lr_step epochs; exp: factor per epoch; inv: gamma; plateau: factor")
     lr_step: int = opt(10, "step schedule: epochs between decays")
     lr_decay_start: int = opt(0, "exp schedule: first epoch that decays")
     lr_power: float = opt(0.75, "inv schedule: lr * (1 + gamma * iter) ^ -power")
     lr_patience: int = opt(0, "plateau schedule: validations without improvement before decaying")
     warmup_iters: int = opt(0, "linear warm-up iterations (cosine schedule, or any schedule)")
-    cosine_iters: int = opt(0, "cosine schedule: iterations from peak to lr_min; 0 fits it once at the start to "
-                            "--max-iters/--epochs, or to --time-limit from the speed of the first iterations "
-                            "(then recorded in config.toml, so a resume keeps it)")
+    cosine_iters: int = opt(0, "cosine schedule: iterations from peak to lr_min; 0 fits it once to --time-limit from "
+                            "the speed of the first iterations, then records it in config.toml (never to "
+                            "--max-iters: a stopped and resumed run must follow the same schedule)")
     lr_min: float = opt(0.0, "cosine schedule: final learning rate")
     clip_norm: float = opt(5.0, "clip gradients to this global L2 norm (0: off)")
     ar: float = opt(0.0, "activation regularisation: alpha * mean(h^2) of the last layer's dropped output (AWD-LSTM)")

@@ -32,14 +32,16 @@ def test_cosine_length_is_fitted_once_and_recorded(tmp_path, corpus):
     from rnntext.config import read_toml
 
     run = tmp_path / "run"
-    rnntext.train(corpus, run, lr_schedule="cosine", lr=0.01, lr_min=0.001, max_iters=30, num_layers=1,
-                  hidden_size=(8,), embed_size=4, seq_len=8, batch_size=4, sample_every=0, quiet=True, log_every=10)
-    assert read_toml(run / "config.toml")["train"]["cosine_iters"] == 30
-    rnntext.train(None, run, resume=True, max_iters=60)  # a longer resume keeps the recorded length
-    assert read_toml(run / "config.toml")["train"]["cosine_iters"] == 30
+    rnntext.train(corpus, run, lr=0.01, max_iters=30, num_layers=1, hidden_size=(8,), embed_size=4, seq_len=8,
+                  batch_size=4, sample_every=0, quiet=True, log_every=10)
+    assert read_toml(run / "config.toml")["train"]["cosine_iters"] == 0  # auto without a time limit: constant
+    lrs = [json.loads(x)["lr"] for x in (run / "metrics.jsonl").read_text().splitlines() if "lr" in json.loads(x)]
+    assert lrs == [0.01, 0.01, 0.01]
     timed = tmp_path / "timed"
     rnntext.train(corpus, timed, lr_schedule="cosine", time_limit=4, num_layers=1, hidden_size=(8,), embed_size=4, threads=1,
                   seq_len=8, batch_size=4, sample_every=0, quiet=True)
     fitted = read_toml(timed / "config.toml")["train"]["cosine_iters"]
     done = json.loads((timed / "trainer.json").read_text())["iteration"]
     assert 0.25 * done < fitted < 4 * done  # fitted from the speed of the first iterations (a loaded machine varies)
+    rnntext.train(None, timed, resume=True, time_limit=2)  # a resume keeps the recorded length
+    assert read_toml(timed / "config.toml")["train"]["cosine_iters"] == fitted

@@ -1,7 +1,9 @@
 """Learning-rate schedules: pure functions of the iteration, the epoch and their own options.
 
 A schedule never depends on `max_iters`, so stopping and resuming a run (with another length)
-cannot change the learning rate it would have had. `plateau` is the one with state: a scale
+cannot change the learning rate it would have had. The cosine's length is its own option; when
+it is 0 and the run has a time limit, the trainer fits it once from the measured speed and
+records it (auto, the default, stays constant without a time limit). `plateau` is the one with state: a scale
 that the trainer lowers when validation stops improving and saves in its checkpoint.
 """
 
@@ -22,7 +24,7 @@ def lr_at(cfg, iteration: int, epoch: int, plateau_scale: float = 1.0) -> float:
         lr *= (1 + cfg.lr_gamma * iteration) ** (-cfg.lr_power)
     elif kind == "plateau":
         lr *= plateau_scale
-    elif kind == "cosine" and cfg.cosine_iters:  # 0: not fitted yet (the first iterations of a timed run)
+    elif kind in ("cosine", "auto") and cfg.cosine_iters:  # 0: not fitted (yet): the peak rate
         t = min(max(iteration - cfg.warmup_iters, 0) / cfg.cosine_iters, 1.0)
         lr = cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * t))
     if cfg.warmup_iters and iteration < cfg.warmup_iters:

@@ -170,7 +170,7 @@ class Trainer:
         try:
             while (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
-                if self.tc.lr_schedule == "cosine" and not self.tc.cosine_iters:
+                if self.tc.lr_schedule in ("cosine", "auto") and not self.tc.cosine_iters and self.tc.time_limit:
                     self._fit_cosine(start)
                 if b == 0 or not self.batches.carries_state:
                     self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
@@ -215,17 +215,13 @@ class Trainer:
     COSINE_PROBE = 20  # iterations timed before a --time-limit run fixes its cosine length
 
     def _fit_cosine(self, start: float) -> None:
-        """Fix cosine_iters once: to the iteration limit, or to what the time limit will allow
-        at the speed measured so far. It is then part of config.toml, so a resume keeps it."""
-        length = self._max_iters()
-        if not length and self.tc.time_limit:
-            elapsed = time.monotonic() - start
-            if self.iteration < self.COSINE_PROBE or elapsed < min(0.05 * self.tc.time_limit, 30):
-                return  # measure over 5% of the time (at most 30 s) at the peak rate first
-            length = int(self.iteration + (self.tc.time_limit - elapsed) * self.iteration / max(elapsed, 1e-9) * 0.97)
-        if not length:  # an open-ended run (until Ctrl-C): the rate stays at lr
-            log.info("the run has no length (--max-iters, --epochs, --time-limit): the cosine stays at lr")
-            length = 1 << 40
+        """Fix cosine_iters once, to what the time limit will allow at the speed measured so
+        far (an iteration limit that stops first shortens the run, not the schedule). It is then
+        part of config.toml, so a resume keeps it."""
+        elapsed = time.monotonic() - start
+        if self.iteration < self.COSINE_PROBE or elapsed < min(0.05 * self.tc.time_limit, 30):
+            return  # measure over 5% of the time (at most 30 s) at the peak rate first
+        length = int(self.iteration + (self.tc.time_limit - elapsed) * self.iteration / max(elapsed, 1e-9) * 0.97)
         length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
         self.tc = dataclasses.replace(self.tc, cosine_iters=max(1, length - self.tc.warmup_iters))
         self.cfg = dataclasses.replace(self.cfg, train=self.tc)
