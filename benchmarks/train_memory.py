@@ -41,7 +41,7 @@ def big_dataset(path: Path, megabytes: int) -> None:
     n, rng = megabytes * 1_000_000, np.random.default_rng(0)
     with h5py.File(path, "a") as f:
         del f["train"]
-        d = f.create_dataset("train", shape=(n,), dtype=np.uint8, chunks=(1 << 20,))
+        d = f.create_dataset("train", shape=(n,), dtype=np.uint8, chunks=(min(n, 1 << 20),))
         for lo in range(0, n, 50_000_000):
             d[lo:lo + 50_000_000] = rng.integers(0, V, min(50_000_000, n - lo), dtype=np.uint8)
 

@@ -43,7 +43,10 @@ def prepare(inputs, output, *, force: bool = False, preset: str | None = None, c
 
 def _is_dataset(path: str) -> bool:
     p = Path(path)
-    return p.is_file() and p.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+    if not p.is_file():
+        return False
+    with open(p, "rb") as f:  # the signature only: a dataset may be larger than memory
+        return f.read(8) == b"\x89HDF\r\n\x1a\n"
 
 
 def _claim_run_dir(run: Path, resume: bool, force: bool) -> None:
