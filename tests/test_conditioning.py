@@ -15,7 +15,8 @@ V, B, T = 6, 2, 3
 
 
 def config(cell, embed):
-    return ModelConfig(cell=cell, num_layers=2, hidden_size=(5, 4), embed_size=embed, labels=("a", "b", "c"))
+    return ModelConfig(cell=cell, num_layers=2, hidden_size=(5, 4), embed_size=embed, labels=("a", "b", "c"),
+                       dropout=0.0)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
@@ -39,7 +40,7 @@ def test_label_gradients_and_parity(cell, embed):
 def test_runtime_folds_the_label_into_its_table():
     cfg = config("lstm", 4)
     params = init_params(cfg, V, np.random.default_rng(1), np.float32)
-    model = RNNLM(cfg, V)
+    model = RNNLM(cfg, V).eval()
     model.load_weights({k: torch.from_numpy(v) for k, v in params.items()})
     ids = np.array([1, 4, 2, 0])
     for label in range(3):

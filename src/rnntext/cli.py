@@ -143,6 +143,11 @@ def cmd_train(args) -> int:
 
     if args.nproc > 1:
         return run_torchrun(args)
+    import signal
+
+    # Python leaves SIGINT ignored when it started ignored (a background job): Ctrl-C or
+    # `kill -INT` must still reach the trainer, which saves a checkpoint and stops.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     display = TrainDisplay(quiet=bool(args.quiet) or os.environ.get("RANK", "0") != "0")
     with display:
         result = api.train(args.inputs, args.output, resume=args.resume, force=args.force, preset=args.preset,

@@ -269,6 +269,8 @@ def coerce(cls, key: str, value: Any) -> Any:
                 raise TypeError
             return value
         if isinstance(default, tuple):
+            if not isinstance(value, (str, int, float, list, tuple)) or isinstance(value, bool):
+                raise TypeError
             items = value.split(",") if isinstance(value, str) else value
             if isinstance(items, (int, float)):
                 items = [items]

@@ -90,7 +90,7 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, dataset):
     run = tmp_path / "run"
     proc = subprocess.Popen(cli("train", dataset, "-o", run, "--max-iters", 10**6, "--checkpoint-every", 50, *TINY),
                             env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
+    deadline = time.time() + 60  # (the CLI restores Python's SIGINT handler even if this runs as a background job)
     while not (run / "trainer.json").exists() and time.time() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
