@@ -23,8 +23,7 @@ from rnntext.config import Config, to_toml
 from rnntext.data.atomic import write_text
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import TrainingError
-from rnntext.training import rundir
-from rnntext.training import distributed
+from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
 from rnntext.training.schedules import Plateau, lr_at
 
