@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("case", choices=("char", "word", "adaptive"))
     parser.add_argument("--time-limit", type=float, default=600)
     parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     options = overrides(args.overrides)
     if args.case == "char":
         row = train_and_measure("char", CORPORA / "tinyshakespeare.txt", args.time_limit, options, None)
