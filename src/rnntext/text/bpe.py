@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
+from rnntext.text.vocab import TokenIndex
 
 INSTALL = "pip install tokenizers"
 
@@ -46,7 +47,7 @@ def train_bpe(chunks: Iterable[str], vocab_size: int, specials: Iterable[str] = 
 
 
 @dataclass(frozen=True)
-class BpeVocab:
+class BpeVocab(TokenIndex):
     """Byte-level BPE tokens <-> ids, with the interface of Vocab and WordVocab.
     Tokens are spelled as the tokenizer spells them (a space is "Ġ", a newline "Ċ")."""
 
@@ -69,15 +70,6 @@ class BpeVocab:
         object.__setattr__(self, "_tokenizer", tokenizer)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "tokens", tokens)
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self._index
-
-    def id(self, token: str) -> int:
-        return self._index[token]
 
     @property
     def unk_id(self) -> None:

@@ -27,8 +27,21 @@ def codes(level: str, text: str) -> np.ndarray:
     return np.frombuffer(symbols(level, text).encode("utf-32-le"), dtype=np.uint32)
 
 
+class TokenIndex:
+    """Size, membership and token -> id over `tokens` and `_index`: every vocabulary has them."""
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._index
+
+    def id(self, token: str) -> int:
+        return self._index[token]
+
+
 @dataclass(frozen=True)
-class Vocab:
+class Vocab(TokenIndex):
     """An ordered token list; ids are positions. Char/byte vocabularies are sorted by code point."""
 
     level: str
@@ -44,15 +57,6 @@ class Vocab:
         table = np.full(int(codes.max(initial=0)) + 1, -1, dtype=np.int64)
         table[codes] = np.arange(len(codes))
         object.__setattr__(self, "_table", table)  # code point -> id, -1 where unknown
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self._index
-
-    def id(self, token: str) -> int:
-        return self._index[token]
 
     def symbols(self, text: str) -> str:
         return symbols(self.level, text)

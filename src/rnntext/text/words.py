@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
+from rnntext.text.vocab import TokenIndex
 
 MODES = ("punct", "space")
 UNK, EOS = "<unk>", "<eos>"
@@ -120,7 +121,7 @@ def count_words(chunks: Iterable[str], mode: str = "punct", eos: bool = False) -
 
 
 @dataclass(frozen=True)
-class WordVocab:
+class WordVocab(TokenIndex):
     """Word tokens <-> ids. Special tokens come first (in the order given), then the corpus's
     words by falling frequency. Words outside it encode as `<unk>`."""
 
@@ -155,15 +156,6 @@ class WordVocab:
         if max_vocab:
             words = words[: max_vocab - len(specials)]
         return cls(specials + tuple(words), mode, eos)
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self._index
-
-    def id(self, token: str) -> int:
-        return self._index[token]
 
     @property
     def unk_id(self) -> int:
