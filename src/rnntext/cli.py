@@ -208,17 +208,22 @@ class TrainDisplay:
     def _start_bar(self, event) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        total = event["max_iters"] or None
-        self.bar = Progress(TextColumn("iter {task.completed}"), BarColumn(), TextColumn("{task.fields[info]}"),
+        # The bar measures iterations when the run has an iteration limit, else seconds of a
+        # time limit: either way the ETA column is meaningful.
+        self.by_time = not event["max_iters"] and bool(event["time_limit"])
+        total = event["time_limit"] if self.by_time else (event["max_iters"] or None)
+        self.bar = Progress(TextColumn("iter {task.fields[iter]}"), BarColumn(), TextColumn("{task.fields[info]}"),
                             TimeElapsedColumn(), TimeRemainingColumn())
-        self.task = self.bar.add_task("train", total=total, completed=event["iteration"], info="")
+        self.task = self.bar.add_task("train", total=total, completed=0 if self.by_time else event["iteration"],
+                                      info="", iter=event["iteration"])
         self.bar.start()
 
     def _log(self, event) -> None:
         val = f" val {self.last_val['val_loss']:.3f}" if self.last_val else ""
         info = f"loss {event['train_loss']:.3f}{val} | {event['tokens_per_s']:,.0f} tok/s | lr {event['lr']:.2g}"
         if self.bar is not None:
-            self.bar.update(self.task, completed=event["iter"], info=info)
+            done = event["elapsed_s"] if self.by_time else event["iter"]
+            self.bar.update(self.task, completed=done, info=info, iter=event["iter"])
         else:
             print(f"iter {event['iter']} epoch {event['epoch']:.2f}: {info}", flush=True)
 
