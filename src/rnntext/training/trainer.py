@@ -212,15 +212,22 @@ class Trainer:
     tensorboard = None
 
     COSINE_PROBE = 20  # iterations timed before a --time-limit run fixes its cosine length
+    _probe = None  # (iteration, time) where the speed measurement started
 
     def _fit_cosine(self, start: float) -> None:
         """Fix cosine_iters once, to what the time limit will allow at the speed measured so
         far (an iteration limit that stops first shortens the run, not the schedule). It is then
         part of config.toml, so a resume keeps it."""
-        elapsed = time.monotonic() - start
+        now = time.monotonic()
+        if self._probe is None:
+            if self.iteration >= 3:  # the first iterations pay for warm-up: time from the third on
+                self._probe = (self.iteration, now)
+            return
+        elapsed = now - start
         if self.iteration < self.COSINE_PROBE or elapsed < min(0.05 * self.tc.time_limit, 30):
             return  # measure over 5% of the time (at most 30 s) at the peak rate first
-        length = int(self.iteration + (self.tc.time_limit - elapsed) * self.iteration / max(elapsed, 1e-9) * 0.97)
+        rate = (self.iteration - self._probe[0]) / max(now - self._probe[1], 1e-9)  # iterations per second
+        length = int(self.iteration + (self.tc.time_limit - elapsed) * rate)
         length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
         self.tc = dataclasses.replace(self.tc, cosine_iters=max(1, length - self.tc.warmup_iters))
         self.cfg = dataclasses.replace(self.cfg, train=self.tc)
