@@ -92,11 +92,12 @@ def test_chat_in_tmux(word_run, tmp_path):
     if not shutil.which("tmux"):
         pytest.skip("tmux is not installed (make test installs it with apt-get where it can)")
     session = f"rnntext-chat-{tmp_path.name}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "20",
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "300", "-y", "20",
                     f"{sys.executable} -m rnntext chat {word_run}; echo EXITED $?; sleep 30"], check=True)
 
     def screen():
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", session], capture_output=True,
+                              text=True).stdout  # -J: wrapped lines joined
 
     def wait_for(text, timeout=30):
         deadline = time.time() + timeout
