@@ -300,14 +300,18 @@ class Model:
     def prime_from(self, path: str, length: int, seed: int) -> str:
         """`length` characters from a random place (chosen by seed) in a text file: the Caffe
         lab's seed taken from another book. Normalised as the training text was."""
-        from rnntext.text.read import read_all
-
-        keys = ("encoding", "errors", "nfc", "lowercase", "keep")
-        text = read_all([path], DataConfig(**{k: v for k, v in self.info.data.items() if k in keys}))
+        text = self.read_text([path])
         if len(text) <= length:
             return text
         start = int(np.random.default_rng(seed).integers(0, len(text) - length))
         return text[start:start + length]
+
+    def read_text(self, paths) -> str:
+        """Text files or folders, read and normalised as the training text was (eval, primes)."""
+        from rnntext.text.read import read_all
+
+        keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
+        return read_all(paths, DataConfig(**{k: v for k, v in self.info.data.items() if k in keys}))
 
     def generate(self, prime: str = "", **options) -> str | list[str]:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""

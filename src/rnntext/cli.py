@@ -338,17 +338,13 @@ def cmd_sample(args) -> int:
 
 def cmd_eval(args) -> int:
     from rnntext import api
-    from rnntext.config import DataConfig
-    from rnntext.text.read import read_all
 
     model = api.load(args.run, weights=args.weights)
     if args.novelty:
         return _print_novelty(model, args)
     if not args.files:
         raise ConfigError("files: name the text to evaluate on (or pass --novelty)")
-    keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
-    data_cfg = DataConfig(**{k: v for k, v in model.info.data.items() if k in keys})
-    result = model.evaluate(read_all(args.files, data_cfg), unknown=args.unknown, condition=args.condition)
+    result = model.evaluate(model.read_text(args.files), unknown=args.unknown, condition=args.condition)
     result.setdefault("bpc", None)
     if args.json:
         print(json.dumps({k: result[k] for k in ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown")}))

@@ -14,6 +14,7 @@ import numpy as np
 from rnntext.engines.numpy.model import init_params
 from rnntext.engines.numpy.optim import optimizer_from_config
 from rnntext.engines.numpy.runtime import evaluate_batch, train_step
+from rnntext.engines.state import state_from_tensors, state_tensors
 
 
 class NumpyEngine:
@@ -64,15 +65,11 @@ class NumpyEngine:
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict]:
         tensors = {f"model.{k}": v for k, v in self.params.items()}
         tensors |= {f"optim.{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()}
-        for k, s in enumerate(self.state or []):
-            for j, t in enumerate(s if isinstance(s, tuple) else (s,)):
-                tensors[f"hidden.{k}.{j}"] = t
+        tensors |= state_tensors(self.state, lambda t: t)
         return tensors, {"rng": json.dumps(self.rng.bit_generator.state)}
 
     def restore(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
         self.params = {k[6:]: v.copy() for k, v in tensors.items() if k.startswith("model.")}
         self.optimizer.load_state_dict({k[6:]: v.copy() for k, v in tensors.items() if k.startswith("optim.")})
-        layers = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("hidden.")})
-        parts = [[tensors[f"hidden.{k}.{j}"].copy() for j in range(2) if f"hidden.{k}.{j}" in tensors] for k in layers]
-        self.state = [tuple(p) if len(p) == 2 else p[0] for p in parts] or None
+        self.state = state_from_tensors(tensors, lambda a: a.copy())
         self.rng.bit_generator.state = json.loads(meta["rng"])

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from rnntext.engines.state import state_from_tensors, state_tensors
 from rnntext.engines.torch.model import RNNLM, detach_state
 
 
@@ -143,9 +144,7 @@ class TorchEngine:
         for idx, slots in opt["state"].items():
             for key, value in slots.items():
                 tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).cpu().numpy()
-        for k, s in enumerate(self.state or []):
-            for j, t in enumerate(s if isinstance(s, tuple) else (s,)):
-                tensors[f"hidden.{k}.{j}"] = self._all_streams(t).cpu().numpy()  # (1, B, H) of every rank
+        tensors |= state_tensors(self.state, lambda t: self._all_streams(t).cpu().numpy())  # (1, B, H), every rank
         tensors["rng.torch"] = torch.get_rng_state().numpy()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state().numpy()
@@ -178,13 +177,7 @@ class TorchEngine:
         self.optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
         if meta.get("scaler"):
             self.scaler.load_state_dict(meta["scaler"])
-        layers = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("hidden.")})
-        if layers:
-            parts = [[self._my_streams(torch.from_numpy(tensors[f"hidden.{k}.{j}"])).to(self.device)
-                      for j in range(2) if f"hidden.{k}.{j}" in tensors] for k in layers]
-            self.state = [tuple(p) if len(p) == 2 else p[0] for p in parts]
-        else:
-            self.state = None
+        self.state = state_from_tensors(tensors, lambda a: self._my_streams(torch.from_numpy(a)).to(self.device))
         torch.set_rng_state(torch.from_numpy(tensors["rng.torch"]))
         if "rng.cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(torch.from_numpy(tensors["rng.cuda"]))
