@@ -50,12 +50,10 @@ def bare_loop(tokens: np.ndarray, iters: int) -> float:
 def trainer_loop(data: Path, run: Path, iters: int) -> float:
     import rnntext
 
-    start = time.perf_counter()
     rnntext.train(str(data), run, force=True, optimizer="adam", lr=2e-3, num_layers=L, hidden_size=(H,),
                   embed_size=E, seq_len=T, batch_size=B, max_iters=iters, eval_every=0, checkpoint_every=0, dropout=0.0,
                   log_every=iters, sample_every=0, quiet=True)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    del start
     return lines[-1]["tokens_per_s"]
 
 
