@@ -45,7 +45,9 @@ def test_wrong_types_are_named(key, value):
     default = f.default
     if isinstance(default, str) and isinstance(value, str):
         return  # any string is a string; choices are checked below
-    if isinstance(default, tuple) and isinstance(value, (list, str)) and default == () :
+    if isinstance(default, tuple) and isinstance(value, list):
+        return  # a list of numbers is a valid sequence option (hidden_size, sample_temperatures)
+    if isinstance(default, tuple) and isinstance(value, str) and default == ():
         return  # a tuple of strings (labels) accepts strings
     with pytest.raises(ConfigError, match=key):
         merge(Config(), {section: {key: value}})
