@@ -60,7 +60,8 @@ def test_choices_are_named(key, value):
         resolve(overrides={key: value})
 
 
-@pytest.mark.parametrize("overrides,key", [({"tie_weights": True, "embed_size": 32}, "tie_weights"),
+@pytest.mark.parametrize("overrides,key", [({"tie_weights": True, "embed_size": 32, "hidden_size": (64,)}, "tie_weights"),
+                                           ({"tie_weights": True, "embed_size": 0}, "tie_weights"),
                                            ({"val_frac": 0.6, "test_frac": 0.5}, "val_frac"),
                                            ({"nesterov": True, "optimizer": "adam"}, "nesterov"),
                                            ({"stride": 3}, "stride"),

@@ -100,12 +100,15 @@ def test_numpy_chars_values():
 def test_recipe_values():
     small, large, word = (resolve(preset=n) for n in RECIPES)
     assert (small.model.hidden_sizes, small.model.embed_size, small.train.seq_len, small.train.batch_size) == \
-           ((256, 256), 64, 100, 64)
+           ((256, 256), 64, 50, 64)
+    assert (small.model.dropout, small.model.weight_drop, small.train.lr_schedule) == (0.25, 0.2, "auto")
     assert (small.train.optimizer, small.train.lr, small.train.clip_norm) == ("adamw", 2e-3, 5.0)
     assert sum(large.model.hidden_sizes) > sum(small.model.hidden_sizes) and large.train.batch_size > 64
     assert word.data.level == "word" and word.model.tie_weights
-    assert (word.model.hidden_sizes, word.model.embed_size, word.model.dropout) == ((650, 650), 650, 0.5)
-    assert (word.train.seq_len, word.train.batch_size, word.train.lr_schedule) == (35, 20, "plateau")
+    assert (word.model.hidden_sizes, word.model.embed_size, word.model.dropout) == ((256, 256), 256, 0.4)
+    assert (word.model.locked_dropout, word.model.input_dropout, word.model.weight_drop) == (True, 0.4, 0.3)
+    assert (word.train.seq_len, word.train.batch_size, word.train.optimizer, word.train.lr_schedule) == \
+           (35, 20, "adamw", "auto")
 
 
 def test_flags_override_presets_and_presets_override_defaults(tmp_path):

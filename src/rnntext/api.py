@@ -96,7 +96,7 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
 
 def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world):
     from rnntext.data.dataset import open_dataset
-    from rnntext.training import distributed, rundir
+    from rnntext.training import autosize, distributed, rundir
     from rnntext.training.trainer import Trainer
 
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
@@ -111,10 +111,16 @@ def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report,
     with open_dataset(data_path) as dataset:
         data_cfg = dataset.meta.get("data", {})
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
-        info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, {"dataset": str(data_path.resolve())})
+        training, spent = {"dataset": str(data_path.resolve())}, 0.0
+        if not resume:  # an auto hidden size is chosen once, from the data and the time limit
+            cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
+            if why:
+                training["auto_size"], spent = why, why.get("probe_s", 0.0)
+        info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, training)
         if resume:
             _check_resumable(run, info)
-        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world)
+        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world,
+                          spent=spent)
         if resume:
             trainer.restore()
         return trainer.fit()

@@ -27,12 +27,15 @@ def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
     return field(default=default, metadata=meta)
 
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # gate blocks per cell: recurrent rows / H
+CELLS = tuple(GATES)
 LEVELS = ("char", "byte", "word", "bpe")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
 ENGINES = ("torch", "numpy")
 DEVICES = ("auto", "cpu", "cuda")
+AUTO_UNRESOLVED = 256  # what an auto hidden size reads as before a training run chooses it
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,18 @@ class ModelConfig:
 
     cell: str = opt("lstm", "recurrent cell", CELLS)
     num_layers: int = opt(2, "number of stacked recurrent layers")
-    hidden_size: tuple[int, ...] = opt((256,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512)")
+    hidden_size: tuple[int, ...] = opt((0,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512); "
+                                       "0 (auto) chooses from the data size and --time-limit when training starts "
+                                       "(README: Model size)")
     embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
-    dropout: float = opt(0.1, "dropout between layers and before the output layer")
+    dropout: float = opt(0.25, "dropout between layers and before the output layer (on the CPU rounded to a "
+                         "multiple of 1/256)")
     locked_dropout: bool = opt(False, "variational dropout: one mask per sequence instead of per step, for inputs, "
                                "between layers and outputs (Gal & Ghahramani 2016; AWD-LSTM)")
     input_dropout: float = opt(0.0, "dropout on the embedded input (AWD-LSTM's dropouti)")
     embed_dropout: float = opt(0.0, "drop whole tokens from the embedding matrix (AWD-LSTM's dropoute)")
-    weight_drop: float = opt(0.0, "DropConnect on the recurrent weights W_hh (AWD-LSTM's weight drop; Wan et al. 2013)")
+    weight_drop: float = opt(0.2, "DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM's weight "
+                             "drop; Wan et al. 2013)")
     tie_weights: bool = opt(False, "share the input embedding with the output layer (Press & Wolf 2017); needs embed_size == last hidden size")
     init: str = opt("default", "initialisation: default (PyTorch's uniform), xavier (Xavier inputs, orthogonal recurrent), caffe (Xavier inputs, uniform recurrent)", ("default", "xavier", "caffe"))
     forget_bias: float = opt(1.0, "initial LSTM forget-gate bias (Jozefowicz et al. 2015 recommend 1)")
@@ -96,21 +103,23 @@ class ModelConfig:
         _check(1 <= self.num_layers <= 64, "num_layers", "must be between 1 and 64")
         sizes = self.hidden_size if isinstance(self.hidden_size, tuple) else (self.hidden_size,)
         object.__setattr__(self, "hidden_size", tuple(int(s) for s in sizes))
-        _check(all(1 <= s <= 1 << 16 for s in self.hidden_size), "hidden_size", "each size must be between 1 and 65536")
+        _check(self.hidden_size == (0,) or all(1 <= s <= 1 << 16 for s in self.hidden_size), "hidden_size",
+               "each size must be between 1 and 65536 (or one 0 for auto)")
         _check(len(self.hidden_size) in (1, self.num_layers), "hidden_size",
                f"give one size or {self.num_layers} (one per layer), not {len(self.hidden_size)}")
         _check(0 <= self.embed_size <= 1 << 16, "embed_size", "must be between 0 and 65536")
         for key in ("dropout", "input_dropout", "embed_dropout", "weight_drop"):
             _check(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
         _check(len(set(self.labels)) == len(self.labels), "labels", "must be distinct")
-        if self.tie_weights:
-            _check(self.embed_size == self.hidden_sizes[-1], "tie_weights",
+        if self.tie_weights:  # an auto size becomes embed_size
+            _check(self.embed_size > 0, "tie_weights", "needs an embedding: set --embed-size")
+            _check(self.hidden_size == (0,) or self.embed_size == self.hidden_sizes[-1], "tie_weights",
                    f"needs embed_size ({self.embed_size}) equal to the last hidden size ({self.hidden_sizes[-1]})")
 
     @property
     def hidden_sizes(self) -> tuple[int, ...]:
-        """One hidden size per layer."""
-        hs = self.hidden_size
+        """One hidden size per layer (auto, not yet chosen by a training run, reads as 256)."""
+        hs = (AUTO_UNRESOLVED,) if self.hidden_size == (0,) else self.hidden_size
         return hs * self.num_layers if len(hs) == 1 else hs
 
 
@@ -119,7 +128,8 @@ class TrainConfig:
     """Optimisation, length of training, logging and checkpoints."""
 
     engine: str = opt("torch", "training engine: torch, or numpy (the reference engine, no torch needed)", ENGINES)
-    seq_len: int = opt(100, "time steps per training window (truncated backpropagation length; longest line in line mode)")
+    seq_len: int = opt(50, "time steps per training window (truncated backpropagation length); in line mode the "
+                       "longest line, and longer lines are cut")
     batching: str = opt("streams", "streams: B contiguous streams with carried state (char-rnn); windows: independent "
                         "windows at random positions or every --stride tokens, shuffled (NumPy and Keras labs)",
                         ("streams", "windows"))
@@ -168,6 +178,9 @@ class TrainConfig:
     keep_last: int = opt(0, "also keep the last K numbered checkpoints (0: none)")
     seed: int = opt(1234, "random seed")
     device: str = opt("auto", "device: auto (cuda when present), cpu or cuda", DEVICES)
+    precision: str = opt("auto", "mixed precision: auto uses bfloat16 autocast where the device computes it natively "
+                         "(CUDA; CPUs with AMX or AVX512-BF16, about 2x faster there) and float32 elsewhere; "
+                         "float16 adds a loss scaler on CUDA", PRECISIONS)
     threads: int = opt(0, "CPU threads (0: PyTorch's default)")
     quiet: bool = opt(False, "no progress bar or log lines")
     tensorboard: bool = opt(False, "also log to RUN/tensorboard (needs the tensorboard package)")

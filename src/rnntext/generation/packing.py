@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnntext.config import GATES  # PyTorch's gate count G = recurrent rows / H
 from rnntext.errors import RunError
-
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}  # PyTorch's gate count G = recurrent rows / H
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,9 @@ class Trainer:
     """One training session over a prepared dataset into a run directory."""
 
     def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None,
-                 world=SINGLE):
+                 world=SINGLE, spent: float = 0.0):
+        """spent: seconds this session already used before training (the auto-size probe); they
+        count against --time-limit."""
         self.cfg, self.tc, self.dataset, self.run, self.world = cfg, cfg.train, dataset, Path(run_dir), world
         if not world.main:  # only rank 0 reports, writes and samples
             report, sampler = None, None
@@ -100,7 +102,7 @@ class Trainer:
         self.engine = make_engine(cfg, len(info.vocab), world)
         self.iteration, self.best, self.bad_evals, self.val_count = 0, math.inf, 0, 0
         self.plateau = Plateau(self.tc)
-        self.tokens_seen, self.elapsed_before = 0, 0.0
+        self.tokens_seen, self.elapsed_before, self.spent = 0, 0.0, spent
         self.loss_sum, self.loss_n = 0.0, 0  # since the last metrics line (checkpointed: resumed logs match)
 
     # -- state -------------------------------------------------------------------------------
@@ -157,7 +159,7 @@ class Trainer:
         eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
         if self.world.main:
             write_text(self.run / "config.toml", to_toml(self.cfg))
-        start, stopped_by = time.monotonic(), None
+        start, stopped_by = time.monotonic() - self.spent, None
         window_start, window_tokens = time.monotonic(), 0
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
                      "max_iters": self._max_iters(), "time_limit": tc.time_limit})

@@ -33,6 +33,13 @@ def test_tied_weights_mask_l2_and_dropout(cell):
     _assert_exact(errors, _names(3, True, tied=True))
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_weight_drop(cell):
+    """DropConnect on W_hh: the gradient reaches W_hh through the same mask the forward used."""
+    errors = run_gradcheck(cell, 2, "float64", 4, seed=4, weight_drop=0.5)
+    _assert_exact(errors, _names(2, True))
+
+
 @pytest.mark.parametrize("options", [{"mask": True}, {"l2": 0.1}, {"tie_weights": True}])
 def test_each_option_alone(options):
     errors = run_gradcheck("lstm", 1, "float64", 4, seed=3, **options)

@@ -67,6 +67,18 @@ def test_dropout_only_in_training_and_reproducible_with_the_seed():
         forward(params, cfg, x, train=True)
 
 
+def test_weight_drop_masks_whole_recurrent_weights_in_training_only():
+    cfg, params = _model("lstm", 5, dropout=0.0, weight_drop=0.5)
+    x = np.random.default_rng(4).integers(0, V, (2, 8))
+    plain, _, _ = forward(params, cfg, x)
+    np.testing.assert_array_equal(forward(params, cfg, x, train=False, rng=np.random.default_rng(9))[0], plain)
+    dropped, _, _ = forward(params, cfg, x, train=True, rng=np.random.default_rng(9))
+    assert not np.allclose(dropped, plain)
+    _, grads, _ = loss_and_grads(params, cfg, x, x, train=True, rng=np.random.default_rng(9))
+    zero = grads["rnn.weight_hh_l0"] == 0  # dropped connections get no gradient: about half of them
+    assert 0.3 < zero.mean() < 0.7 and not (grads["rnn.weight_ih_l0"] == 0).any()
+
+
 def test_masked_positions_do_not_count():
     rng = np.random.default_rng(5)
     logits = rng.standard_normal((2, 3, V))

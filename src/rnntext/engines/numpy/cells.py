@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
-
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     # The tanh form never overflows (1 / (1 + exp(-x)) warns for x < -88 in float32).

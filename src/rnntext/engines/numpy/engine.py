@@ -25,13 +25,17 @@ class NumpyEngine:
             from rnntext.errors import ConfigError
 
             raise ConfigError("device: the numpy engine runs on the CPU only: use --engine torch for cuda")
-        unsupported = [k for k in ("locked_dropout", "input_dropout", "embed_dropout", "weight_drop")
+        if train_cfg.precision not in ("auto", "float32"):
+            from rnntext.errors import ConfigError
+
+            raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
+        unsupported = [k for k in ("locked_dropout", "input_dropout", "embed_dropout")
                        if getattr(model_cfg, k)] + [k for k in ("ar", "tar") if getattr(train_cfg, k)]
         if unsupported:
             from rnntext.errors import ConfigError
 
-            raise ConfigError(f"{unsupported[0]}: the numpy engine has plain dropout only: use --engine torch "
-                              f"for the AWD-LSTM options")
+            raise ConfigError(f"{unsupported[0]}: the numpy engine has dropout and weight drop only: use "
+                              f"--engine torch for the other AWD-LSTM options")
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.rng = np.random.Generator(np.random.PCG64(train_cfg.seed))
         self.params = init_params(model_cfg, vocab_size, self.rng, np.float32)
@@ -46,7 +50,7 @@ class NumpyEngine:
         loss, _, self.state = train_step(self.params, self.model_cfg, self.optimizer, x, y, self.state, lr, mask=mask,
                                          cond=cond,
                                          clip_norm=self.cfg.clip_norm, clip_value=self.cfg.clip_value,
-                                         rng=self.rng if self.model_cfg.dropout else None)
+                                         rng=self.rng if self.model_cfg.dropout or self.model_cfg.weight_drop else None)
         return float(loss)
 
     def evaluate(self, batches, max_batches: int) -> tuple[float, int, int]:

@@ -52,19 +52,19 @@ def relative_errors(params: dict[str, np.ndarray], loss_and_grads_fn: Callable, 
 
 def run_gradcheck(cell: str = "lstm", num_layers: int = 1, dtype: str = "float64", embed_size: int = 4,
                   seed: int = 0, *, tie_weights: bool = False, mask: bool = False, l2: float = 0.0,
-                  dropout: float = 0.0) -> list[tuple[str, float]]:
+                  dropout: float = 0.0, weight_drop: float = 0.0) -> list[tuple[str, float]]:
     """Check every parameter of a small model with a random nonzero initial state.
 
     embed_size 0 feeds one-hot input (D = V = 6). tie_weights makes embed_size the last layer's
-    width. mask zeroes two of the six targets; dropout is checked with the same mask in every
-    evaluation (a fresh generator from the same seed each time).
+    width. mask zeroes two of the six targets; dropout and weight drop are checked with the same
+    masks in every evaluation (a fresh generator from the same seed each time).
     """
     B, T, V = 2, 3, 6
     hidden = tuple(HIDDEN_CYCLE[k % len(HIDDEN_CYCLE)] for k in range(num_layers))
     if tie_weights:
         embed_size = hidden[-1]
     cfg = ModelConfig(cell=cell, num_layers=num_layers, hidden_size=hidden, embed_size=embed_size,
-                      dropout=dropout, tie_weights=tie_weights)
+                      dropout=dropout, weight_drop=weight_drop, tie_weights=tie_weights)
     rng = np.random.default_rng(seed)
     # Generic values of one scale everywhere: zero or equal biases could hide a swapped gate, and
     # a small tied embedding would leave layer 0's gradients at round-off level.
@@ -75,7 +75,7 @@ def run_gradcheck(cell: str = "lstm", num_layers: int = 1, dtype: str = "float64
     state = [_random_state(cfg.cell, B, H, rng, dtype) for H in hidden]
 
     def fn(ps):
-        loss, grads, _ = loss_and_grads(ps, cfg, x, y, state, weights, l2, train=dropout > 0,
+        loss, grads, _ = loss_and_grads(ps, cfg, x, y, state, weights, l2, train=dropout > 0 or weight_drop > 0,
                                         rng=np.random.default_rng(seed + 1))
         return loss, grads
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnntext.engines.numpy.cells import GATES, layer_backward, layer_forward
+from rnntext.config import GATES
+from rnntext.engines.numpy.cells import layer_backward, layer_forward
 
 
 def param_shapes(model_cfg, vocab_size: int) -> dict[str, tuple[int, ...]]:
@@ -90,7 +91,8 @@ def forward(params, model_cfg, x, state=None, train=False, rng=None, cond=None):
     if state is None:
         state = zero_state(model_cfg, B, dtype)
     p_drop = model_cfg.dropout if train else 0.0
-    if p_drop and rng is None:
+    p_weight = model_cfg.weight_drop if train else 0.0
+    if (p_drop or p_weight) and rng is None:
         raise ValueError("forward with dropout in training needs an rng")
     emb = params.get("embedding.weight")
     inp = emb[ids] if emb is not None else None  # (T, B, E), or None for one-hot
@@ -101,13 +103,16 @@ def forward(params, model_cfg, x, state=None, train=False, rng=None, cond=None):
     layers, new_state = [], []
     for k in range(model_cfg.num_layers):
         xw = _input_projection(params, k, inp, ids, cond_ids if k == 0 else None)  # (T, B, G*H)
-        out, final, cell_cache = layer_forward(model_cfg.cell, xw, params[f"rnn.weight_hh_l{k}"],
-                                               params[f"rnn.bias_hh_l{k}"], state[k])
+        w_hh, w_mask = params[f"rnn.weight_hh_l{k}"], None
+        if p_weight:  # DropConnect on W_hh, one mask for the whole batch (AWD-LSTM's weight drop)
+            w_mask = (rng.random(w_hh.shape) >= p_weight).astype(dtype) / dtype.type(1.0 - p_weight)
+            w_hh = w_hh * w_mask
+        out, final, cell_cache = layer_forward(model_cfg.cell, xw, w_hh, params[f"rnn.bias_hh_l{k}"], state[k])
         mask = None
         if p_drop:  # inverted dropout: scale at training time so inference needs nothing
             mask = (rng.random(out.shape) >= p_drop).astype(dtype) / dtype.type(1.0 - p_drop)
             out = out * mask
-        layers.append({"inp": inp, "cell": cell_cache, "mask": mask})
+        layers.append({"inp": inp, "cell": cell_cache, "mask": mask, "w_hh": w_hh, "w_mask": w_mask})
         new_state.append(final)
         inp = out  # (T, B, H)
     # 2-D matmuls: NumPy's stacked (T, B, H) @ (H, V) does not reach BLAS's fast path
@@ -196,7 +201,9 @@ def backward(params, model_cfg, dlogits, cache):
         if layer["mask"] is not None:
             dh = dh * layer["mask"]
         dxw, grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_hh_l{k}"] = layer_backward(
-            model_cfg.cell, dh, params[f"rnn.weight_hh_l{k}"], layer["cell"])
+            model_cfg.cell, dh, layer["w_hh"], layer["cell"])
+        if layer["w_mask"] is not None:  # the gradient reaches W_hh through its mask
+            grads[f"rnn.weight_hh_l{k}"] *= layer["w_mask"]
         G = dxw.shape[-1]
         dxw2 = dxw.reshape(T * B, G)
         grads[f"rnn.bias_ih_l{k}"] = dxw2.sum(axis=0)

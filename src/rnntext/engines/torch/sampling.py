@@ -54,7 +54,7 @@ class TorchStreams:
             raise ConfigError(f"precision: must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.device, self.low = pick_device(device), PRECISIONS[precision]
         self.mixed = self.low != torch.float32
-        if self.mixed and self.device.type == "cpu" and not _fast_low_precision_cpu(self.low):
+        if self.mixed and self.device.type == "cpu" and not fast_low_precision_cpu(self.low):
             log.warning("%s matrix products have no hardware support on this CPU: float32 is likely faster",
                         precision)
         self.B, self.V, self.primed, self._shared = batch, vocab_size, False, True
@@ -210,7 +210,7 @@ class TorchStreams:
         return generate(self, length, rule, seed, stop)
 
 
-def _fast_low_precision_cpu(dtype: torch.dtype) -> bool:
+def fast_low_precision_cpu(dtype: torch.dtype) -> bool:
     """Whether oneDNN has native bf16/fp16 matrix units on this CPU (AMX, AVX512-BF16/FP16)."""
     name = "_is_mkldnn_bf16_supported" if dtype == torch.bfloat16 else "_is_mkldnn_fp16_supported"
     try:
