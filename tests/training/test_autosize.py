@@ -11,19 +11,23 @@ from rnntext.training import autosize
 
 @pytest.mark.parametrize("model", [ModelConfig(), ModelConfig(cell="gru", num_layers=3, embed_size=0),
                                    ModelConfig(embed_size=128, tie_weights=True, labels=("a", "b"))])
-def test_parameter_count_matches_the_torch_model(model):
+def test_recurrent_parameters_match_the_torch_model(model):
     from rnntext.engines.torch.model import RNNLM
 
     cfg = Config(model=model)
     h = 128 if model.tie_weights else 96
-    expected = sum(p.numel() for p in RNNLM(replace(model, hidden_size=(h,)), 70).parameters())
-    assert autosize.parameter_count(cfg, 70, h) == expected
+    expected = sum(p.numel() for name, p in RNNLM(replace(model, hidden_size=(h,)), 70).named_parameters()
+                   if name.startswith("rnn."))
+    assert autosize.recurrent_parameters(cfg, 70, h) == expected
+    gates = {"lstm": 4, "gru": 3}[model.cell]  # per layer: G*H x (input + H) weights and two G*H biases
+    inputs = ((model.embed_size or 70) + len(model.labels), h, h)[:model.num_layers]
+    assert expected == sum(gates * h * (d + h + 2) for d in inputs)
 
 
 def test_without_a_time_limit_the_data_decides_up_to_256():
     cfg = Config()
-    assert autosize.choose_hidden_size(cfg, 65, 10_000)[0] == 64  # even 2x64 (75k parameters) is too big: the smallest
-    assert autosize.choose_hidden_size(cfg, 65, 100_000)[0] == 128  # 2x128 has 244k <= 4 x 100k; 2x256 has 877k
+    assert autosize.choose_hidden_size(cfg, 65, 5_000)[0] == 64  # even 2x64 (67k recurrent) is too big: the smallest
+    assert autosize.choose_hidden_size(cfg, 65, 100_000)[0] == 128  # 2x128 has 231k <= 8 x 100k; 2x256 has 856k
     assert autosize.choose_hidden_size(cfg, 65, 50_000_000)[0] == 256  # no time limit: at most the old default
 
 
@@ -40,9 +44,10 @@ def test_with_a_time_limit_the_largest_size_that_gets_enough_epochs(monkeypatch)
     # 1M tokens, 10 epochs in 100 s need 100k tokens/s: 4e9/h^2 >= 1e5 -> h <= 200 -> 128
     size, why = autosize.choose_hidden_size(cfg, 65, 1_000_000)
     assert size == 128 and why["rule"] == "data and time" and set(why["tokens_per_s"]) == set(probed)
-    assert len(probed) <= 3  # bisection over the 5 sizes the data allows (64..512), not all of them
-    long = replace(cfg, train=replace(cfg.train, time_limit=2000.0))  # 5k tokens/s suffice: h <= 894, but
-    assert autosize.choose_hidden_size(long, 65, 1_000_000)[0] == 512  # the data caps it: 2x768 has 7.3M > 4M
+    assert len(probed) <= 3  # bisection over the 6 sizes the data allows (64..768), not all of them
+    long = replace(cfg, train=replace(cfg.train, time_limit=2000.0))  # 5k tokens/s suffice: h <= 894 -> 768
+    assert autosize.choose_hidden_size(long, 65, 1_000_000)[0] == 768
+    assert autosize.choose_hidden_size(long, 65, 800_000)[0] == 512  # the data caps it: 2x768 has 7.3M > 6.4M
 
 
 def test_tied_weights_take_the_embedding_size():
@@ -59,7 +64,7 @@ def test_a_run_records_the_chosen_size_and_resumes_with_it(tmp_path, corpus):
                   quiet=True, time_limit=30)
     chosen = read_toml(run / "config.toml")["model"]["hidden_size"]
     info = json.loads((run / "model.json").read_text())
-    # ~8,400 training characters: 4 x 8.4k = 34k parameters allow only the smallest size, 64 (1 layer: 21k)
+    # ~8,400 training characters: 8 x 8.4k = 67k recurrent parameters allow 1x64 (19k), not 1x128 (71k)
     assert chosen == [64] and info["model"]["hidden_size"] == [64]
     assert info["training"]["auto_size"]["rule"] == "data and time"
     assert set(info["training"]["auto_size"]["tokens_per_s"]) == {"64"}
