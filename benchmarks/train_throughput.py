@@ -53,7 +53,7 @@ def trainer_loop(data: Path, run: Path, iters: int, precision: str = "float32") 
     import rnntext
 
     rnntext.train(str(data), run, force=True, optimizer="adam", lr=2e-3, num_layers=L, hidden_size=(H,),
-                  embed_size=E, seq_len=T, batch_size=B, max_iters=iters, eval_every=0, checkpoint_every=0, dropout=0.0,
+                  embed_size=E, seq_len=T, batch_size=B, max_iters=iters, eval_every=0, checkpoint_every=0, dropout=0.0, weight_drop=0.0,
                   log_every=iters, sample_every=0, quiet=True, precision=precision)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     return lines[-1]["tokens_per_s"]
