@@ -87,6 +87,9 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         inputs = [_recorded_dataset(run)]
     if not inputs:
         raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
+    from rnntext.training.trainer import check_engine_options
+
+    check_engine_options(cfg)
     world = distributed.setup(cfg.train.device)
     try:
         return _train_in(run, inputs, cfg, resume, force, report, world)

@@ -401,8 +401,10 @@ def cmd_demo(args) -> int:
 
 
 # The demo's recipe: small enough to see several epochs of python-docs in a minute on 2 cores.
+# a minute under-fits rather than overfits: lighter regularisation than the default recipe
+# (measured on python-docs, 60 s: validation 1.508 nats/char against 1.579 with the defaults)
 DEMO_RECIPE = dict(cell="lstm", num_layers=2, hidden_size=(128,), embed_size=64, seq_len=100, batch_size=64,
-                   lr=3e-3, eval_every=200, log_every=20)
+                   lr=3e-3, dropout=0.1, weight_drop=0.0, eval_every=200, log_every=20)
 
 
 def cmd_serve(args) -> int:

@@ -94,7 +94,9 @@ def test_precision_choices(tmp_path, corpus):
         autocast_dtype("float16", cpu)
     with pytest.raises(ConfigError, match="numpy engine computes in float32"):
         rnntext.train(corpus, tmp_path / "np", engine="numpy", precision="bfloat16", max_iters=1, quiet=True)
-    assert not (tmp_path / "np" / "model.safetensors").exists()
+    with pytest.raises(ConfigError, match="float16 training needs CUDA"):
+        rnntext.train(corpus, tmp_path / "half", precision="float16", device="cpu", max_iters=1, quiet=True)
+    assert not (tmp_path / "np").exists() and not (tmp_path / "half").exists()  # refused before anything is written
 
 
 def test_bfloat16_training_learns_and_keeps_a_float32_state(tmp_path, corpus):

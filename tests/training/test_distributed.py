@@ -45,6 +45,20 @@ def test_two_processes_equal_one_with_the_same_global_batch(tmp_path, dataset):
     assert two.stdout.count("20 iterations") == 1  # and speaks
 
 
+def test_auto_size_and_time_limit_are_decided_once_for_every_rank(tmp_path, dataset):
+    """Rank 0 probes the size and its clock ends the run: a rank stopping alone would hang the other."""
+    i = OPTS.index("--hidden-size")
+    opts = OPTS[:i] + OPTS[i + 2:]  # the auto size
+    run = tmp_path / "run"
+    done = cli("train", dataset, "-o", run, "--time-limit", 4, "--nproc", 2, "--eval-every", 0, *opts)
+    assert done.returncode == 0, done.stderr
+    info = json.loads((run / "model.json").read_text())
+    chosen = info["model"]["hidden_size"]
+    assert chosen[0] in (64, 128, 256) and info["training"]["auto_size"]["hidden_size"] == chosen[0]
+    weights = load_file(str(run / "model.safetensors"))
+    assert weights["rnn.weight_hh_l0"].shape == (4 * chosen[0], chosen[0])
+
+
 def test_killed_worker_ends_the_job_and_resume_continues(tmp_path, dataset):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}

@@ -61,6 +61,17 @@ def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
     return StreamBatches(tokens, B, min(tc.seq_len, (n - 1) // B), split, labels)
 
 
+def check_engine_options(cfg: Config) -> None:
+    """What the chosen engine cannot do, refused before a run directory is touched."""
+    if cfg.train.engine == "numpy":
+        from rnntext.engines.numpy.engine import check_options
+
+        return check_options(cfg.model, cfg.train)
+    from rnntext.engines.torch.engine import autocast_dtype, pick_device
+
+    autocast_dtype(cfg.train.precision, pick_device(cfg.train.device))
+
+
 def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
     if cfg.train.engine == "numpy":
         from rnntext.engines.numpy.engine import NumpyEngine
@@ -226,8 +237,11 @@ class Trainer:
                 self._probe = (self.iteration, now)
             return
         elapsed = now - start
-        if self.iteration < self.COSINE_PROBE or elapsed < min(0.05 * self.tc.time_limit, 30):
-            return  # measure over 5% of the time (at most 30 s) at the peak rate first
+        # measure over 5% of the time (at most 30 s) at the peak rate first; rank 0's clock
+        # decides for every rank, so that all of them enter the broadcast below together
+        ready = self.iteration >= self.COSINE_PROBE and elapsed >= min(0.05 * self.tc.time_limit, 30)
+        if not distributed.broadcast_int(self.world, int(ready)):
+            return
         rate = (self.iteration - self._probe[0]) / max(now - self._probe[1], 1e-9)  # iterations per second
         length = int(self.iteration + (self.tc.time_limit - elapsed) * rate)
         length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
@@ -247,8 +261,12 @@ class Trainer:
         limit = self._max_iters()
         if limit and self.iteration >= limit:
             return "max_iters" if limit == self.tc.max_iters else "epochs"
-        if self.tc.time_limit and time.monotonic() - start >= self.tc.time_limit:
-            return "time_limit"
+        if self.tc.time_limit:
+            over = time.monotonic() - start >= self.tc.time_limit
+            # rank 0's clock decides for every rank: one rank stopping alone would leave the
+            # others waiting in the next gradient all-reduce
+            if distributed.broadcast_int(self.world, int(over)):
+                return "time_limit"
         if self.tc.early_stop and self.bad_evals >= self.tc.early_stop:
             return "early_stop"
         return None

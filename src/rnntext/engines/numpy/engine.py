@@ -17,25 +17,26 @@ from rnntext.engines.numpy.runtime import evaluate_batch, train_step
 from rnntext.engines.state import state_from_tensors, state_tensors
 
 
+def check_options(model_cfg, train_cfg) -> None:
+    """Refuse, with one line, what the NumPy engine cannot do (before anything is written)."""
+    from rnntext.errors import ConfigError
+
+    if train_cfg.device == "cuda":
+        raise ConfigError("device: the numpy engine runs on the CPU only: use --engine torch for cuda")
+    if train_cfg.precision not in ("auto", "float32"):
+        raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
+    unsupported = [k for k in ("locked_dropout", "input_dropout", "embed_dropout")
+                   if getattr(model_cfg, k)] + [k for k in ("ar", "tar") if getattr(train_cfg, k)]
+    if unsupported:
+        raise ConfigError(f"{unsupported[0]}: the numpy engine has dropout and weight drop only: use "
+                          f"--engine torch for the other AWD-LSTM options")
+
+
 class NumpyEngine:
     name = "numpy"
 
     def __init__(self, model_cfg, train_cfg, vocab_size: int):
-        if train_cfg.device == "cuda":
-            from rnntext.errors import ConfigError
-
-            raise ConfigError("device: the numpy engine runs on the CPU only: use --engine torch for cuda")
-        if train_cfg.precision not in ("auto", "float32"):
-            from rnntext.errors import ConfigError
-
-            raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
-        unsupported = [k for k in ("locked_dropout", "input_dropout", "embed_dropout")
-                       if getattr(model_cfg, k)] + [k for k in ("ar", "tar") if getattr(train_cfg, k)]
-        if unsupported:
-            from rnntext.errors import ConfigError
-
-            raise ConfigError(f"{unsupported[0]}: the numpy engine has dropout and weight drop only: use "
-                              f"--engine torch for the other AWD-LSTM options")
+        check_options(model_cfg, train_cfg)
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.rng = np.random.Generator(np.random.PCG64(train_cfg.seed))
         self.params = init_params(model_cfg, vocab_size, self.rng, np.float32)
