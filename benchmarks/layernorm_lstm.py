@@ -57,7 +57,7 @@ def tokens_per_s(rnn: torch.nn.Module, low: bool, steps: int = 4) -> float:
 
 
 def main() -> None:
-    from rnntext.engines.torch.sampling import fast_low_precision_cpu
+    from rnntext.engines.torch.engine import fast_low_precision_cpu
 
     low = fast_low_precision_cpu(torch.bfloat16)
     fused = tokens_per_s(torch.nn.LSTM(E, H, 2, batch_first=True), low)

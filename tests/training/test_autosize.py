@@ -82,8 +82,7 @@ def test_precision_choices(tmp_path, corpus):
     import torch
 
     import rnntext
-    from rnntext.engines.torch.engine import autocast_dtype
-    from rnntext.engines.torch.sampling import fast_low_precision_cpu
+    from rnntext.engines.torch.engine import autocast_dtype, fast_low_precision_cpu
     from rnntext.errors import ConfigError
 
     cpu = torch.device("cpu")

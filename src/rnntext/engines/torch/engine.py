@@ -29,6 +29,15 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
+def fast_low_precision_cpu(dtype: torch.dtype) -> bool:
+    """Whether oneDNN has native bf16/fp16 matrix units on this CPU (AMX, AVX512-BF16/FP16)."""
+    name = "_is_mkldnn_bf16_supported" if dtype == torch.bfloat16 else "_is_mkldnn_fp16_supported"
+    try:
+        return bool(getattr(torch.ops.mkldnn, name)())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast type for `precision` on `device`, or None for plain float32.
 
@@ -36,7 +45,6 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     bf16 units (AMX, AVX512-BF16): there the LSTM step runs about twice as fast. Elsewhere
     emulated bf16 would be slower than float32, so auto stays in float32.
     """
-    from rnntext.engines.torch.sampling import fast_low_precision_cpu
     from rnntext.errors import ConfigError
 
     cuda = device.type == "cuda"

@@ -82,8 +82,7 @@ class RNNLM(nn.Module):
             h = nn.functional.one_hot(x, self.vocab_size).to(dtype)
         elif self.training and self.cfg.embed_dropout:  # drop whole tokens (AWD-LSTM's dropoute)
             w = self.embedding.weight
-            keep = w.new_empty(w.shape[0], 1).bernoulli_(1 - self.cfg.embed_dropout) / (1 - self.cfg.embed_dropout)
-            h = nn.functional.embedding(x, w * keep)
+            h = nn.functional.embedding(x, w * dropout_mask(w, self.cfg.embed_dropout, (w.shape[0], 1)))
         else:
             h = self.embedding(x)
         h = self.drop(h, self.cfg.input_dropout)

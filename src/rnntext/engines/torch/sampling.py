@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from rnntext.engines.torch.engine import pick_device
+from rnntext.engines.torch.engine import fast_low_precision_cpu, pick_device
 from rnntext.engines.torch.model import RNNLM
 from rnntext.errors import ConfigError
 from rnntext.generation.packing import pack
@@ -208,12 +208,3 @@ class TorchStreams:
     def generate(self, length: int, rule: Rule, seed: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Yield `length` steps of tokens, each (B,) int64: see rnntext.generation.runtime.generate."""
         return generate(self, length, rule, seed, stop)
-
-
-def fast_low_precision_cpu(dtype: torch.dtype) -> bool:
-    """Whether oneDNN has native bf16/fp16 matrix units on this CPU (AMX, AVX512-BF16/FP16)."""
-    name = "_is_mkldnn_bf16_supported" if dtype == torch.bfloat16 else "_is_mkldnn_fp16_supported"
-    try:
-        return bool(getattr(torch.ops.mkldnn, name)())
-    except (AttributeError, RuntimeError):
-        return False
