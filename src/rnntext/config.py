@@ -93,7 +93,10 @@ class ModelConfig:
     weight_drop: float = opt(0.2, "DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM's weight "
                              "drop; Wan et al. 2013)")
     tie_weights: bool = opt(False, "share the input embedding with the output layer (Press & Wolf 2017); needs embed_size == last hidden size")
-    init: str = opt("default", "initialisation: default (PyTorch's uniform), xavier (Xavier inputs, orthogonal recurrent), caffe (Xavier inputs, uniform recurrent)", ("default", "xavier", "caffe"))
+    init: str = opt("default", "initialisation: default (PyTorch's module defaults: embedding N(0,1), recurrent and "
+                   "output U(+-1/sqrt(H))), uniform (pytorch/examples: embedding and output U(+-0.1)), xavier "
+                   "(Xavier inputs, orthogonal recurrent), caffe (Xavier inputs and recurrent)",
+                   ("default", "uniform", "xavier", "caffe"))
     forget_bias: float = opt(1.0, "initial LSTM forget-gate bias (Jozefowicz et al. 2015 recommend 1)")
     labels: tuple[str, ...] = opt((), "conditioning labels, filled in from the dataset (a one-hot label joins "
                                   "every step's input, like the Caffe LSTM's static input)")

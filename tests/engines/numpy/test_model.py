@@ -110,7 +110,7 @@ def test_tied_weights_have_no_output_weight():
     assert sorted(grads) == sorted(params)
 
 
-@pytest.mark.parametrize("init", ["default", "xavier", "caffe"])
+@pytest.mark.parametrize("init", ["default", "uniform", "xavier", "caffe"])
 def test_init_shapes_dtype_and_forget_bias(init):
     cfg = ModelConfig(cell="lstm", num_layers=2, hidden_size=(8, 4), embed_size=0, init=init, forget_bias=1.0)
     params = init_params(cfg, V, np.random.default_rng(0), np.float32)

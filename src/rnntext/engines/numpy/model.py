@@ -37,13 +37,23 @@ def param_shapes(model_cfg, vocab_size: int) -> dict[str, tuple[int, ...]]:
 
 
 def init_params(model_cfg, vocab_size: int, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
-    """Fresh parameters following model_cfg.init, the same rules as the torch engine.
+    """Fresh parameters following model_cfg.init. The one home of the initialisation rules: the
+    torch engine loads what this draws (rnntext.engines.torch.model.initialise).
 
-    default: recurrent weights and biases U(+-1/sqrt(H)) (PyTorch's RNN rule); embedding and
-    output weight U(+-0.1), output bias 0 (pytorch/examples). xavier: Xavier-uniform input
-    weights and orthogonal recurrent weights per gate block (Saxe et al. 2014), zero biases;
-    caffe: Xavier-uniform input and recurrent weights, zero biases. LSTM forget-gate biases sum
-    to model_cfg.forget_bias (all of it in bias_ih; Jozefowicz et al. 2015).
+    default: PyTorch's own module defaults: embedding N(0, 1) (nn.Embedding), recurrent
+             weights and biases U(+-1/sqrt(H)) (nn.LSTM), output weight and bias
+             U(+-1/sqrt(H_last)) (nn.Linear). A tied embedding, which is also the output
+             weight, starts at U(+-0.1) (AWD-LSTM): N(0, 1) would give logits of scale sqrt(H).
+             Under Adam every weight moves about lr per step whatever its scale, so an
+             embedding that starts at the scale the recurrent layer reads leaves the unigram
+             plateau hundreds of steps sooner than one at +-0.1 (README: Initialisation).
+    uniform: recurrent weights as default; embedding and output weight U(+-0.1), output bias 0
+             (pytorch/examples' word_language_model, chosen there for SGD at learning rate 20).
+    xavier:  Xavier-uniform input weights and orthogonal recurrent weights per gate block
+             (Saxe et al. 2014), zero biases (the Keras labs' glorot_uniform and orthogonal).
+    caffe:   Xavier-uniform input and recurrent weights, zero biases (the Caffe lab).
+    LSTM forget-gate biases sum to model_cfg.forget_bias (all of it in bias_ih; Gers et al.
+    2000, Jozefowicz et al. 2015).
     """
     params = {}
     for name, shape in param_shapes(model_cfg, vocab_size).items():
@@ -56,12 +66,22 @@ def init_params(model_cfg, vocab_size: int, rng: np.random.Generator, dtype=np.f
 
 
 def _init_one(name: str, shape: tuple[int, ...], model_cfg, rng) -> np.ndarray:
-    if name in ("embedding.weight", "output.weight"):
+    if name.startswith("rnn."):
+        return _init_recurrent(name, shape, model_cfg, rng)
+    default = model_cfg.init == "default"
+    if name == "embedding.weight":
+        if default and not model_cfg.tie_weights:
+            return rng.standard_normal(shape)
         return rng.uniform(-0.1, 0.1, shape)
-    if name == "output.bias":
-        return np.zeros(shape)
+    if not default:  # the output layer of the other rules: pytorch/examples'
+        return np.zeros(shape) if name == "output.bias" else rng.uniform(-0.1, 0.1, shape)
+    bound = 1.0 / np.sqrt(model_cfg.hidden_sizes[-1])
+    return rng.uniform(-bound, bound, shape)
+
+
+def _init_recurrent(name: str, shape: tuple[int, ...], model_cfg, rng) -> np.ndarray:
     H = model_cfg.hidden_sizes[int(name.rsplit("_l", 1)[1])]
-    if model_cfg.init == "default":
+    if model_cfg.init in ("default", "uniform"):
         return rng.uniform(-1.0 / np.sqrt(H), 1.0 / np.sqrt(H), shape)
     if name.startswith("rnn.bias"):
         return np.zeros(shape)

@@ -30,10 +30,17 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
 
 
 def fast_low_precision_cpu(dtype: torch.dtype) -> bool:
-    """Whether oneDNN has native bf16/fp16 matrix units on this CPU (AMX, AVX512-BF16/FP16)."""
-    name = "_is_mkldnn_bf16_supported" if dtype == torch.bfloat16 else "_is_mkldnn_fp16_supported"
+    """Whether this CPU multiplies in `dtype` natively (rnntext.hardware: AMX or AVX512-BF16 with
+    oneDNN's agreement, overridable with RNNTEXT_CPU_FEATURES). float16 counts only with AVX512-FP16
+    or AMX-FP16 and oneDNN's agreement."""
+    from rnntext import hardware
+
+    if dtype == torch.bfloat16:
+        return hardware.native_bf16()
+    if not {"avx512_fp16", "amx_fp16"} & hardware.cpu_features():
+        return False
     try:
-        return bool(getattr(torch.ops.mkldnn, name)())
+        return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
     except (AttributeError, RuntimeError):
         return False
 
@@ -41,10 +48,12 @@ def fast_low_precision_cpu(dtype: torch.dtype) -> bool:
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast type for `precision` on `device`, or None for plain float32.
 
-    auto: bfloat16 on CUDA when supported (else float16), and on CPUs whose oneDNN has native
-    bf16 units (AMX, AVX512-BF16): there the LSTM step runs about twice as fast. Elsewhere
-    emulated bf16 would be slower than float32, so auto stays in float32.
+    auto: bfloat16 on CUDA when supported (else float16), and on CPUs with native bf16 units
+    (AMX, AVX512-BF16): there the LSTM step runs about 1.6-2x as fast. Elsewhere auto stays in
+    float32. An explicit bfloat16 on a CPU without native bf16 is refused: oneDNN has no bf16
+    LSTM kernel there (it fails outright), and emulation would be slower than float32.
     """
+    from rnntext import hardware
     from rnntext.errors import ConfigError
 
     cuda = device.type == "cuda"
@@ -56,6 +65,11 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16 if fast_low_precision_cpu(torch.bfloat16) else None
     if precision == "float16" and not cuda:
         raise ConfigError("precision: float16 training needs CUDA: use --precision bfloat16 or float32 on the CPU")
+    if not cuda and not fast_low_precision_cpu(torch.bfloat16):
+        feats = ",".join(f for f in ("avx2", "avx512f") if f in hardware.cpu_features()) or "no AVX2"
+        raise ConfigError(f"precision: bfloat16 training needs a CPU with native bf16 (AMX or AVX512-BF16) or CUDA, "
+                          f"and this CPU ({hardware.cpu_model()}; {feats}) has neither: use --precision auto or "
+                          f"float32")
     return torch.bfloat16 if precision == "bfloat16" else torch.float16
 
 

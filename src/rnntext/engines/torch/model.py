@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -155,35 +156,10 @@ def detach_state(state):
 
 @torch.no_grad()
 def initialise(model: RNNLM, cfg) -> None:
-    """Initialise per `cfg.init`; LSTM forget-gate biases start at `cfg.forget_bias`.
+    """Initialise per `cfg.init` with the NumPy engine's rules (their one home), drawn from a
+    seed that torch's generator gives, so torch.manual_seed still decides the weights."""
+    from rnntext.engines.numpy.model import init_params
 
-    default: PyTorch's RNN rule, uniform(+-1/sqrt(H)) for recurrent layers; embedding and
-             output uniform(+-0.1) with zero output bias (pytorch/examples).
-    xavier:  Xavier-uniform input weights (the Caffe lab's filler), orthogonal recurrent
-             weights per gate block (Saxe et al. 2014), zero biases.
-    caffe:   Xavier-uniform input and recurrent weights, zero biases (the Caffe lab).
-    The forget bias of 1 follows Gers et al. 2000 and Jozefowicz et al. 2015.
-    """
-    rnn = model.rnn
-    for k, H in enumerate(rnn.hidden_sizes):
-        w_ih, w_hh, b_ih, b_hh = rnn.layer_params(k)
-        if cfg.init == "default":
-            for p in (w_ih, w_hh, b_ih, b_hh):
-                nn.init.uniform_(p, -1 / math.sqrt(H), 1 / math.sqrt(H))
-        else:
-            for g in range(GATES[rnn.cell]):
-                nn.init.xavier_uniform_(w_ih[g * H:(g + 1) * H])
-                if cfg.init == "xavier":
-                    nn.init.orthogonal_(w_hh[g * H:(g + 1) * H])
-                else:
-                    nn.init.xavier_uniform_(w_hh[g * H:(g + 1) * H])
-            b_ih.zero_()
-            b_hh.zero_()
-        if rnn.cell == "lstm":
-            b_ih[H:2 * H] = cfg.forget_bias
-            b_hh[H:2 * H] = 0.0
-    if model.embedding is not None:
-        nn.init.uniform_(model.embedding.weight, -0.1, 0.1)
-    if not cfg.tie_weights:
-        nn.init.uniform_(model.output.weight, -0.1, 0.1)
-    model.output.bias.zero_()
+    seed = int(torch.randint(0, (1 << 63) - 1, ()))
+    params = init_params(cfg, model.vocab_size, np.random.default_rng(seed), np.float32)
+    model.load_weights({k: torch.from_numpy(v) for k, v in params.items()})
