@@ -69,3 +69,19 @@ def test_choices_are_named(key, value):
 def test_contradictions_are_named(overrides, key):
     with pytest.raises(ConfigError, match=key):
         resolve(overrides=overrides)
+
+
+def test_a_level_starts_from_its_recipe_under_every_layer(tmp_path):
+    from rnntext.config import LEVEL_RECIPES, read_preset, resolve
+
+    word = read_preset(LEVEL_RECIPES["word"])
+    cfg = resolve(overrides={"level": "word"})
+    assert (cfg.model.tie_weights, cfg.train.seq_len, cfg.train.lr) == (True, word["train"]["seq_len"],
+                                                                       word["train"]["lr"])
+    assert resolve().model.tie_weights is False and resolve().train.seq_len == 50  # characters: the defaults
+    assert resolve(overrides={"level": "word", "seq_len": 70}).train.seq_len == 70  # flags still win
+    own = resolve(overrides={"level": "word", "hidden_size": (32,), "embed_size": 16})
+    assert own.model.tie_weights is False  # the user's unequal sizes: nothing tied behind their back
+    path = tmp_path / "w.toml"
+    path.write_text('[data]\nlevel = "word"\n')
+    assert resolve(config_file=path).model.locked_dropout is True  # the level may come from any layer

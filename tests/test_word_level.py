@@ -63,7 +63,7 @@ def test_windows_resume_exactly(tmp_path, corpus):
 @pytest.fixture
 def word_run(tmp_path, words):
     run = tmp_path / "run"
-    rnntext.train(words, run, level="word", max_iters=60, lr=0.01, **SMALL)  # no <eos>: one line per answer
+    rnntext.train(words, run, level="word", eos=False, max_iters=60, lr=0.01, **SMALL)  # one line per answer
     return run
 
 

@@ -118,7 +118,7 @@ def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report,
         if not resume:  # an auto hidden size is chosen once, from the data and the time limit
             cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
             if why:
-                training["auto_size"], spent = why, why.get("probe_s", 0.0)
+                training["recipe"], spent = why, why.get("probe_s", 0.0)
         info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, training)
         if resume:
             _check_resumable(run, info)

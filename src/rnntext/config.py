@@ -30,11 +30,16 @@ def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # gate blocks per cell: recurrent rows / H
 CELLS = tuple(GATES)
 LEVELS = ("char", "byte", "word", "bpe")
+# The recipe a level starts from, under any preset, config file or flag: the defaults below are
+# the measured character recipe; words learn best with the measured word recipe (README: Presets)
+LEVEL_RECIPES = {"word": "word-medium"}
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
 ENGINES = ("torch", "numpy")
 DEVICES = ("auto", "cpu", "cuda")
 AUTO_UNRESOLVED = 256  # what an auto hidden size reads as before a training run chooses it
+AUTO = -1.0  # dropout and weight_drop: chosen by the training run (rnntext.training.autosize)
+AUTO_DROPOUT_UNRESOLVED = (0.1, 0.0)  # what auto dropout and weight_drop read as before a run chooses them
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
@@ -84,14 +89,15 @@ class ModelConfig:
                                        "0 (auto) chooses from the data size and --time-limit when training starts "
                                        "(README: Model size)")
     embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
-    dropout: float = opt(0.25, "dropout between layers and before the output layer (on the CPU rounded to a "
-                         "multiple of 1/256)")
+    dropout: float = opt(AUTO, "dropout between layers and before the output layer (on the CPU rounded to a "
+                         "multiple of 1/256); -1 (auto) chooses it from the model's size against the data when "
+                         "training starts (README: Default recipe)")
     locked_dropout: bool = opt(False, "variational dropout: one mask per sequence instead of per step, for inputs, "
                                "between layers and outputs (Gal & Ghahramani 2016; AWD-LSTM)")
     input_dropout: float = opt(0.0, "dropout on the embedded input (AWD-LSTM's dropouti)")
     embed_dropout: float = opt(0.0, "drop whole tokens from the embedding matrix (AWD-LSTM's dropoute)")
-    weight_drop: float = opt(0.2, "DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM's weight "
-                             "drop; Wan et al. 2013)")
+    weight_drop: float = opt(AUTO, "DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM's weight "
+                             "drop; Wan et al. 2013); -1 (auto) chooses it with dropout")
     tie_weights: bool = opt(False, "share the input embedding with the output layer (Press & Wolf 2017); needs embed_size == last hidden size")
     init: str = opt("default", "initialisation: default (PyTorch's module defaults: embedding N(0,1), recurrent and "
                    "output U(+-1/sqrt(H))), uniform (pytorch/examples: embedding and output U(+-0.1)), xavier "
@@ -112,12 +118,22 @@ class ModelConfig:
                f"give one size or {self.num_layers} (one per layer), not {len(self.hidden_size)}")
         _check(0 <= self.embed_size <= 1 << 16, "embed_size", "must be between 0 and 65536")
         for key in ("dropout", "input_dropout", "embed_dropout", "weight_drop"):
-            _check(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
+            auto = key in ("dropout", "weight_drop") and getattr(self, key) == AUTO
+            _check(auto or 0 <= getattr(self, key) < 1, key, "must be in [0, 1)" + (" or -1 (auto)" if key in (
+                "dropout", "weight_drop") else ""))
         _check(len(set(self.labels)) == len(self.labels), "labels", "must be distinct")
         if self.tie_weights:  # an auto size becomes embed_size
             _check(self.embed_size > 0, "tie_weights", "needs an embedding: set --embed-size")
             _check(self.hidden_size == (0,) or self.embed_size == self.hidden_sizes[-1], "tie_weights",
                    f"needs embed_size ({self.embed_size}) equal to the last hidden size ({self.hidden_sizes[-1]})")
+
+    def without_auto(self) -> ModelConfig:
+        """This config with auto values read as they are before a training run chooses them
+        (what an engine builds when it is given an unresolved config)."""
+        dropout, weight_drop = AUTO_DROPOUT_UNRESOLVED
+        return dataclasses.replace(self, hidden_size=self.hidden_sizes,
+                                   dropout=dropout if self.dropout == AUTO else self.dropout,
+                                   weight_drop=weight_drop if self.weight_drop == AUTO else self.weight_drop)
 
     @property
     def hidden_sizes(self) -> tuple[int, ...]:
@@ -382,14 +398,24 @@ def read_preset(name: str) -> dict[str, dict[str, Any]]:
 
 def resolve(preset: str | None = None, config_file: str | Path | None = None,
             overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults < preset < config file < flat overrides (flags or API arguments)."""
-    cfg = Config()
-    if preset:
-        cfg = merge(cfg, read_preset(preset))
+    """Defaults < the level's recipe < preset < config file < flat overrides (flags or API
+    arguments). The level is the one the later layers ask for."""
+    layers = [read_preset(preset)] if preset else []
     if config_file:
-        cfg = merge(cfg, read_toml(config_file))
+        layers.append(read_toml(config_file))
     if overrides:
-        cfg = merge(cfg, flat_overrides(overrides))
+        layers.append(flat_overrides(overrides))
+    level = next((layer["data"]["level"] for layer in reversed(layers) if "level" in layer.get("data", {})),
+                 DataConfig.level)
+    cfg = Config()
+    if level in LEVEL_RECIPES:
+        recipe = read_preset(LEVEL_RECIPES[level])
+        chosen = {key for layer in layers for key in layer.get("model", {})}
+        if chosen & {"embed_size", "hidden_size"} and "tie_weights" not in chosen:
+            recipe["model"].pop("tie_weights", None)  # sizes of the user's own: tie only if asked to
+        cfg = merge(cfg, recipe)
+    for layer in layers:
+        cfg = merge(cfg, layer)
     return cfg
 
 

@@ -31,23 +31,62 @@ def test_without_a_time_limit_the_data_decides_up_to_256():
     assert autosize.choose_hidden_size(cfg, 65, 50_000_000)[0] == 256  # no time limit: at most the old default
 
 
-def test_with_a_time_limit_the_largest_size_that_gets_enough_epochs(monkeypatch):
+def _speeds(monkeypatch, tokens_per_s):
+    """Make the probe report `tokens_per_s(hidden)` and record which sizes it was asked for."""
     probed = []
 
     def fake_speed(cfg, vocab_size, hidden, budget_s=1.0):
         probed.append(hidden)
-        return 4e9 / hidden ** 2  # 64: 977k tokens/s ... 1024: 3.8k tokens/s
+        return tokens_per_s(hidden)
 
     monkeypatch.setattr(autosize, "probe_speed", fake_speed)
+    return probed
+
+
+def _limited(seconds: float) -> Config:
     cfg = Config()
-    cfg = replace(cfg, train=replace(cfg.train, time_limit=100.0))
-    # 1M tokens, 10 epochs in 100 s need 100k tokens/s: 4e9/h^2 >= 1e5 -> h <= 200 -> 128
-    size, why = autosize.choose_hidden_size(cfg, 65, 1_000_000)
-    assert size == 128 and why["rule"] == "data and time" and set(why["tokens_per_s"]) == set(probed)
+    return replace(cfg, train=replace(cfg.train, time_limit=seconds))
+
+
+def test_with_a_time_limit_the_largest_size_that_gets_the_epochs_it_needs(monkeypatch):
+    probed = _speeds(monkeypatch, lambda h: 4e9 / h ** 2)  # 64: 977k tokens/s ... 1024: 3.8k tokens/s
+    # 1M tokens in 100 s: 2x128 (0.23 parameters per token, light) needs 5 epochs: 50k tokens/s,
+    # and gets 244k; 2x256 (0.86, light) needs 50k and gets 61k; 2x384 (1.9) gets 27k
+    size, why = autosize.choose_hidden_size(_limited(100.0), 65, 1_000_000)
+    assert size == 256 and why["rule"] == "data and time" and set(why["tokens_per_s"]) == set(probed)
     assert len(probed) <= 3  # bisection over the 6 sizes the data allows (64..768), not all of them
-    long = replace(cfg, train=replace(cfg.train, time_limit=2000.0))  # 5k tokens/s suffice: h <= 894 -> 768
-    assert autosize.choose_hidden_size(long, 65, 1_000_000)[0] == 768
-    assert autosize.choose_hidden_size(long, 65, 800_000)[0] == 512  # the data caps it: 2x768 has 7.3M > 6.4M
+    # 2000 s: 2x768 (7.3 per token, heavy) needs 10 epochs = 5k tokens/s and gets 6.8k
+    assert autosize.choose_hidden_size(_limited(2000.0), 65, 1_000_000)[0] == 768
+    assert autosize.choose_hidden_size(_limited(2000.0), 65, 800_000)[0] == 512  # the data caps it: 2x768 has 7.3M
+
+
+@pytest.mark.parametrize("scale, expected", [(2.6, 384), (1.0, 256), (0.25, 128)])
+def test_a_slower_machine_gets_a_smaller_model(monkeypatch, scale, expected):
+    # 1M training characters, 600 s; speeds of one AVX2 core in float32 (the probe's figures at
+    # batch 64 x 50 steps on the project's AMD EPYC), then a machine 2.6 times as fast (two
+    # cores with native bf16) and one four times slower
+    one_avx2_core = {64: 70_000, 128: 35_000, 256: 11_400, 384: 6_000, 512: 3_500, 768: 1_700, 1024: 1_000}
+    _speeds(monkeypatch, lambda h: one_avx2_core[h] * scale)
+    assert autosize.choose_hidden_size(_limited(600.0), 65, 1_000_000)[0] == expected
+
+
+@pytest.mark.parametrize("ratio, epochs, expected", [
+    (3.3, None, (0.25, 0.2)), (5.9, 50.0, (0.25, 0.2)), (1.9, 9.0, (0.2, 0.1)), (0.86, 6.0, (0.1, 0.0)),
+    (0.2, 20.0, (0.1, 0.0)), (4.0, 1.5, (0.0, 0.0))])
+def test_regularisation_follows_parameters_per_token_and_epochs(ratio, epochs, expected):
+    assert autosize.regularisation(ratio, epochs) == expected
+
+
+def test_resolve_fills_only_the_auto_values(monkeypatch):
+    _speeds(monkeypatch, lambda h: 30_000 * (256 / h) ** 2)  # 2x384: 8 epochs in 600 s; 2x512: 4.5
+    cfg, why = autosize.resolve(_limited(600.0), 65, 1_000_000)
+    assert cfg.model.hidden_size == (384,) and why["hidden_size"] == 384
+    assert (cfg.model.dropout, cfg.model.weight_drop) == (0.2, 0.1) == (why["dropout"], why["weight_drop"])
+    assert why["recurrent_params_per_token"] == pytest.approx(1.874, abs=1e-3)
+    given = replace(_limited(600.0), model=ModelConfig(hidden_size=(512,), dropout=0.5))
+    cfg, why = autosize.resolve(given, 65, 1_000_000)
+    assert (cfg.model.hidden_size, cfg.model.dropout, cfg.model.weight_drop) == ((512,), 0.5, 0.2)
+    assert "hidden_size" not in why and why["weight_drop"] == 0.2  # 2x512 is 3.3 per token: heavy
 
 
 def test_tied_weights_take_the_embedding_size():
@@ -66,8 +105,8 @@ def test_a_run_records_the_chosen_size_and_resumes_with_it(tmp_path, corpus):
     info = json.loads((run / "model.json").read_text())
     # ~8,400 training characters: 8 x 8.4k = 67k recurrent parameters allow 1x64 (19k), not 1x128 (71k)
     assert chosen == [64] and info["model"]["hidden_size"] == [64]
-    assert info["training"]["auto_size"]["rule"] == "data and time"
-    assert set(info["training"]["auto_size"]["tokens_per_s"]) == {"64"}
+    assert info["training"]["recipe"]["rule"] == "data and time"
+    assert set(info["training"]["recipe"]["tokens_per_s"]) == {"64"}
     rnntext.train(None, run, resume=True, max_iters=4, quiet=True, sample_every=0)
     assert read_toml(run / "config.toml")["model"]["hidden_size"] == [64]
     assert rnntext.load(run).info.model.hidden_sizes == (64,)
@@ -75,7 +114,13 @@ def test_a_run_records_the_chosen_size_and_resumes_with_it(tmp_path, corpus):
     rnntext.train(corpus, fixed, max_iters=1, num_layers=1, hidden_size=(24,), embed_size=8, seq_len=8, batch_size=4,
                   sample_every=0, quiet=True, time_limit=30)
     assert read_toml(fixed / "config.toml")["model"]["hidden_size"] == [24]
-    assert "auto_size" not in json.loads((fixed / "model.json").read_text())["training"]
+    recipe = json.loads((fixed / "model.json").read_text())["training"]["recipe"]
+    assert "hidden_size" not in recipe and "tokens_per_s" not in recipe  # a given size is not probed
+    assert read_toml(fixed / "config.toml")["model"]["dropout"] == recipe["dropout"] >= 0  # auto was resolved
+    given = tmp_path / "given"
+    rnntext.train(corpus, given, max_iters=1, num_layers=1, hidden_size=(24,), embed_size=8, seq_len=8, batch_size=4,
+                  sample_every=0, quiet=True, dropout=0.3, weight_drop=0.0)
+    assert "recipe" not in json.loads((given / "model.json").read_text())["training"]  # nothing left to choose
 
 
 def test_precision_choices(tmp_path, corpus):

@@ -54,7 +54,7 @@ def test_auto_size_and_time_limit_are_decided_once_for_every_rank(tmp_path, data
     assert done.returncode == 0, done.stderr
     info = json.loads((run / "model.json").read_text())
     chosen = info["model"]["hidden_size"]
-    assert chosen[0] in (64, 128, 256) and info["training"]["auto_size"]["hidden_size"] == chosen[0]
+    assert chosen[0] in (64, 128, 256) and info["training"]["recipe"]["hidden_size"] == chosen[0]
     weights = load_file(str(run / "model.safetensors"))
     assert weights["rnn.weight_hh_l0"].shape == (4 * chosen[0], chosen[0])
 

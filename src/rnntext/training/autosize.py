@@ -1,22 +1,23 @@
-"""The default model size, chosen from the data and from the time a run is given.
+"""The default recipe, chosen from the data, the time a run is given and this machine's speed.
 
-`hidden_size = 0` (the default, "auto") becomes, when training starts, the largest size in
-LADDER that passes both tests:
+`hidden_size = 0` (auto) becomes, when training starts, the largest size in LADDER that
+passes both tests:
 
 1. data: the recurrent layers have at most DATA_RATIO parameters per training token. A model
-   much larger than its corpus memorises it before it generalises. Measured with the default
-   recipe (benchmarks/quality.py): on 144k training characters and 2 minutes, 2x256 (5.9 per
-   token) matched 2x128 on validation and beat it on test, and 2x512 (23 per token) lost on
-   both; on 1M characters and 10 minutes 2x512 (3.3 per token) is the size that met issue
-   12's target.
-2. time (only with --time-limit): a speed probe of a few real training steps says the run can
-   pass over the training split at least MIN_EPOCHS times in the limit. A model that sees
-   its data only a few times is undertrained, however large.
+   much larger than its corpus memorises it before it generalises.
+2. time (only with --time-limit): a speed probe of real training steps on this machine says
+   the run can pass over the training split at least as often as the size's regularisation
+   needs (epochs_needed): a lightly regularised model learns in LIGHT_EPOCHS passes; a
+   heavily regularised one (dropout and weight drop slow learning down) needs HEAVY_EPOCHS.
+   On a slow machine the same rule picks a smaller model than on a fast one.
 
-Without a time limit the size is at most DEFAULT_MAX (the 2x256 LSTM a run got before auto
-sizes). With tie_weights the size is embed_size. The chosen size is written into the run's
-config.toml, so a resume, `load` and `sample` use it; the probe's seconds count against the
-time limit. README "Model size" shows the measurements behind the constants.
+`dropout = -1` and `weight_drop = -1` (auto) then follow from the chosen size's recurrent
+parameters per training token (regularisation): the larger the model against its data, the
+more it must be kept from memorising; a run that passes over its data fewer than twice gets
+none. Without a time limit the size is at most DEFAULT_MAX. With tie_weights the size is
+embed_size. The choices are written into the run's config.toml and model.json, so a resume,
+`load` and `sample` use them; the probe's seconds count against the time limit. README
+"Default recipe" shows the measurements behind the constants.
 """
 
 from __future__ import annotations
@@ -27,24 +28,47 @@ from dataclasses import replace
 
 import numpy as np
 
-from rnntext.config import AUTO_UNRESOLVED, Config
+from rnntext.config import AUTO, AUTO_UNRESOLVED, Config
 
 log = logging.getLogger("rnntext")
 
 LADDER = (64, 128, 256, 384, 512, 768, 1024)
 DATA_RATIO = 8.0  # recurrent parameters per training token at most
-MIN_EPOCHS = 10.0  # passes over the training split the time limit must allow
+HEAVY_RATIO = 3.0  # from this many recurrent parameters per token, the heavy regularisation
+LIGHT_EPOCHS, HEAVY_EPOCHS = 5.0, 10.0  # passes over the training split each kind needs
 DEFAULT_MAX = AUTO_UNRESOLVED  # without a time limit: the 2x256 a run got before auto sizes
 PROBE_SHARE = 0.05  # the probe stops trying larger sizes once it has used this share of the limit
+
+
+def regularisation(params_per_token: float, epochs: float | None) -> tuple[float, float]:
+    """(dropout, weight_drop) for a model with this many recurrent parameters per training
+    token that will pass over its data `epochs` times (None: unknown, as many as it takes).
+    The heavy pair is the measured recipe of 2x512 on 1 MB (3.3 per token) and 2x256 on 144k
+    characters (5.9 per token); models smaller than their data lose by it."""
+    if epochs is not None and epochs < 2:
+        return 0.0, 0.0
+    if params_per_token >= HEAVY_RATIO:
+        return 0.25, 0.2
+    if params_per_token >= 1.0:
+        return 0.2, 0.1
+    return 0.1, 0.0
+
+
+def epochs_needed(params_per_token: float) -> float:
+    return HEAVY_EPOCHS if params_per_token >= HEAVY_RATIO else LIGHT_EPOCHS
 
 
 def recurrent_parameters(cfg: Config, vocab_size: int, hidden: int) -> int:
     """Parameters of cfg's recurrent layers with every layer `hidden` wide. The embedding and
     output layers grow with the vocabulary, not with what the model can memorise: a 10,000-word
     vocabulary would otherwise shrink every word model to the smallest size."""
+    return _recurrent_count(replace(cfg.model, hidden_size=(hidden,)), vocab_size)
+
+
+def _recurrent_count(model_cfg, vocab_size: int) -> int:
     from rnntext.engines.numpy.model import param_shapes
 
-    shapes = param_shapes(replace(cfg.model, hidden_size=(hidden,)), vocab_size)
+    shapes = param_shapes(model_cfg, vocab_size)
     return int(sum(np.prod(shape) for name, shape in shapes.items() if name.startswith("rnn.")))
 
 
@@ -72,33 +96,57 @@ def choose_hidden_size(cfg: Config, vocab_size: int, train_tokens: int) -> tuple
     m, limit = cfg.model, cfg.train.time_limit
     if m.tie_weights:
         return m.embed_size, {"rule": "tie_weights: the embedding size"}
-    fits_data = [h for h in LADDER if recurrent_parameters(cfg, vocab_size, h) <= DATA_RATIO * train_tokens]
-    candidates = fits_data or [LADDER[0]]
+    ratio = {h: recurrent_parameters(cfg, vocab_size, h) / train_tokens for h in LADDER}
+    candidates = [h for h in LADDER if ratio[h] <= DATA_RATIO] or [LADDER[0]]
     if not limit:
         chosen = max([h for h in candidates if h <= DEFAULT_MAX] or [LADDER[0]])
         return chosen, {"rule": "data", "train_tokens": train_tokens}
-    # speed falls as the size grows: bisect for the largest size that still gets MIN_EPOCHS
+    # speed falls and the epochs needed rise with the size: bisect for the largest that passes
     best, lo, hi, speeds, start = 0, 0, len(candidates) - 1, {}, time.perf_counter()
     while lo <= hi and (not speeds or time.perf_counter() - start < PROBE_SHARE * limit):
         mid = (lo + hi) // 2
-        speed = probe_speed(cfg, vocab_size, candidates[mid], budget_s=min(1.0, 0.01 * limit))
-        speeds[candidates[mid]] = round(speed)
-        if speed * limit >= MIN_EPOCHS * train_tokens:
+        h = candidates[mid]
+        speeds[h] = round(probe_speed(cfg, vocab_size, h, budget_s=min(1.0, 0.01 * limit)))
+        if speeds[h] * limit >= epochs_needed(ratio[h]) * train_tokens:
             best, lo = mid, mid + 1
         else:
             hi = mid - 1
     return candidates[best], {"rule": "data and time", "train_tokens": train_tokens, "tokens_per_s": speeds,
-                    "probe_s": round(time.perf_counter() - start, 2)}
+                              "probe_s": round(time.perf_counter() - start, 2)}
+
+
+def expected_epochs(cfg: Config, train_tokens: int, tokens_per_s: float | None) -> float | None:
+    """How often the run will pass over its training split, where its stopping rules say."""
+    t = cfg.train
+    bounds = [t.epochs] if t.epochs else []
+    if t.max_iters:
+        bounds.append(t.max_iters * t.batch_size * t.seq_len / train_tokens)
+    if t.time_limit and tokens_per_s:
+        bounds.append(tokens_per_s * t.time_limit / train_tokens)
+    return min(bounds) if bounds else None
 
 
 def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None) -> tuple[Config, dict | None]:
-    """cfg with an auto hidden size replaced by the chosen one (unchanged otherwise)."""
+    """cfg with its auto values (hidden size, dropout, weight drop) replaced by the chosen ones
+    (unchanged otherwise), and a record of the choice."""
     from rnntext.training import distributed
 
-    if cfg.model.hidden_size != (0,):
-        return cfg, None
+    m, why = cfg.model, {}
     world = world or distributed.SINGLE
-    chosen, why = choose_hidden_size(cfg, vocab_size, train_tokens) if world.main else (0, {})
-    chosen = distributed.broadcast_int(world, chosen)  # every rank builds the same model
-    log.info("model size: %d hidden units per layer (%s)", chosen, why)
-    return replace(cfg, model=replace(cfg.model, hidden_size=(chosen,))), {"hidden_size": chosen, **why}
+    if m.hidden_size == (0,):
+        chosen, why = choose_hidden_size(cfg, vocab_size, train_tokens) if world.main else (0, {})
+        chosen = distributed.broadcast_int(world, chosen)  # every rank builds the same model
+        m = replace(m, hidden_size=(chosen,))
+        why = {"hidden_size": chosen, **why}
+    if AUTO in (m.dropout, m.weight_drop):
+        ratio = _recurrent_count(m, vocab_size) / train_tokens
+        speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0]) if why else None
+        dropout, weight_drop = regularisation(ratio, expected_epochs(cfg, train_tokens, speed))
+        m = replace(m, dropout=dropout if m.dropout == AUTO else m.dropout,
+                    weight_drop=weight_drop if m.weight_drop == AUTO else m.weight_drop)
+        why |= {"dropout": m.dropout, "weight_drop": m.weight_drop,
+                "recurrent_params_per_token": round(ratio, 3)}
+    if not why:
+        return cfg, None
+    log.info("recipe: %s", why)
+    return replace(cfg, model=m), why

@@ -37,6 +37,7 @@ class NumpyEngine:
 
     def __init__(self, model_cfg, train_cfg, vocab_size: int):
         check_options(model_cfg, train_cfg)
+        model_cfg = model_cfg.without_auto()
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.rng = np.random.Generator(np.random.PCG64(train_cfg.seed))
         self.params = init_params(model_cfg, vocab_size, self.rng, np.float32)

@@ -63,6 +63,7 @@ class RNNLM(nn.Module):
 
     def __init__(self, model_cfg, vocab_size: int):
         super().__init__()
+        model_cfg = model_cfg.without_auto()
         self.cfg, self.vocab_size = model_cfg, vocab_size
         E = model_cfg.embed_size
         self.embedding = nn.Embedding(vocab_size, E) if E > 0 else None
