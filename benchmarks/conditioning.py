@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import rnntext
+from rnntext import hardware
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "tinyshakespeare.txt"
 
@@ -39,7 +40,7 @@ def main() -> None:
         other = model.evaluate(held_out, condition="python-docs")
         samples = {label: model.generate("\n", length=200, temperature=0.8, seed=1, condition=label, unknown="skip")
                    for label in model.info.model.labels}
-    print(json.dumps({"benchmark": "conditioning", "labels": list(model.info.model.labels),
+    print(json.dumps({"benchmark": "conditioning", "machine": hardware.describe(), "labels": list(model.info.model.labels),
                       "time_limit_s": args.time_limit, "iterations": result.iterations,
                       "shakespeare_loss_own_label": round(own["loss"], 4),
                       "shakespeare_loss_other_label": round(other["loss"], 4),

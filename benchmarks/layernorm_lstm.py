@@ -14,6 +14,8 @@ import time
 
 import torch
 
+from rnntext import hardware
+
 V, E, H, B, T = 65, 64, 512, 64, 50
 
 
@@ -62,7 +64,7 @@ def main() -> None:
     low = fast_low_precision_cpu(torch.bfloat16)
     fused = tokens_per_s(torch.nn.LSTM(E, H, 2, batch_first=True), low)
     normed = tokens_per_s(torch.nn.Sequential(LayerNormLSTM(E, H), LayerNormLSTM(H, H)), low)
-    print(json.dumps({"benchmark": "layernorm_lstm", "case": "2x512, embed 64, V=65, B=64, T=50",
+    print(json.dumps({"benchmark": "layernorm_lstm", "machine": hardware.describe(), "case": "2x512, embed 64, V=65, B=64, T=50",
                       "bf16": low, "fused_tokens_per_s": round(fused), "layernorm_tokens_per_s": round(normed),
                       "slowdown": round(fused / normed, 2)}))
 

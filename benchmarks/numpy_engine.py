@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from rnntext import hardware
 from rnntext.config import ModelConfig
 from rnntext.engines.numpy import clip_grad_norm, init_params, loss_and_grads, make_optimizer
 
@@ -84,7 +85,7 @@ def main():
     import torch
 
     result["threads"] = torch.get_num_threads()
-    print(json.dumps(result))
+    print(json.dumps({**result, "machine": hardware.describe()}))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rnntext import hardware
+
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "tinyshakespeare.txt"
 
 
@@ -47,7 +49,7 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(json.dumps({"benchmark": "prepare", "level": args.level, "input_bytes": size, "seconds": round(seconds, 2),
+        print(json.dumps({"benchmark": "prepare", "machine": hardware.describe(), "level": args.level, "input_bytes": size, "seconds": round(seconds, 2),
                           "peak_rss_mb": round(peak_kb / 1024, 1), "output_bytes": out.stat().st_size}))
 
 

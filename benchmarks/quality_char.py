@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import rnntext
+from rnntext import hardware
 from rnntext.config import SECTIONS, coerce, key_section
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "tinyshakespeare.txt"
@@ -40,7 +41,7 @@ def main() -> None:
     model = rnntext.load(out, weights="best")
     sample = model.generate("\n", length=400, temperature=0.8, seed=1)
     best = result.best_val_loss
-    print(json.dumps({"benchmark": "quality_char", "corpus": "tinyshakespeare (last 5% validation)",
+    print(json.dumps({"benchmark": "quality_char", "machine": hardware.describe(), "corpus": "tinyshakespeare (last 5% validation)",
                       "time_limit_s": args.time_limit, "val_loss": round(best, 4), "val_bpc": round(best / math.log(2), 4),
                       "iterations": result.iterations, "epochs": round(result.epoch, 2),
                       "tokens_per_s": round(model.info.training["tokens_seen"] / result.elapsed_s),

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnntext import hardware
 from rnntext.config import ModelConfig
 from rnntext.generation import Rule, Runtime
 
@@ -194,7 +195,7 @@ def main() -> None:
     fast = {p: {str(b): round(torch_chars_per_second(lstm_weights, b, p, seconds)) for b in (1, 256)}
             for p in ("float32", "bfloat16")}
     divergence = bf16_divergence(lstm_weights, 200 if seconds < 1 else 1000)
-    print(json.dumps({
+    print(json.dumps({"machine": hardware.describe(),
         "benchmark": "sampling", "model": "lstm 2x256, V=65, embed 64",
         "single_chars_per_s": single, "batch256_chars_per_s": batch, "prime_10k_s": prime,
         "ttfc_runtime_s": round(ttfc, 3), "ttfc_runtime_process_wall_s": round(ttfc_wall, 3),

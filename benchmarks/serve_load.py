@@ -31,6 +31,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from rnntext import hardware
+
 HOST = "127.0.0.1"
 TIMEOUT_S = 60
 TEXT = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine!\n" * 200
@@ -183,7 +185,7 @@ def main() -> None:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(json.dumps({"benchmark": "serve_load", "requests": args.requests, "clients": args.clients,
+    print(json.dumps({"benchmark": "serve_load", "machine": hardware.describe(), "requests": args.requests, "clients": args.clients,
                       "length": args.length, **result}))
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from rnntext import hardware
+
 sys.path.insert(0, str(Path(__file__).parent))
 from train_throughput import V, make_dataset  # noqa: E402
 
@@ -55,7 +57,7 @@ def main() -> None:
         big_dataset(small, 1)
         big_dataset(large, args.large_mb)
         a, b = peak_mb(small, Path(tmp) / "r1"), peak_mb(large, Path(tmp) / "r2")
-    print(json.dumps({"benchmark": "train_memory", "peak_rss_mb_1mb": round(a, 1),
+    print(json.dumps({"benchmark": "train_memory", "machine": hardware.describe(), "peak_rss_mb_1mb": round(a, 1),
                       f"peak_rss_mb_{args.large_mb}mb": round(b, 1), "difference_mb": round(b - a, 1)}))
 
 

@@ -22,6 +22,8 @@ import h5py
 import numpy as np
 import torch
 
+from rnntext import hardware
+
 V, E, H, L, T, B = 65, 64, 256, 2, 100, 64
 
 
@@ -74,7 +76,7 @@ def main() -> None:
             ours.append(trainer_loop(data, Path(tmp) / "run", args.iters))
             default.append(trainer_loop(data, Path(tmp) / "run", args.iters, "auto"))
     b, o = max(bare), max(ours)
-    print(json.dumps({"benchmark": "train_throughput", "case": "2x256 LSTM, embed 64, V=65, T=100, B=64, Adam",
+    print(json.dumps({"benchmark": "train_throughput", "machine": hardware.describe(), "case": "2x256 LSTM, embed 64, V=65, T=100, B=64, Adam",
                       "bare_tokens_per_s": round(b), "trainer_tokens_per_s": round(o), "ratio": round(o / b, 3),
                       "trainer_default_tokens_per_s": round(max(default)),
                       "threads": torch.get_num_threads()}))

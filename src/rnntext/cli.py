@@ -386,8 +386,7 @@ def cmd_demo(args) -> int:
     print(f"training a 2-layer LSTM on the built-in python-docs corpus for {args.time_limit:.0f} s ...", flush=True)
     display = TrainDisplay(quiet=False)
     with display:
-        result = api.train("python-docs", run, force=True, time_limit=args.time_limit, report=display,
-                           sample_every=0, **DEMO_RECIPE)
+        result = api.train("python-docs", run, force=True, preset="demo", time_limit=args.time_limit, report=display)
     marker.touch()
     val = result.val or {}
     print(f"\n{result.iterations} iterations in {result.elapsed_s:.0f} s: validation loss {val.get('val_loss', 0):.3f} "
@@ -398,13 +397,6 @@ def cmd_demo(args) -> int:
         print(f"\n--- temperature {temperature} ---\ndef {text}")
     print(f"\nthe run is in {run}: try `rnntext sample {run} --prime 'The '` or `rnntext info {run}`")
     return 0
-
-
-# The demo's recipe: small enough to see several epochs of python-docs in a minute on 2 cores.
-# a minute under-fits rather than overfits: lighter regularisation than the default recipe
-# (measured on python-docs, 60 s: validation 1.508 nats/char against 1.579 with the defaults)
-DEMO_RECIPE = dict(cell="lstm", num_layers=2, hidden_size=(128,), embed_size=64, seq_len=100, batch_size=64,
-                   lr=3e-3, dropout=0.1, weight_drop=0.0, eval_every=200, log_every=20)
 
 
 def cmd_serve(args) -> int:

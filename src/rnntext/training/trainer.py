@@ -26,6 +26,7 @@ from rnntext.errors import TrainingError
 from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
 from rnntext.training.schedules import Plateau, lr_at
+from rnntext.training.threads import ThreadTuner
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,9 @@ class Trainer:
         window_start, window_tokens = time.monotonic(), 0
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
                      "max_iters": self._max_iters(), "time_limit": tc.time_limit})
+        self.threads = ThreadTuner.for_engine(self.engine, tc.threads) if self.world.size == 1 else ThreadTuner([])
+        self._cosine_auto = self.tc.lr_schedule in ("cosine", "auto") and not self.tc.cosine_iters \
+            and bool(self.tc.time_limit)
         last_saved = self.iteration
         if tc.tensorboard and self.world.main:
             from rnntext.training.tensorboard import TensorBoardWriter
@@ -182,27 +186,31 @@ class Trainer:
         try:
             while (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
-                if self.tc.lr_schedule in ("cosine", "auto") and not self.tc.cosine_iters and self.tc.time_limit:
+                if self._cosine_auto:
                     self._fit_cosine(start)
                 if b == 0 or not self.batches.carries_state:
                     self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
                 x, y, mask, cond = self.batches.batch(b, epoch)
                 lr = lr_at(self.tc, self.iteration, epoch, self.plateau.scale)
+                step_start = time.monotonic()
                 loss = self.engine.train_step(x, y, lr, mask, cond)
                 if not math.isfinite(loss):
                     raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
                                         f"--clip-norm; the last good checkpoint in {self.run} is kept")
                 self.iteration += 1
                 counted = (x.size if mask is None else int(mask.sum())) * self.world.size
+                self.threads.after_step(time.monotonic() - step_start, counted)
                 self.tokens_seen += counted
                 window_tokens += counted
                 self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
                 if self.iteration % tc.log_every == 0:
                     now = time.monotonic()
+                    self._rate = window_tokens / max(now - window_start, 1e-9)
                     self._log({"iter": self.iteration, "epoch": round(self.iteration / nb, 4), "lr": lr,
-                               "train_loss": self.loss_sum / self.loss_n, "tokens_per_s": window_tokens / max(now - window_start, 1e-9),
+                               "train_loss": self.loss_sum / self.loss_n, "tokens_per_s": self._rate,
                                "elapsed_s": round(self.elapsed_before + now - start, 3)})
                     window_start, window_tokens, self.loss_sum, self.loss_n = now, 0, 0.0, 0
+                    self.threads.check()
                 if eval_every and self.iteration % eval_every == 0:
                     self._validate(start)
                     last_saved = self.iteration
@@ -224,32 +232,51 @@ class Trainer:
     _last_val: dict | None = None
     tensorboard = None
 
-    COSINE_PROBE = 20  # iterations timed before a --time-limit run fixes its cosine length
-    _probe = None  # (iteration, time) where the speed measurement started
+    COSINE_PROBE = 20  # iterations timed before a --time-limit run fits its cosine length
+    REFIT_SHARE, REFIT_TOLERANCE = 0.1, 0.15  # re-check every 10% of the limit; re-fit when 15% off
+    _probe = None  # (iteration, time) where the current speed measurement started
+    _next_fit = 0.0  # seconds into the session when the fit is next checked
+    _rate = 0.0  # training tokens per second of the last log window
+    _final_s = None  # seconds the last validation and checkpoint took
 
     def _fit_cosine(self, start: float) -> None:
-        """Fix cosine_iters once, to what the time limit will allow at the speed measured so
-        far (an iteration limit that stops first shortens the run, not the schedule). It is then
-        part of config.toml, so a resume keeps it."""
+        """Fit cosine_iters to what the time limit allows at the speed measured so far (an
+        iteration limit that stops first shortens the run, not the schedule), and re-fit it when
+        the speed changes (a machine that gets busy, a new thread count): the rate anneals to
+        its minimum at the deadline either way. It is part of config.toml, so a resume keeps it."""
         now = time.monotonic()
         if self._probe is None:
             if self.iteration >= 3:  # the first iterations pay for warm-up: time from the third on
-                self._probe = (self.iteration, now)
+                self._probe, self._next_fit = (self.iteration, now), min(0.05 * self.tc.time_limit, 30)
             return
         elapsed = now - start
-        # measure over 5% of the time (at most 30 s) at the peak rate first; rank 0's clock
-        # decides for every rank, so that all of them enter the broadcast below together
-        ready = self.iteration >= self.COSINE_PROBE and elapsed >= min(0.05 * self.tc.time_limit, 30)
+        # rank 0's clock decides for every rank, so that all of them enter the broadcast together
+        ready = self.iteration - self._probe[0] >= self.COSINE_PROBE and elapsed >= self._next_fit
         if not distributed.broadcast_int(self.world, int(ready)):
             return
         rate = (self.iteration - self._probe[0]) / max(now - self._probe[1], 1e-9)  # iterations per second
-        length = int(self.iteration + (self.tc.time_limit - elapsed) * rate)
+        length = int(self.iteration + (self.tc.time_limit - self._final_reserve() - elapsed) * rate)
         length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
-        self.tc = dataclasses.replace(self.tc, cosine_iters=max(1, length - self.tc.warmup_iters))
+        self._probe, self._next_fit = (self.iteration, now), elapsed + self.REFIT_SHARE * self.tc.time_limit
+        new, old = max(1, length - self.tc.warmup_iters), self.tc.cosine_iters
+        if old and abs(new - old) <= self.REFIT_TOLERANCE * old:
+            return
+        self.tc = dataclasses.replace(self.tc, cosine_iters=new)
         self.cfg = dataclasses.replace(self.cfg, train=self.tc)
         if self.world.main:
             write_text(self.run / "config.toml", to_toml(self.cfg))
-        log.info("cosine schedule fitted to %d iterations", self.tc.cosine_iters)
+        log.info("cosine schedule %s to %d iterations", "re-fitted" if old else "fitted", new)
+
+    def _final_reserve(self) -> float:
+        """Seconds to keep for the final validation and checkpoint, so that --time-limit holds
+        them: what the last ones took, or before any, the validation tokens at twice the
+        training speed (evaluation has no backward pass) and a second for the files."""
+        if self._final_s is not None:
+            return 1.2 * self._final_s
+        if self.val is None or not self._rate:
+            return 1.0
+        tokens = min(len(self.val) * self.val.B * self.val.T, self.tc.eval_tokens or math.inf)
+        return tokens / (2 * self._rate) + 1.0
 
     def _max_iters(self) -> int:
         limits = [self.tc.max_iters] if self.tc.max_iters else []
@@ -262,7 +289,7 @@ class Trainer:
         if limit and self.iteration >= limit:
             return "max_iters" if limit == self.tc.max_iters else "epochs"
         if self.tc.time_limit:
-            over = time.monotonic() - start >= self.tc.time_limit
+            over = time.monotonic() - start + self._final_reserve() >= self.tc.time_limit
             # rank 0's clock decides for every rank: one rank stopping alone would leave the
             # others waiting in the next gradient all-reduce
             if distributed.broadcast_int(self.world, int(over)):
@@ -273,6 +300,11 @@ class Trainer:
 
     def _validate(self, start: float) -> None:
         """Validate, keep the best weights, checkpoint, and print samples every N validations."""
+        began = time.monotonic()
+        self._validate_and_save(start)
+        self._final_s = time.monotonic() - began
+
+    def _validate_and_save(self, start: float) -> None:
         if self.val is not None:
             max_batches = len(self.val)
             if self.tc.eval_tokens:
