@@ -15,7 +15,7 @@ import pytest
 
 import rnntext
 from rnntext.cli import main
-from rnntext.config import Config, merge, preset_description, preset_names, read_toml, resolve
+from rnntext.config import AUTO, Config, merge, preset_description, preset_names, read_toml, resolve
 from rnntext.errors import ConfigError
 
 LABS = ("caffe-lstm", "caffe-lstm-multilayer", "tf-words", "keras-chars", "keras-captions", "numpy-chars")
@@ -101,7 +101,7 @@ def test_recipe_values():
     small, large, word = (resolve(preset=n) for n in RECIPES)
     assert (small.model.hidden_sizes, small.model.embed_size, small.train.seq_len, small.train.batch_size) == \
            ((256, 256), 64, 50, 64)
-    assert (small.model.dropout, small.model.weight_drop, small.train.lr_schedule) == (0.25, 0.2, "auto")
+    assert (small.model.dropout, small.model.weight_drop, small.train.lr_schedule) == (AUTO, AUTO, "auto")  # by the data
     assert (small.train.optimizer, small.train.lr, small.train.clip_norm) == ("adamw", 2e-3, 5.0)
     assert sum(large.model.hidden_sizes) > sum(small.model.hidden_sizes) and large.train.batch_size > 64
     assert word.data.level == "word" and word.model.tie_weights
