@@ -169,6 +169,7 @@ SMALL = {  # sizes only: the level, lines, batching, engine and one-hot input st
     "char-small": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
     "char-large": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
     "word-medium": dict(hidden_size=16, embed_size=16, batch_size=4, seq_len=10),
+    "demo": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
 }
 
 
