@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,6 @@ from rnntext.config import Config, DataConfig
 from rnntext.errors import ConfigError, InputError, RunError, TrainingError
 
 log = logging.getLogger(__name__)
-
-RUN_FILES = ("model.safetensors", "model.json", "best.safetensors", "trainer.safetensors", "trainer.json",
-             "config.toml", "metrics.jsonl", "data.h5")
-
 
 def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
@@ -41,113 +36,187 @@ def prepare(inputs, output, *, force: bool = False, preset: str | None = None, c
     return prepare_dataset(sources, cfg.data, output, force=force)
 
 
-def _is_dataset(path: str) -> bool:
-    p = Path(path)
-    if not p.is_file():
-        return False
-    with open(p, "rb") as f:  # the signature only: a dataset may be larger than memory
-        return f.read(8) == b"\x89HDF\r\n\x1a\n"
+def _is_dataset(path) -> bool:
+    from rnntext.data.dataset import is_dataset
+
+    return is_dataset(path)
 
 
-def _claim_run_dir(run: Path, resume: bool, force: bool) -> None:
-    """Refuse to overwrite a run unless --force; with --force remove only rnntext's own files."""
-    if run.exists() and not run.is_dir():
-        raise RunError(f"{run} is a file, not a run directory: choose another -o")
-    for stale in run.glob(".*.tmp") if run.is_dir() else ():
-        stale.unlink()  # a temporary file left by a crash mid-write; the file it was for is intact
-    if resume:
-        if not (run / "trainer.safetensors").is_file():
-            raise RunError(f"{run} has no checkpoint to resume: drop --resume to start a new run there")
-        return
-    if run.is_dir() and any(run.iterdir()):
-        if not force:
-            raise RunError(f"run directory {run} is not empty: pass --resume to continue it, --force to start it "
-                           f"over, or choose another -o")
-        for name in RUN_FILES:
-            (run / name).unlink(missing_ok=True)
-        shutil.rmtree(run / "checkpoints", ignore_errors=True)
-    run.mkdir(parents=True, exist_ok=True)
+def _claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
+    """How this command takes the run directory (a rundir.Claim), decided before anything changes:
+    only rnntext's own files are ever removed or replaced, never an input or another program's file."""
+    from rnntext.training import rundir
+
+    writes = set(rundir.RUN_FILES) - ({"data.h5"} if _is_dataset(str(inputs[0])) and len(inputs) == 1 else set())
+    if cfg.train.keep_last:
+        writes.add(rundir.CHECKPOINTS)
+    record = {"format": rundir.MANIFEST_FORMAT, "format_version": 1, "inputs": [_input_name(i) for i in inputs],
+              "config": cfg.to_dict()}
+    return rundir.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
+                             writes=writes, record=record)
+
+
+def _input_name(path) -> str:
+    """An input as the run records it: an absolute path, or a built-in corpus's name."""
+    return str(Path(path).resolve()) if Path(path).exists() else str(path)
 
 
 def train(inputs=None, output=None, *, resume: bool = False, force: bool = False, preset: str | None = None,
           config: str | None = None, report=None, **options):
     """Train into run directory `output` from a prepared dataset or from text (prepared on the fly).
 
-    Returns a TrainResult (iterations, best validation loss, last validation metrics, ...).
+    Returns a TrainResult (iterations, best validation loss, last validation metrics, what
+    --force removed, ...).
     """
     from rnntext.training import distributed
+    from rnntext.training.trainer import check_engine_options
 
     if output is None:
         raise ConfigError("output: give the run directory with -o RUN")
+    if resume and force:
+        raise ConfigError("resume: --resume continues a run and --force starts it over: pass one of them")
     run = Path(output)
-    overrides = _split_kwargs(options)
-    cfg = _resolve_for_run(run, resume, preset, config, overrides)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
-    if not inputs and resume:
-        inputs = [_recorded_dataset(run)]
+    cfg = _resolve_for_run(run, resume, preset, config, _split_kwargs(options))
+    if resume:
+        inputs = _resume_inputs(run, inputs)
     if not inputs:
         raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
-    from rnntext.training.trainer import check_engine_options
-
+    config_mod.to_toml(cfg)  # a value config.toml cannot hold is refused now, not after training
     check_engine_options(cfg)
     world = distributed.setup(cfg.train.device)
     try:
-        return _train_in(run, inputs, cfg, resume, force, report, world)
+        return _train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config])
     finally:
         distributed.teardown(world)
 
 
-def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world):
+def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected):
     from rnntext.data.dataset import open_dataset
-    from rnntext.training import autosize, distributed, rundir
-    from rnntext.training.trainer import Trainer
+    from rnntext.training import distributed
+    from rnntext.training.trainer import Trainer, _truncate_metrics
 
+    restart = resume and not (run / "trainer.safetensors").is_file()  # no checkpoint yet: start the recorded run
+    claim, removed = None, []
+    from_text = not (len(inputs) == 1 and _is_dataset(inputs[0]))
+    data_path = run / "data.h5" if from_text else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
-        _claim_run_dir(run, resume, force)
-    if len(inputs) == 1 and _is_dataset(str(inputs[0])):
-        data_path = Path(inputs[0])
-    else:
-        data_path = run / "data.h5"
-        if world.main and not (resume and data_path.is_file()):
+        claim = _claim_run_dir(run, inputs, cfg, resume, force, protected)
+        if not resume:
+            removed = claim.apply()
+        if from_text and not (resume and data_path.is_file()):
             prepare(inputs, data_path, force=True, **dataclasses.asdict(cfg.data))
     distributed.barrier(world)
     with open_dataset(data_path) as dataset:
-        data_cfg = dataset.meta.get("data", {})
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
-        training, spent = {"dataset": str(data_path.resolve())}, 0.0
-        if not resume:  # an auto hidden size is chosen once, from the data and the time limit
-            cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
-            if why:
-                training["auto_size"], spent = why, why.get("probe_s", 0.0)
-        info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, training)
-        if resume:
+        dataset.check_ids()
+        cfg, info, spent = _run_info(run, cfg, dataset, data_path, not resume or restart, world)
+        if resume and not restart:
             _check_resumable(run, info)
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world,
                           spent=spent)
-        if resume:
+        if resume and not restart:
             trainer.restore()
-        return trainer.fit()
+        if claim is not None and resume:  # every check has passed: now the directory may change
+            claim.apply()
+            if restart:
+                _truncate_metrics(run / "metrics.jsonl", 0)
+        result = trainer.fit()
+    return dataclasses.replace(result, removed=tuple(removed))
+
+
+def _run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
+    """The configuration with the dataset's labels (and, for a new run, an auto size), the
+    RunInfo, and the seconds the size probe spent."""
+    from rnntext.training import autosize, rundir
+
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
+    training, spent = {"dataset": str(data_path.resolve())}, 0.0
+    if new:  # an auto hidden size is chosen once, from the data and the time limit
+        cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
+        if why:
+            training["auto_size"], spent = why, why.get("probe_s", 0.0)
+    return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training), spent
 
 
 def _resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> Config:
-    """Resolve the configuration; on resume the run's own config.toml is the base."""
-    if not resume or not (run / "config.toml").is_file():
+    """Resolve the configuration. On resume the run's recorded configuration is the base (the
+    checkpoint's, else the record's, else config.toml); its data options may not change, and a
+    cosine schedule that has ended is re-fitted to a new time limit or refused."""
+    from rnntext.training import rundir
+
+    if not resume:
         return config_mod.resolve(preset, config_file, overrides)
-    cfg = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
+    state = rundir.checkpoint_state(run) if run.is_dir() else None
+    recorded = (state or {}).get("config") or (rundir.read_manifest(run) or {}).get("config")
+    if recorded:
+        base = config_mod.merge(Config(), recorded)
+    elif (run / "config.toml").is_file():
+        base = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
+    else:
+        base = Config()
+    cfg = base
     if preset:
         cfg = config_mod.merge(cfg, config_mod.read_preset(preset))
     if config_file:
         cfg = config_mod.merge(cfg, config_mod.read_toml(config_file))
-    return config_mod.merge(cfg, config_mod.flat_overrides(overrides))
+    cfg = config_mod.merge(cfg, config_mod.flat_overrides(overrides))
+    changed = [f"{f.name} {getattr(base.data, f.name)!r} -> {getattr(cfg.data, f.name)!r}"
+               for f in dataclasses.fields(cfg.data) if getattr(base.data, f.name) != getattr(cfg.data, f.name)]
+    if changed:
+        raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
+                          f"data: drop those options, or start a new run with another -o")
+    return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
 
 
-def _recorded_dataset(run: Path) -> str:
+def _continue_schedule(run: Path, cfg: Config, iteration, overrides) -> Config:
+    """A cosine schedule that ended before `iteration` would train on at lr_min: re-fit it to a
+    new --time-limit (from this iteration on), or refuse when it would mean a learning rate of 0."""
+    tc = cfg.train
+    if tc.lr_schedule not in ("cosine", "auto") or not tc.cosine_iters or not isinstance(iteration, int):
+        return cfg
+    end = tc.warmup_iters + tc.cosine_iters
+    if iteration < end:
+        return cfg
+    if tc.time_limit and "cosine_iters" not in overrides:
+        log.warning("the cosine schedule of %s ended at iteration %d; it is fitted again to --time-limit %gs, "
+                    "continuing from iteration %d", run, end, tc.time_limit, iteration)
+        return dataclasses.replace(cfg, train=dataclasses.replace(tc, cosine_iters=0))
+    if tc.lr_min > 0:
+        log.warning("the cosine schedule of %s ended at iteration %d: training goes on at lr_min %g", run, end, tc.lr_min)
+        return cfg
+    raise TrainingError(f"the cosine schedule of {run} ended at iteration {end}, so training on would run at a "
+                        f"learning rate of 0: pass --time-limit SECONDS (the cosine is fitted to it again), a "
+                        f"--cosine-iters above {iteration - tc.warmup_iters}, or --lr-schedule constant")
+
+
+def _recorded_inputs(run: Path) -> list[str]:
+    """The inputs the run was started with: its record, else the dataset model.json names."""
     from rnntext.training import rundir
 
+    manifest = rundir.read_manifest(run) if run.is_dir() else None
+    if manifest and manifest.get("inputs"):
+        return [str(i) for i in manifest["inputs"]]
     try:
-        return rundir.read_info(run).training["dataset"]
+        return [str(rundir.read_info(run).training["dataset"])]
     except (RunError, KeyError):
-        raise InputError(f"cannot tell which dataset {run} was trained on: name it again") from None
+        return []
+
+
+def _resume_inputs(run: Path, given: list) -> list:
+    """What a resume reads: the recorded inputs; inputs given again must be those."""
+    recorded = _recorded_inputs(run)
+    if not given:
+        if not recorded:
+            raise InputError(f"cannot tell which data {run} was trained on (it has no record of it): name the "
+                             f"dataset or text it was trained on, with --resume")
+        return recorded
+    names = [_input_name(g) for g in given]
+    own_data = str((run / "data.h5").resolve())
+    if not recorded or names == recorded or names == [own_data] or (
+            len(names) == 1 and _is_dataset(names[0]) and not any(Path(r).exists() for r in recorded)):
+        return given if names != [own_data] else recorded
+    raise InputError(f"{run} was trained on {', '.join(recorded)}: --resume continues with that data; drop "
+                     f"{', '.join(map(str, given))}, or start a new run with another -o")
 
 
 def _check_resumable(run: Path, info) -> None:
