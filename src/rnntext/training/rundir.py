@@ -185,7 +185,7 @@ def load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     recorded = meta.get("sha256")
     if recorded is not None and recorded != digest(tensors, meta.get("trainer", "")):
         raise RunError(f"{path} does not match its recorded checksum: the file is damaged"
-                       + (" (resume from a numbered checkpoint, or start over)" if "trainer" in meta else
+                       + (" (restore it from a backup, or start the run over with --force)" if "trainer" in meta else
                           "; train the run again"))
     return tensors, meta
 
