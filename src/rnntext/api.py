@@ -16,7 +16,7 @@ import numpy as np
 
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
-from rnntext.errors import ConfigError, InputError, RunError, TrainingError
+from rnntext.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +42,6 @@ def _is_dataset(path) -> bool:
     return is_dataset(path)
 
 
-def _claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
-    """How this command takes the run directory (a rundir.Claim), decided before anything changes:
-    only rnntext's own files are ever removed or replaced, never an input or another program's file."""
-    from rnntext.training import rundir
-
-    writes = set(rundir.RUN_FILES) - ({"data.h5"} if _is_dataset(str(inputs[0])) and len(inputs) == 1 else set())
-    if cfg.train.keep_last:
-        writes.add(rundir.CHECKPOINTS)
-    record = {"format": rundir.MANIFEST_FORMAT, "format_version": 1, "inputs": [_input_name(i) for i in inputs],
-              "config": cfg.to_dict()}
-    return rundir.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
-                             writes=writes, record=record)
-
-
-def _input_name(path) -> str:
-    """An input as the run records it: an absolute path, or a built-in corpus's name."""
-    return str(Path(path).resolve()) if Path(path).exists() else str(path)
-
-
 def train(inputs=None, output=None, *, resume: bool = False, force: bool = False, preset: str | None = None,
           config: str | None = None, report=None, **options):
     """Train into run directory `output` from a prepared dataset or from text (prepared on the fly).
@@ -68,7 +49,7 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
     Returns a TrainResult (iterations, best validation loss, last validation metrics, what
     --force removed, ...).
     """
-    from rnntext.training import distributed
+    from rnntext.training import distributed, lifecycle
     from rnntext.training.trainer import check_engine_options
 
     if output is None:
@@ -77,9 +58,9 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         raise ConfigError("resume: --resume continues a run and --force starts it over: pass one of them")
     run = Path(output)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
-    cfg = _resolve_for_run(run, resume, preset, config, _split_kwargs(options))
+    cfg = lifecycle.resolve_for_run(run, resume, preset, config, _split_kwargs(options))
     if resume:
-        inputs = _resume_inputs(run, inputs)
+        inputs = lifecycle.resume_inputs(run, inputs)
     if not inputs:
         raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
     config_mod.to_toml(cfg)  # a value config.toml cannot hold is refused now, not after training
@@ -93,7 +74,7 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
 
 def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected):
     from rnntext.data.dataset import open_dataset
-    from rnntext.training import distributed
+    from rnntext.training import distributed, lifecycle
     from rnntext.training.trainer import Trainer, _truncate_metrics
 
     restart = resume and not (run / "trainer.safetensors").is_file()  # no checkpoint yet: start the recorded run
@@ -101,7 +82,7 @@ def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report,
     from_text = not (len(inputs) == 1 and _is_dataset(inputs[0]))
     data_path = run / "data.h5" if from_text else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
-        claim = _claim_run_dir(run, inputs, cfg, resume, force, protected)
+        claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
         if not resume:
             removed = claim.apply()
         if from_text and not (resume and data_path.is_file()):
@@ -111,7 +92,7 @@ def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report,
         dataset.check_ids()
         cfg, info, spent = _run_info(run, cfg, dataset, data_path, not resume or restart, world)
         if resume and not restart:
-            _check_resumable(run, info)
+            lifecycle.check_resumable(run, info)
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world,
                           spent=spent)
         if resume and not restart:
@@ -136,103 +117,6 @@ def _run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world
         if why:
             training["auto_size"], spent = why, why.get("probe_s", 0.0)
     return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training), spent
-
-
-def _resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> Config:
-    """Resolve the configuration. On resume the run's recorded configuration is the base (the
-    checkpoint's, else the record's, else config.toml); its data options may not change, and a
-    cosine schedule that has ended is re-fitted to a new time limit or refused."""
-    from rnntext.training import rundir
-
-    if not resume:
-        return config_mod.resolve(preset, config_file, overrides)
-    state = rundir.checkpoint_state(run) if run.is_dir() else None
-    recorded = (state or {}).get("config") or (rundir.read_manifest(run) or {}).get("config")
-    if recorded:
-        base = config_mod.merge(Config(), recorded)
-    elif (run / "config.toml").is_file():
-        base = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
-    else:
-        base = Config()
-    cfg = base
-    if preset:
-        cfg = config_mod.merge(cfg, config_mod.read_preset(preset))
-    if config_file:
-        cfg = config_mod.merge(cfg, config_mod.read_toml(config_file))
-    cfg = config_mod.merge(cfg, config_mod.flat_overrides(overrides))
-    changed = [f"{f.name} {getattr(base.data, f.name)!r} -> {getattr(cfg.data, f.name)!r}"
-               for f in dataclasses.fields(cfg.data) if getattr(base.data, f.name) != getattr(cfg.data, f.name)]
-    if changed:
-        raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
-                          f"data: drop those options, or start a new run with another -o")
-    return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
-
-
-def _continue_schedule(run: Path, cfg: Config, iteration, overrides) -> Config:
-    """A cosine schedule that ended before `iteration` would train on at lr_min: re-fit it to a
-    new --time-limit (from this iteration on), or refuse when it would mean a learning rate of 0."""
-    tc = cfg.train
-    if tc.lr_schedule not in ("cosine", "auto") or not tc.cosine_iters or not isinstance(iteration, int):
-        return cfg
-    end = tc.warmup_iters + tc.cosine_iters
-    if iteration < end:
-        return cfg
-    if tc.time_limit and "cosine_iters" not in overrides:
-        log.warning("the cosine schedule of %s ended at iteration %d; it is fitted again to --time-limit %gs, "
-                    "continuing from iteration %d", run, end, tc.time_limit, iteration)
-        return dataclasses.replace(cfg, train=dataclasses.replace(tc, cosine_iters=0))
-    if tc.lr_min > 0:
-        log.warning("the cosine schedule of %s ended at iteration %d: training goes on at lr_min %g", run, end, tc.lr_min)
-        return cfg
-    raise TrainingError(f"the cosine schedule of {run} ended at iteration {end}, so training on would run at a "
-                        f"learning rate of 0: pass --time-limit SECONDS (the cosine is fitted to it again), a "
-                        f"--cosine-iters above {iteration - tc.warmup_iters}, or --lr-schedule constant")
-
-
-def _recorded_inputs(run: Path) -> list[str]:
-    """The inputs the run was started with: its record, else the dataset model.json names."""
-    from rnntext.training import rundir
-
-    manifest = rundir.read_manifest(run) if run.is_dir() else None
-    if manifest and manifest.get("inputs"):
-        return [str(i) for i in manifest["inputs"]]
-    try:
-        return [str(rundir.read_info(run).training["dataset"])]
-    except (RunError, KeyError):
-        return []
-
-
-def _resume_inputs(run: Path, given: list) -> list:
-    """What a resume reads: the recorded inputs; inputs given again must be those."""
-    recorded = _recorded_inputs(run)
-    if not given:
-        if not recorded:
-            raise InputError(f"cannot tell which data {run} was trained on (it has no record of it): name the "
-                             f"dataset or text it was trained on, with --resume")
-        return recorded
-    names = [_input_name(g) for g in given]
-    own_data = str((run / "data.h5").resolve())
-    if not recorded or names == recorded or names == [own_data] or (
-            len(names) == 1 and _is_dataset(names[0]) and not any(Path(r).exists() for r in recorded)):
-        return given if names != [own_data] else recorded
-    raise InputError(f"{run} was trained on {', '.join(recorded)}: --resume continues with that data; drop "
-                     f"{', '.join(map(str, given))}, or start a new run with another -o")
-
-
-def _check_resumable(run: Path, info) -> None:
-    """Architecture and vocabulary must match the checkpoint; length and schedule may change."""
-    from rnntext.training import rundir
-
-    old = rundir.read_info(run)
-    if old.model != info.model:
-        diff = [f"{f.name} {getattr(old.model, f.name)!r} -> {getattr(info.model, f.name)!r}"
-                for f in dataclasses.fields(old.model) if getattr(old.model, f.name) != getattr(info.model, f.name)]
-        raise TrainingError(f"cannot resume {run} with another architecture ({'; '.join(diff)}): "
-                            f"drop those options or start a new run")
-    if old.vocab != info.vocab:
-        raise TrainingError(f"cannot resume {run}: the dataset's vocabulary differs from the run's "
-                            f"({len(info.vocab)} vs {len(old.vocab)} tokens): use the dataset it was trained on")
-    info.training = {**old.training, **info.training}
 
 
 class _Preview:

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from rnntext import api
 from rnntext.cli import main
 from rnntext.config import Config, merge, read_toml, to_toml
 from rnntext.data.atomic import WriteError, append_line
