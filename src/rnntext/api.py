@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,9 @@ import numpy as np
 
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
-from rnntext.errors import ConfigError, InputError, RunError, TrainingError
+from rnntext.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
-
-RUN_FILES = ("model.safetensors", "model.json", "best.safetensors", "trainer.safetensors", "trainer.json",
-             "config.toml", "metrics.jsonl", "data.h5")
-
 
 def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
@@ -41,129 +37,88 @@ def prepare(inputs, output, *, force: bool = False, preset: str | None = None, c
     return prepare_dataset(sources, cfg.data, output, force=force)
 
 
-def _is_dataset(path: str) -> bool:
-    p = Path(path)
-    if not p.is_file():
-        return False
-    with open(p, "rb") as f:  # the signature only: a dataset may be larger than memory
-        return f.read(8) == b"\x89HDF\r\n\x1a\n"
+def _is_dataset(path) -> bool:
+    from rnntext.data.dataset import is_dataset
 
-
-def _claim_run_dir(run: Path, resume: bool, force: bool) -> None:
-    """Refuse to overwrite a run unless --force; with --force remove only rnntext's own files."""
-    if run.exists() and not run.is_dir():
-        raise RunError(f"{run} is a file, not a run directory: choose another -o")
-    for stale in run.glob(".*.tmp") if run.is_dir() else ():
-        stale.unlink()  # a temporary file left by a crash mid-write; the file it was for is intact
-    if resume:
-        if not (run / "trainer.safetensors").is_file():
-            raise RunError(f"{run} has no checkpoint to resume: drop --resume to start a new run there")
-        return
-    if run.is_dir() and any(run.iterdir()):
-        if not force:
-            raise RunError(f"run directory {run} is not empty: pass --resume to continue it, --force to start it "
-                           f"over, or choose another -o")
-        for name in RUN_FILES:
-            (run / name).unlink(missing_ok=True)
-        shutil.rmtree(run / "checkpoints", ignore_errors=True)
-    run.mkdir(parents=True, exist_ok=True)
+    return is_dataset(path)
 
 
 def train(inputs=None, output=None, *, resume: bool = False, force: bool = False, preset: str | None = None,
           config: str | None = None, report=None, **options):
     """Train into run directory `output` from a prepared dataset or from text (prepared on the fly).
 
-    Returns a TrainResult (iterations, best validation loss, last validation metrics, ...).
+    Returns a TrainResult (iterations, best validation loss, last validation metrics, what
+    --force removed, ...).
     """
-    from rnntext.training import distributed
-
-    if output is None:
-        raise ConfigError("output: give the run directory with -o RUN")
-    run = Path(output)
-    overrides = _split_kwargs(options)
-    cfg = _resolve_for_run(run, resume, preset, config, overrides)
-    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
-    if not inputs and resume:
-        inputs = [_recorded_dataset(run)]
-    if not inputs:
-        raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
+    from rnntext.training import distributed, lifecycle
     from rnntext.training.trainer import check_engine_options
 
+    started = time.monotonic()  # --time-limit holds everything from here: preparing, probing, training
+    if output is None:
+        raise ConfigError("output: give the run directory with -o RUN")
+    if resume and force:
+        raise ConfigError("resume: --resume continues a run and --force starts it over: pass one of them")
+    run = Path(output)
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
+    cfg = lifecycle.resolve_for_run(run, resume, preset, config, _split_kwargs(options))
+    if resume:
+        inputs = lifecycle.resume_inputs(run, inputs)
+    if not inputs:
+        raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
+    config_mod.to_toml(cfg)  # a value config.toml cannot hold is refused now, not after training
     check_engine_options(cfg)
     world = distributed.setup(cfg.train.device)
     try:
-        return _train_in(run, inputs, cfg, resume, force, report, world)
+        return _train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config], started)
     finally:
         distributed.teardown(world)
 
 
-def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world):
+def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected, started: float):
     from rnntext.data.dataset import open_dataset
-    from rnntext.training import autosize, distributed, rundir
-    from rnntext.training.trainer import Trainer
+    from rnntext.training import distributed, lifecycle
+    from rnntext.training.trainer import Trainer, _truncate_metrics
 
+    restart = resume and not (run / "trainer.safetensors").is_file()  # no checkpoint yet: start the recorded run
+    claim, removed = None, []
+    from_text = not (len(inputs) == 1 and _is_dataset(inputs[0]))
+    data_path = run / "data.h5" if from_text else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
-        _claim_run_dir(run, resume, force)
-    if len(inputs) == 1 and _is_dataset(str(inputs[0])):
-        data_path = Path(inputs[0])
-    else:
-        data_path = run / "data.h5"
-        if world.main and not (resume and data_path.is_file()):
+        claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
+        if not resume:
+            removed = claim.apply()
+        if from_text and not (resume and data_path.is_file()):
             prepare(inputs, data_path, force=True, **dataclasses.asdict(cfg.data))
     distributed.barrier(world)
     with open_dataset(data_path) as dataset:
-        data_cfg = dataset.meta.get("data", {})
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
-        training, spent = {"dataset": str(data_path.resolve())}, 0.0
-        if not resume:  # an auto hidden size is chosen once, from the data and the time limit
-            cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
-            if why:
-                training["recipe"], spent = why, why.get("probe_s", 0.0)
-        info = rundir.RunInfo(run, cfg.model, dataset.vocab, data_cfg, training)
-        if resume:
-            _check_resumable(run, info)
+        dataset.check_ids()
+        cfg, info = _run_info(run, cfg, dataset, data_path, not resume or restart, world)
+        if resume and not restart:
+            lifecycle.check_resumable(run, info)
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world,
-                          spent=spent)
-        if resume:
+                          spent=time.monotonic() - started)
+        if resume and not restart:
             trainer.restore()
-        return trainer.fit()
+        if claim is not None and resume:  # every check has passed: now the directory may change
+            claim.apply()
+            if restart:
+                _truncate_metrics(run / "metrics.jsonl", 0)
+        result = trainer.fit()
+    return dataclasses.replace(result, removed=tuple(removed))
 
 
-def _resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> Config:
-    """Resolve the configuration; on resume the run's own config.toml is the base."""
-    if not resume or not (run / "config.toml").is_file():
-        return config_mod.resolve(preset, config_file, overrides)
-    cfg = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
-    if preset:
-        cfg = config_mod.merge(cfg, config_mod.read_preset(preset))
-    if config_file:
-        cfg = config_mod.merge(cfg, config_mod.read_toml(config_file))
-    return config_mod.merge(cfg, config_mod.flat_overrides(overrides))
+def _run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
+    """The configuration with the dataset's labels (and, for a new run, an auto size), the
+    RunInfo."""
+    from rnntext.training import autosize, rundir
 
-
-def _recorded_dataset(run: Path) -> str:
-    from rnntext.training import rundir
-
-    try:
-        return rundir.read_info(run).training["dataset"]
-    except (RunError, KeyError):
-        raise InputError(f"cannot tell which dataset {run} was trained on: name it again") from None
-
-
-def _check_resumable(run: Path, info) -> None:
-    """Architecture and vocabulary must match the checkpoint; length and schedule may change."""
-    from rnntext.training import rundir
-
-    old = rundir.read_info(run)
-    if old.model != info.model:
-        diff = [f"{f.name} {getattr(old.model, f.name)!r} -> {getattr(info.model, f.name)!r}"
-                for f in dataclasses.fields(old.model) if getattr(old.model, f.name) != getattr(info.model, f.name)]
-        raise TrainingError(f"cannot resume {run} with another architecture ({'; '.join(diff)}): "
-                            f"drop those options or start a new run")
-    if old.vocab != info.vocab:
-        raise TrainingError(f"cannot resume {run}: the dataset's vocabulary differs from the run's "
-                            f"({len(info.vocab)} vs {len(old.vocab)} tokens): use the dataset it was trained on")
-    info.training = {**old.training, **info.training}
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
+    training = {"dataset": str(data_path.resolve())}
+    if new:  # an auto hidden size is chosen once, from the data and the time limit
+        cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
+        if why:
+            training["recipe"] = why
+    return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
 
 
 class _Preview:

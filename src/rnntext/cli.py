@@ -138,6 +138,9 @@ def run_torchrun(args) -> int:
     return code
 
 
+STOP_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}  # exit statuses 128 + the signal's number, as a shell reports them
+
+
 def cmd_train(args) -> int:
     from rnntext import api
 
@@ -145,21 +148,39 @@ def cmd_train(args) -> int:
         return run_torchrun(args)
     import signal
 
+    received: list[str] = []
+
+    def stop(signum, frame):  # SIGTERM (kill, a job scheduler) ends training as Ctrl-C does: with a checkpoint
+        received.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
     # Python leaves SIGINT ignored when it started ignored (a background job): Ctrl-C or
     # `kill -INT` must still reach the trainer, which saves a checkpoint and stops.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     display = TrainDisplay(quiet=bool(args.quiet) or os.environ.get("RANK", "0") != "0")
-    with display:
-        result = api.train(args.inputs, args.output, resume=args.resume, force=args.force, preset=args.preset,
-                           config=args.config, report=display, **section_values(args, "data", "model", "train"))
+    try:
+        with display:
+            result = api.train(args.inputs, args.output, resume=args.resume, force=args.force, preset=args.preset,
+                               config=args.config, report=display, **section_values(args, "data", "model", "train"))
+    except KeyboardInterrupt:  # before training started, or during the last save: the last checkpoint stands
+        name = received[-1] if received else "SIGINT"
+        print(f"rnntext train: stopped by {name} before a checkpoint could be saved; what {args.output} held is "
+              f"intact", file=sys.stderr)
+        return STOP_SIGNALS[name]
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 speaks
-        _print_result(result)
-    return 130 if result.stopped_by == "interrupt" else 0
+        _print_result(result, received[-1] if received else "SIGINT")
+    return STOP_SIGNALS[received[-1] if received else "SIGINT"] if result.stopped_by == "interrupt" else 0
 
 
-def _print_result(result) -> None:
+def _print_result(result, signal_name: str = "SIGINT") -> None:
+    if result.removed:
+        print(f"removed from {result.run_dir} (rnntext's files of the earlier run): {', '.join(result.removed)}")
     if result.stopped_by == "interrupt":
-        print(f"interrupted: checkpoint saved at iteration {result.iterations}; continue with "
+        what = "interrupted" if signal_name == "SIGINT" else f"stopped by {signal_name}"
+        print(f"{what}: checkpoint saved at iteration {result.iterations}; continue with "
               f"`rnntext train -o {result.run_dir} --resume`")
         return
     val = result.val or {}

@@ -360,6 +360,8 @@ def read_toml(path: str | Path) -> dict[str, dict[str, Any]]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}: give a TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     return _group(raw, str(path))
@@ -436,5 +438,20 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, (tuple, list)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{s}"'
+    return '"' + "".join(_toml_char(c) for c in str(v)) + '"'
+
+
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: control characters as escapes (the spec allows
+    none raw but tab); a lone surrogate (undecodable bytes in an argument) has no TOML form."""
+    if c in _TOML_ESCAPES:
+        return _TOML_ESCAPES[c]
+    code = ord(c)
+    if code < 0x20 or code == 0x7F:
+        return f"\\u{code:04X}"
+    if 0xD800 <= code <= 0xDFFF:
+        raise ConfigError(f"a value holds the undecodable character {c!r}: give options as valid UTF-8")
+    return c

@@ -71,3 +71,40 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line so that the file holds it whole or not at all.
+
+    A failed or short write (a full disk) is cut off again and becomes a WriteError; a torn last
+    line left by an earlier crash is cut off before appending, so no two records share a line.
+    """
+    path, data = Path(path), line.encode("utf-8")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise WriteError(f"cannot write {path}: {e.strerror or e}: free space or fix permissions, then run again "
+                         f"(training: --resume)") from None
+    try:
+        size = _whole_lines(fd)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(28, "No space left on device (short write)")
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise WriteError(f"cannot write {path}: {e.strerror or e}; the lines before are intact: free space "
+                             f"or fix permissions, then run again (training: --resume)") from None
+    finally:
+        os.close(fd)
+
+
+def _whole_lines(fd: int) -> int:
+    """The file's size after cutting off a last line that has no newline."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
+    cut = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else (0 if size <= 1 << 20 else size)
+    os.ftruncate(fd, cut)
+    return cut

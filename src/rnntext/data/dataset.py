@@ -12,6 +12,7 @@ over the input (vocabulary, then encoding) so memory stays bounded for any corpu
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -67,8 +68,15 @@ def _writable(folder: Path) -> bool:
 def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> dict:
     """Read `sources`, build the vocabulary, encode into `out`; return a summary dict."""
     out = check_output(out, force)
+    if any(s.path is not None and s.path.resolve() == out.resolve() for s in sources):
+        raise InputError(f"output {out} is also an input: the text would be replaced by the dataset: "
+                         f"choose another -o")
     labels: dict[str, int] = {}
-    vocab, total = levels.build(data_cfg, _texts(_pieces(sources, data_cfg), labels))
+    try:
+        vocab, total = levels.build(data_cfg, _texts(_pieces(sources, data_cfg), labels))
+    except UnicodeError as e:  # a codec's own complaint (utf-16 without a byte-order mark, ...)
+        raise InputError(f"cannot read the input as {data_cfg.encoding}: {e}: pass --encoding with the "
+                         f"right codec") from None
     if total == 0:
         what = "after filtering (check --keep and --max-chars)" if data_cfg.keep or data_cfg.max_chars else ""
         raise InputError(f"input is empty {what}: give text with at least a few characters".replace("  ", " "))
@@ -97,6 +105,7 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
             if labels:
                 for name, rows in segments.items():
                     f[f"{name}_segments"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
 
@@ -165,6 +174,36 @@ def _encode_into(dsets: dict, sizes: dict[str, int], vocab, pieces, labels: dict
     return segments
 
 
+def _scan(data, name: str, path=None, block: int = 1 << 22):
+    """(min, max, sha256) of a 1-D id dataset, read block by block (never whole)."""
+    h, lo, hi = hashlib.sha256(), 0, 0
+    try:
+        for start in range(0, data.shape[0], block):
+            part = np.asarray(data[start:start + block])
+            h.update(part.astype("<u4" if part.dtype.kind == "u" else "<i8").tobytes())
+            lo, hi = min(lo, int(part.min())), max(hi, int(part.max()))
+    except (OSError, RuntimeError, ValueError) as e:
+        raise DatasetError(f"{path}: the {name} split cannot be read ({e}): the file is damaged; prepare it again") from None
+    return lo, hi, h.hexdigest()
+
+
+def _recorded_sums(f) -> dict:
+    try:
+        sums = json.loads(f.attrs.get("sha256", "{}"))
+    except (ValueError, TypeError):
+        sums = None
+    return sums if isinstance(sums, dict) else {name: None for name in SPLITS}
+
+
+def is_dataset(path) -> bool:
+    """Whether `path` is an HDF5 file (by its signature; a dataset may be larger than memory)."""
+    try:
+        with open(path, "rb") as f:
+            return Path(path).is_file() and f.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
 @dataclasses.dataclass
 class Dataset:
     """An open prepared dataset; `split(name)` is a lazily sliced h5py dataset."""
@@ -186,6 +225,27 @@ class Dataset:
         key = f"{name}_segments"
         return np.asarray(self.file[key][:]) if key in self.file else None
 
+    def check_ids(self) -> None:
+        """Read every split once (in blocks): ids must lie in the vocabulary, label segments in
+        range, and the data must match the checksums written by `prepare`."""
+        recorded = _recorded_sums(self.file)
+        for name in SPLITS:
+            data = self.file[name]
+            if data.dtype.kind not in "ui":
+                raise DatasetError(f"{self.path}: the {name} split holds {data.dtype} values, not token ids: "
+                                   f"the file is damaged; prepare it again")
+            lo, hi, checksum = _scan(data, name, self.path)
+            if data.shape[0] and (lo < 0 or hi >= len(self.vocab)):
+                raise DatasetError(f"{self.path}: the {name} split holds token id {hi if hi >= len(self.vocab) else lo},"
+                                   f" outside the vocabulary of {len(self.vocab)}: the file is damaged; prepare it again")
+            if name in recorded and recorded[name] != checksum:
+                raise DatasetError(f"{self.path}: the {name} split does not match its recorded checksum: the file "
+                                   f"is damaged; prepare it again")
+            rows = self.segments(name)
+            if rows is not None and (rows.ndim != 2 or rows.shape[1:] != (2,) or (rows[:, 1] < 0).any()
+                                     or (rows[:, 1] >= max(1, len(self.labels))).any()):
+                raise DatasetError(f"{self.path}: the {name} split's label segments are damaged; prepare it again")
+
     def size(self, name: str) -> int:
         return int(self.file[name].shape[0])
 
@@ -206,8 +266,8 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"dataset {path} does not exist: create it with `rnntext prepare TEXT -o {path}`")
     try:
         f = h5py.File(path, "r")
-    except OSError:
-        raise DatasetError(f"{path} is not an HDF5 file: give a file written by `rnntext prepare`") from None
+    except (OSError, RuntimeError, ValueError):
+        raise DatasetError(f"{path} is not an HDF5 file (or not a readable one): give a file written by `rnntext prepare`") from None
     try:
         if f.attrs.get("format") != FORMAT:
             raise DatasetError(f"{path} is an HDF5 file from another tool: prepare it with `rnntext prepare` "
@@ -218,10 +278,13 @@ def open_dataset(path: str | Path) -> Dataset:
                                f"prepare the data again")
         meta = json.loads(f.attrs["meta"])
         vocab = levels.vocab_from_json(meta["vocab"])
+        labels, data = meta.get("labels", []), meta.get("data", {})
+        if not isinstance(data, dict) or not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise TypeError("meta.data or meta.labels")
         for name in SPLITS:
             if name not in f or f[name].ndim != 1:
                 raise DatasetError(f"{path} lacks the {name!r} split: the file is damaged; prepare it again")
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, AttributeError, OSError, RuntimeError):
         f.close()
         raise DatasetError(f"{path} has damaged metadata: prepare it again") from None
     except DatasetError:

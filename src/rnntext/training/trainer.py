@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from rnntext.config import Config, to_toml
-from rnntext.data.atomic import write_text
+from rnntext.data.atomic import append_line, write_text
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
-from rnntext.errors import TrainingError
+from rnntext.errors import RunError, TrainingError
 from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
 from rnntext.training.schedules import Plateau, lr_at
@@ -40,6 +40,7 @@ class TrainResult:
     val: dict | None
     elapsed_s: float
     stopped_by: str
+    removed: tuple[str, ...] = ()  # what --force (or starting over an unfinished run) removed from the run directory
 
 
 def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
@@ -99,7 +100,7 @@ class Trainer:
 
     def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None,
                  world=SINGLE, spent: float = 0.0):
-        """spent: seconds this session already used before training (the auto-size probe); they
+        """spent: seconds this session already used before training (preparing the data, the recipe's probe); they
         count against --time-limit."""
         self.cfg, self.tc, self.dataset, self.run, self.world = cfg, cfg.train, dataset, Path(run_dir), world
         if not world.main:  # only rank 0 reports, writes and samples
@@ -120,13 +121,17 @@ class Trainer:
     # -- state -------------------------------------------------------------------------------
     def restore(self) -> None:
         tensors, state = rundir.read_checkpoint(self.run)
-        self.engine.restore(tensors, state["engine"])
-        self.iteration = state["iteration"]
-        self.best = math.inf if state["best_val_loss"] is None else state["best_val_loss"]
-        self.bad_evals, self.val_count = state["bad_evals"], state["val_count"]
-        self.plateau = Plateau(self.tc, **state["plateau"])
-        self.tokens_seen, self.elapsed_before = state["tokens_seen"], state["elapsed_s"]
-        self.loss_sum, self.loss_n = state["loss_sum"], state["loss_n"]
+        try:
+            self.engine.restore(tensors, state["engine"])
+            self.iteration = int(state["iteration"])
+            self.best = math.inf if state["best_val_loss"] is None else float(state["best_val_loss"])
+            self.bad_evals, self.val_count = int(state["bad_evals"]), int(state["val_count"])
+            self.plateau = Plateau(self.tc, **state["plateau"])
+            self.tokens_seen, self.elapsed_before = int(state["tokens_seen"]), float(state["elapsed_s"])
+            self.loss_sum, self.loss_n = float(state["loss_sum"]), int(state["loss_n"])
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+            raise RunError(f"{self.run / 'trainer.safetensors'} does not fit this run ({type(e).__name__}: "
+                           f"{str(e)[:80]}): the checkpoint is damaged") from None
         if self.world.main:
             _truncate_metrics(self.run / "metrics.jsonl", self.iteration)
         log.info("resumed %s at iteration %d", self.run, self.iteration)
@@ -141,7 +146,7 @@ class Trainer:
                  "best_val_loss": None if math.isinf(self.best) else self.best,
                  "bad_evals": self.bad_evals, "val_count": self.val_count, "plateau": self.plateau.state(),
                  "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "loss_sum": self.loss_sum,
-                 "loss_n": self.loss_n, "engine": engine_meta}
+                 "loss_n": self.loss_n, "engine": engine_meta, "config": self.cfg.to_dict()}
         rundir.write_checkpoint(self.run / "trainer.safetensors", tensors, state)
         if self.tc.keep_last:
             self._keep_numbered(tensors, state)
@@ -341,8 +346,7 @@ class Trainer:
     def _log(self, record: dict) -> None:
         if not self.world.main:
             return
-        with open(self.run / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_line(self.run / "metrics.jsonl", json.dumps(record) + "\n")  # a whole line or none
         if self.tensorboard is not None:
             self.tensorboard.log(record)
         self.report({"kind": "val" if "val_loss" in record else "log", **record})
@@ -350,9 +354,19 @@ class Trainer:
 
 
 def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Drop metrics lines written after the checkpoint we resume from."""
-    if not path.exists():
+    """Drop metrics lines written after the checkpoint we resume from, and any torn or damaged
+    line (a crash or a full disk mid-append)."""
+    if not path.is_file():
         return
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-             if line.strip() and json.loads(line).get("iter", 0) <= iteration]
-    write_text(path, "".join(line + "\n" for line in lines))
+    kept, dropped = [], 0
+    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+            ok = isinstance(record, dict) and 0 <= record.get("iter", 0) <= iteration
+        except (ValueError, TypeError):
+            ok = False
+        kept += [line] if ok else []
+        dropped += not ok and bool(line.strip())
+    if dropped:
+        log.info("dropped %d metrics lines of %s after iteration %d or damaged", dropped, path, iteration)
+    write_text(path, "".join(line + "\n" for line in kept))

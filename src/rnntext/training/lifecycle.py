@@ -1,0 +1,129 @@
+"""What a `train` command may do with its run directory, decided before anything changes.
+
+A new run claims the directory (rundir.plan_claim: only rnntext's recorded files are removed,
+never an input or another program's file); a resume takes the run's recorded configuration,
+inputs and data options, refuses others, and never trains on at a learning rate of 0 after
+the cosine schedule has ended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from rnntext import config as config_mod
+from rnntext.config import Config
+from rnntext.data.dataset import is_dataset
+from rnntext.errors import ConfigError, InputError, RunError, TrainingError
+from rnntext.training import rundir
+
+log = logging.getLogger(__name__)
+
+
+def claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
+    """How this command takes the run directory (a rundir.Claim), decided before anything changes:
+    only rnntext's own files are ever removed or replaced, never an input or another program's file."""
+    writes = set(rundir.RUN_FILES) - ({"data.h5"} if is_dataset(str(inputs[0])) and len(inputs) == 1 else set())
+    if cfg.train.keep_last:
+        writes.add(rundir.CHECKPOINTS)
+    record = {"format": rundir.MANIFEST_FORMAT, "format_version": 1, "inputs": [input_name(i) for i in inputs],
+              "config": cfg.to_dict()}
+    return rundir.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
+                             writes=writes, record=record)
+
+
+def input_name(path) -> str:
+    """An input as the run records it: an absolute path, or a built-in corpus's name."""
+    return str(Path(path).resolve()) if Path(path).exists() else str(path)
+
+
+def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> Config:
+    """Resolve the configuration. On resume the run's recorded configuration is the base (the
+    checkpoint's, else the record's, else config.toml); its data options may not change, and a
+    cosine schedule that has ended is re-fitted to a new time limit or refused."""
+    if not resume:
+        return config_mod.resolve(preset, config_file, overrides)
+    state = rundir.checkpoint_state(run) if run.is_dir() else None
+    recorded = (state or {}).get("config") or (rundir.read_manifest(run) or {}).get("config")
+    if recorded:
+        base = config_mod.merge(Config(), recorded)
+    elif (run / "config.toml").is_file():
+        base = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
+    else:
+        base = Config()
+    cfg = base
+    if preset:
+        cfg = config_mod.merge(cfg, config_mod.read_preset(preset))
+    if config_file:
+        cfg = config_mod.merge(cfg, config_mod.read_toml(config_file))
+    cfg = config_mod.merge(cfg, config_mod.flat_overrides(overrides))
+    changed = [f"{f.name} {getattr(base.data, f.name)!r} -> {getattr(cfg.data, f.name)!r}"
+               for f in dataclasses.fields(cfg.data) if getattr(base.data, f.name) != getattr(cfg.data, f.name)]
+    if changed:
+        raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
+                          f"data: drop those options, or start a new run with another -o")
+    return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
+
+
+def _continue_schedule(run: Path, cfg: Config, iteration, overrides) -> Config:
+    """A cosine schedule that ended before `iteration` would train on at lr_min: re-fit it to a
+    new --time-limit (from this iteration on), or refuse when it would mean a learning rate of 0."""
+    tc = cfg.train
+    if tc.lr_schedule not in ("cosine", "auto") or not tc.cosine_iters or not isinstance(iteration, int):
+        return cfg
+    end = tc.warmup_iters + tc.cosine_iters
+    if iteration < end:
+        return cfg
+    if tc.time_limit and "cosine_iters" not in overrides:
+        log.warning("the cosine schedule of %s ended at iteration %d; it is fitted again to --time-limit %gs, "
+                    "continuing from iteration %d", run, end, tc.time_limit, iteration)
+        return dataclasses.replace(cfg, train=dataclasses.replace(tc, cosine_iters=0))
+    if tc.lr_min > 0:
+        log.warning("the cosine schedule of %s ended at iteration %d: training goes on at lr_min %g", run, end, tc.lr_min)
+        return cfg
+    raise TrainingError(f"the cosine schedule of {run} ended at iteration {end}, so training on would run at a "
+                        f"learning rate of 0: pass --time-limit SECONDS (the cosine is fitted to it again), a "
+                        f"--cosine-iters above {iteration - tc.warmup_iters}, or --lr-schedule constant")
+
+
+def _recorded_inputs(run: Path) -> list[str]:
+    """The inputs the run was started with: its record, else the dataset model.json names."""
+    manifest = rundir.read_manifest(run) if run.is_dir() else None
+    if manifest and manifest.get("inputs"):
+        return [str(i) for i in manifest["inputs"]]
+    try:
+        return [str(rundir.read_info(run).training["dataset"])]
+    except (RunError, KeyError):
+        return []
+
+
+def resume_inputs(run: Path, given: list) -> list:
+    """What a resume reads: the recorded inputs; inputs given again must be those."""
+    recorded = _recorded_inputs(run)
+    if not given:
+        if not recorded:
+            raise InputError(f"cannot tell which data {run} was trained on (it has no record of it): name the "
+                             f"dataset or text it was trained on, with --resume")
+        return recorded
+    names = [input_name(g) for g in given]
+    own_data = str((run / "data.h5").resolve())
+    if not recorded or names == recorded or names == [own_data] or (
+            len(names) == 1 and is_dataset(names[0]) and not any(Path(r).exists() for r in recorded)):
+        return given if names != [own_data] else recorded
+    raise InputError(f"{run} was trained on {', '.join(recorded)}: --resume continues with that data; drop "
+                     f"{', '.join(map(str, given))}, or start a new run with another -o")
+
+
+def check_resumable(run: Path, info) -> None:
+    """Architecture and vocabulary must match the checkpoint; length and schedule may change."""
+    old = rundir.read_info(run)
+    if old.model != info.model:
+        diff = [f"{f.name} {getattr(old.model, f.name)!r} -> {getattr(info.model, f.name)!r}"
+                for f in dataclasses.fields(old.model) if getattr(old.model, f.name) != getattr(info.model, f.name)]
+        raise TrainingError(f"cannot resume {run} with another architecture ({'; '.join(diff)}): "
+                            f"drop those options or start a new run")
+    if old.vocab != info.vocab:
+        raise TrainingError(f"cannot resume {run}: the dataset's vocabulary differs from the run's "
+                            f"({len(info.vocab)} vs {len(old.vocab)} tokens): use the dataset it was trained on")
+    info.training = {**old.training, **info.training}
