@@ -5,9 +5,11 @@
             written here (2x256 LSTM, embedding 64, dropout 0.2, AdamW 2e-3, batch 64, T 100,
             clip 5, constant rate, PyTorch's own initialisation, float32) given the same seconds
             on the same split and scored the same way
-  word:     the word-medium preset on PTB: train on the first 90% of the lines of ptb.valid.txt
-            (the last 10% of its lines for validation, vocabulary from the whole file), evaluate
-            on ptb.test.txt with unknown words as <unk> (reference: perplexity 297)
+  word:     PTB: train on the first 90% of the lines of ptb.valid.txt (the last 10% of its
+            lines for validation, vocabulary from the whole file), evaluate on ptb.test.txt with
+            unknown words as <unk> (reference: pytorch/examples' defaults, perplexity 297). Rows:
+            default, plain `--level word` (the data case's word_mode space and split only);
+            word-medium, the preset
   adaptive: the plain default recipe (auto size) given --time-limit s on the first 160 KB of
             tinyshakespeare, against the same recipe at fixed 2x128, 2x256 (the char-small preset)
             and 2x512
@@ -33,7 +35,7 @@ CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
 
 RECIPES = {
     "char": dict(val_frac=0.05, test_frac=0.05),
-    "word": dict(word_mode="space"),  # with the word-medium preset; PTB is already split into words
+    "word": dict(level="word", word_mode="space"),  # PTB is already split into words
 }
 
 
@@ -45,7 +47,6 @@ def overrides(items: list[str]) -> dict:
     return out
 
 
-PRESETS = {"word": "word-medium"}
 
 
 def train_and_measure(case: str, text: Path, time_limit: float, options: dict, test_text: str | None) -> dict:
@@ -53,7 +54,7 @@ def train_and_measure(case: str, text: Path, time_limit: float, options: dict, t
         run = Path(tmp) / "run"
         start = time.time()
         options = dict(options)
-        preset = options.pop("preset", PRESETS.get(case))
+        preset = options.pop("preset", None)
         result = rnntext.train(str(text), run, time_limit=time_limit, quiet=True, sample_every=0,
                                preset=preset, **{**RECIPES.get(case, {}), **options})
         model = rnntext.load(run, weights="best")
@@ -147,9 +148,12 @@ def main() -> None:
         val_tokens, total = sum(per_line[len(lines) - len(val_lines):]), sum(per_line)
         # the split is int(total * val_frac) tokens: this fraction puts it exactly on the line boundary
         options.setdefault("val_frac", (val_tokens + 0.5) / total)
-        row = train_and_measure("word", CORPORA / "ptb.valid.txt", args.time_limit, options, test)
-        row["val_tokens"], row["val_lines"] = val_tokens, len(val_lines)
-        print(json.dumps({"benchmark": "quality", **row, "reference_perplexity": 297, "machine": machine}))
+        for label in (args.rows or "default,word-medium").split(","):
+            extra = {"preset": "word-medium"} if label == "word-medium" else {}
+            row = train_and_measure("word", CORPORA / "ptb.valid.txt", args.time_limit, {**extra, **options}, test)
+            row["val_tokens"], row["val_lines"] = val_tokens, len(val_lines)
+            print(json.dumps({"benchmark": "quality", "row": label, **row, "reference_perplexity": 297,
+                              "machine": machine}), flush=True)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             novel = Path(tmp) / "novel.txt"

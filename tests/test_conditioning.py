@@ -63,7 +63,8 @@ def test_labels_from_files_end_to_end(tmp_path):
     assert model.info.model.labels == ("lower", "upper")
     text = "the quick brown fox jumps over the lazy dog\n" * 4
     own, other = model.evaluate(text, condition="lower")["loss"], model.evaluate(text, condition="upper")["loss"]
-    assert other - own > 1.0
+    # the right label predicts the text almost perfectly; the wrong one costs half a nat per character
+    assert own < 0.05 and other - own > 0.5
     sample = model.generate("\n", length=40, temperature=0.2, seed=0, condition="upper")
     assert sum(c.isupper() for c in sample) > sum(c.islower() for c in sample)
     with pytest.raises(rnntext.RnntextError, match="one of lower, upper"):

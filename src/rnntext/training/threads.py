@@ -36,10 +36,10 @@ class ThreadTuner:
 
     @classmethod
     def for_engine(cls, engine, threads: int) -> ThreadTuner:
-        import torch
-
         if threads or getattr(engine, "name", "") != "torch" or engine.device.type != "cpu":
             return cls([])
+        import torch
+
         n = torch.get_num_threads()
         return cls([n, max(1, n // 2), 1] if n > 1 else [])
 

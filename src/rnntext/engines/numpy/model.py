@@ -62,6 +62,10 @@ def init_params(model_cfg, vocab_size: int, rng: np.random.Generator, dtype=np.f
         for k, H in enumerate(model_cfg.hidden_sizes):
             params[f"rnn.bias_ih_l{k}"][H : 2 * H] = model_cfg.forget_bias
             params[f"rnn.bias_hh_l{k}"][H : 2 * H] = 0.0
+    if model_cfg.init == "default" and model_cfg.labels and model_cfg.embed_size and not model_cfg.tie_weights:
+        # a one-hot label is one input of scale 1 beside E embedding inputs of scale 1: its
+        # columns start sqrt(E) times larger, so that it moves the gates as much as the token does
+        params["rnn.weight_ih_l0"][:, model_cfg.embed_size:] *= np.sqrt(model_cfg.embed_size)
     return {name: p.astype(dtype) for name, p in params.items()}
 
 
