@@ -7,6 +7,7 @@ text are the flag's. A user's mistake (RnntextError) prints one line and exits w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -247,10 +248,24 @@ def cmd_gradcheck(args) -> int:
     return 0 if ok else 1
 
 
+def _not_utf8(text: str) -> str | None:
+    """Where text from argv or stdin held bytes that are not UTF-8 (Python decodes them to lone
+    surrogates, "surrogateescape"): a few words saying so, or None when the text is sound."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        code = ord(text[e.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X} (a lone surrogate)"
+        return f"{what} at character {e.start} is not valid UTF-8"
+    return None
+
+
 def _prime(args) -> str:
     if args.prime is not None and args.prime_file is not None:
         raise ConfigError("prime: give --prime or --prime-file, not both")
     if args.prime_file is None:
+        if args.prime and (bad := _not_utf8(args.prime)):
+            raise InputError(f"prime: in --prime, {bad}: pass UTF-8 text (is the terminal set to UTF-8?)")
         return args.prime or ""
     try:
         return Path(args.prime_file).read_bytes().decode("utf-8")
@@ -438,32 +453,41 @@ def cmd_chat(args) -> int:
     tty = sys.stdin.isatty()
     if tty:
         print(f"rnntext chat: {model.vocab.level}-level model from {args.run}; {CHAT_HELP}")
+    # A line that is not UTF-8 then arrives with its bad bytes as lone surrogates, to be refused,
+    # rather than as a UnicodeDecodeError out of input() that drops the rest of the buffered input.
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # not a text file, or already read from
+        sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
             line = input("> " if tty else "")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        except KeyboardInterrupt:
-            print()
-            return 0
+        except UnicodeDecodeError as e:
+            print(f"error: the input is not valid UTF-8 ({e.reason}): type UTF-8 text")
+            continue
         if line.startswith(":"):
             print(_chat_setting(line, settings))
-            continue
-        if not line.strip():
-            continue
-        try:
-            ids, unknown = model.encode(line, "skip")
-            if unknown:
-                from rnntext.text.levels import lookup_tokens
+        elif line.strip():
+            print(_chat_reply(model, line, settings), flush=True)
 
-                missing = lookup_tokens(model.vocab, line)[1]
-                print(f"(not in the vocabulary, left out: {' '.join(missing)})")
-            prime = model.decode(ids)
-            print(model.decode(list(ids) + _continuation(model, prime, settings)) if prime else "(nothing left to continue)",
-                  flush=True)
-        except RnntextError as e:
-            print(f"error: {e}")
+
+def _chat_reply(model, line: str, settings: dict) -> str:
+    """The model's continuation of a typed line, or the one line that says why there is none."""
+    if bad := _not_utf8(line):
+        return f"error: {bad}: type UTF-8 text"
+    try:
+        ids, unknown = model.encode(line, "skip")
+        note = ""
+        if unknown:
+            from rnntext.text.levels import lookup_tokens
+
+            note = f"(not in the vocabulary, left out: {' '.join(lookup_tokens(model.vocab, line)[1])})\n"
+        prime = model.decode(ids)
+        return note + (model.decode(list(ids) + _continuation(model, prime, settings)) if prime
+                       else "(nothing left to continue)")
+    except RnntextError as e:
+        return f"error: {e}"
 
 
 def _continuation(model, prime: str, settings: dict) -> list[int]:
