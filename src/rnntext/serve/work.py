@@ -42,9 +42,13 @@ class Gate:
         if self.free.locked() and self.waiting >= self.limits.max_queue:
             raise LimitError(503, "max_queue", f"the server is busy: {self.waiting} requests are already waiting "
                                                f"(max_queue {self.limits.max_queue}); retry shortly")
+        # asyncio.timeout, not wait_for: wait_for (3.11) runs acquire() in a task of its own, so a
+        # request that took a free slot would still count as waiting for a loop turn or two, and
+        # others arriving then would be turned away from a queue that is empty.
         self.waiting += 1
         try:
-            await asyncio.wait_for(self.free.acquire(), timeout=max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self.free.acquire()
         except TimeoutError:
             raise time_limit(self.limits) from None
         finally:
