@@ -427,7 +427,7 @@ def cmd_serve(args) -> int:
 
     run(args.runs, args.host, args.port, max_length=args.max_length, max_samples=args.max_samples,
         max_prime_chars=args.max_prime_chars, time_limit_s=args.time_limit, max_concurrent=args.max_concurrent,
-        max_queue=args.max_queue)
+        max_queue=args.max_queue, header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout)
     return 0
 
 
@@ -663,6 +663,10 @@ def build_parser() -> Parser:
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per request, queueing included (default: 30)")
     p.add_argument("--max-concurrent", type=int, default=2, help="generations at once (default: 2)")
     p.add_argument("--max-queue", type=int, default=32, help="requests waiting beyond those (default: 32)")
+    p.add_argument("--header-timeout", type=float, default=5.0,
+                   help="seconds for a request's headers; an idle connection is closed after it (default: 5)")
+    p.add_argument("--body-timeout", type=float, default=10.0,
+                   help="seconds for a request's body once its headers are in; slower gets 408 (default: 10)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("presets", help="list the presets")
