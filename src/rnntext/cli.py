@@ -425,9 +425,12 @@ DEMO_RECIPE = dict(cell="lstm", num_layers=2, hidden_size=(128,), embed_size=64,
 def cmd_serve(args) -> int:
     from rnntext.serve import run
 
-    run(args.runs, args.host, args.port, max_length=args.max_length, max_samples=args.max_samples,
-        max_prime_chars=args.max_prime_chars, time_limit_s=args.time_limit, max_concurrent=args.max_concurrent,
-        max_queue=args.max_queue, header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout)
+    try:
+        run(args.runs, args.host, args.port, max_length=args.max_length, max_samples=args.max_samples,
+            max_prime_chars=args.max_prime_chars, time_limit_s=args.time_limit, max_concurrent=args.max_concurrent,
+            max_queue=args.max_queue, header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout)
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl-C, then raises it again: the stop asked for
+        pass
     return 0
 
 

@@ -27,3 +27,13 @@ def test_flags_that_are_not_numbers(tmp_path, capsys, flag, value):
     code = main(["serve", str(tmp_path), flag, value])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and flag in err
+
+
+def test_ctrl_c_stops_the_server_without_a_traceback(tmp_path, capsys, monkeypatch):
+    import rnntext.serve
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # what uvicorn raises again after its graceful shutdown
+
+    monkeypatch.setattr(rnntext.serve, "run", interrupted)
+    assert main(["serve", str(tmp_path)]) == 0 and capsys.readouterr().err == ""
