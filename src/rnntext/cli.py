@@ -7,6 +7,7 @@ text are the flag's. A user's mistake (RnntextError) prints one line and exits w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -268,10 +269,24 @@ def cmd_gradcheck(args) -> int:
     return 0 if ok else 1
 
 
+def _not_utf8(text: str) -> str | None:
+    """Where text from argv or stdin held bytes that are not UTF-8 (Python decodes them to lone
+    surrogates, "surrogateescape"): a few words saying so, or None when the text is sound."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        code = ord(text[e.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X} (a lone surrogate)"
+        return f"{what} at character {e.start} is not valid UTF-8"
+    return None
+
+
 def _prime(args) -> str:
     if args.prime is not None and args.prime_file is not None:
         raise ConfigError("prime: give --prime or --prime-file, not both")
     if args.prime_file is None:
+        if args.prime and (bad := _not_utf8(args.prime)):
+            raise InputError(f"prime: in --prime, {bad}: pass UTF-8 text (is the terminal set to UTF-8?)")
         return args.prime or ""
     try:
         return Path(args.prime_file).read_bytes().decode("utf-8")
@@ -423,9 +438,12 @@ def cmd_demo(args) -> int:
 def cmd_serve(args) -> int:
     from rnntext.serve import run
 
-    run(args.runs, args.host, args.port, max_length=args.max_length, max_samples=args.max_samples,
-        max_prime_chars=args.max_prime_chars, time_limit_s=args.time_limit, max_concurrent=args.max_concurrent,
-        max_queue=args.max_queue)
+    try:
+        run(args.runs, args.host, args.port, max_length=args.max_length, max_samples=args.max_samples,
+            max_prime_chars=args.max_prime_chars, time_limit_s=args.time_limit, max_concurrent=args.max_concurrent,
+            max_queue=args.max_queue, header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout)
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl-C, then raises it again: the stop asked for
+        pass
     return 0
 
 
@@ -451,32 +469,41 @@ def cmd_chat(args) -> int:
     tty = sys.stdin.isatty()
     if tty:
         print(f"rnntext chat: {model.vocab.level}-level model from {args.run}; {CHAT_HELP}")
+    # A line that is not UTF-8 then arrives with its bad bytes as lone surrogates, to be refused,
+    # rather than as a UnicodeDecodeError out of input() that drops the rest of the buffered input.
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # not a text file, or already read from
+        sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
             line = input("> " if tty else "")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        except KeyboardInterrupt:
-            print()
-            return 0
+        except UnicodeDecodeError as e:
+            print(f"error: the input is not valid UTF-8 ({e.reason}): type UTF-8 text")
+            continue
         if line.startswith(":"):
             print(_chat_setting(line, settings))
-            continue
-        if not line.strip():
-            continue
-        try:
-            ids, unknown = model.encode(line, "skip")
-            if unknown:
-                from rnntext.text.levels import lookup_tokens
+        elif line.strip():
+            print(_chat_reply(model, line, settings), flush=True)
 
-                missing = lookup_tokens(model.vocab, line)[1]
-                print(f"(not in the vocabulary, left out: {' '.join(missing)})")
-            prime = model.decode(ids)
-            print(model.decode(list(ids) + _continuation(model, prime, settings)) if prime else "(nothing left to continue)",
-                  flush=True)
-        except RnntextError as e:
-            print(f"error: {e}")
+
+def _chat_reply(model, line: str, settings: dict) -> str:
+    """The model's continuation of a typed line, or the one line that says why there is none."""
+    if bad := _not_utf8(line):
+        return f"error: {bad}: type UTF-8 text"
+    try:
+        ids, unknown = model.encode(line, "skip")
+        note = ""
+        if unknown:
+            from rnntext.text.levels import lookup_tokens
+
+            note = f"(not in the vocabulary, left out: {' '.join(lookup_tokens(model.vocab, line)[1])})\n"
+        prime = model.decode(ids)
+        return note + (model.decode(list(ids) + _continuation(model, prime, settings)) if prime
+                       else "(nothing left to continue)")
+    except RnntextError as e:
+        return f"error: {e}"
 
 
 def _continuation(model, prime: str, settings: dict) -> list[int]:
@@ -652,6 +679,10 @@ def build_parser() -> Parser:
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per request, queueing included (default: 30)")
     p.add_argument("--max-concurrent", type=int, default=2, help="generations at once (default: 2)")
     p.add_argument("--max-queue", type=int, default=32, help="requests waiting beyond those (default: 32)")
+    p.add_argument("--header-timeout", type=float, default=5.0,
+                   help="seconds for a request's headers; an idle connection is closed after it (default: 5)")
+    p.add_argument("--body-timeout", type=float, default=10.0,
+                   help="seconds for a request's body once its headers are in; slower gets 408 (default: 10)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("presets", help="list the presets")

@@ -39,3 +39,22 @@ def slow_model(tiny_run):
 
     model = load(tiny_run)
     return SlowModel(model.info, model.weights)
+
+
+class CountingModel(SlowModel):
+    """A SlowModel that counts the tokens it has generated: shows when a generation really stops."""
+
+    generated = 0
+
+    def stream(self, prime="", **options):
+        for step in super().stream(prime, **options):
+            self.generated += 1
+            yield step
+
+
+@pytest.fixture
+def counting_model(tiny_run):
+    from rnntext.api import load
+
+    model = load(tiny_run)
+    return CountingModel(model.info, model.weights)

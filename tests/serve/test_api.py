@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from rnntext.api import load  # noqa: E402
 from rnntext.errors import ConfigError  # noqa: E402
-from rnntext.serve.app import create_app, listen, model_names  # noqa: E402
+from rnntext.serve.app import ErrorJSON, create_app, listen, model_names  # noqa: E402
 from rnntext.serve.schemas import Limits  # noqa: E402
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "rnntext" / "serve" / "static"
@@ -49,9 +49,18 @@ def test_health_page_and_docs(client):
     assert page.status_code == 200 and "rnntext playground" in page.text
     for name in ("app.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
-    assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/models", "/v1/generate", "/v1/generate/stream", "/v1/next", "/healthz"} <= set(paths)
+
+
+def test_docs_work_offline(client):
+    # FastAPI's Swagger UI and ReDoc load their scripts from a CDN: /docs is a page of our own.
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert "/static/docs.js" in docs.text and "://" not in docs.text
+    script = client.get("/static/docs.js")
+    assert script.status_code == 200 and "/openapi.json" in script.text and "innerHTML" not in script.text
+    assert_error(client.get("/redoc"), 404)
 
 
 def test_page_loads_nothing_from_elsewhere():
@@ -205,6 +214,25 @@ def test_wrong_types_and_ranges_name_the_field(client, field, value):
     assert field in body["error"]
 
 
+@pytest.mark.parametrize("path", ["/v1/generate", "/v1/generate/stream", "/v1/next"])
+@pytest.mark.parametrize("field, value", [("prime", "\\ud800"), ("prime", "the \\udfff q"), ("model", "tiny\\udc80"),
+                                          ("unknown", "replace:\\ud83d")])
+def test_lone_surrogates_are_the_clients_error(client, path, field, value):
+    # JSON can escape half of a surrogate pair alone; no UTF-8 text holds one.
+    raw = json.dumps({"model": "tiny"})[:-1] + f', "{field}": "{value}"}}'
+    body = assert_error(client.post(path, content=raw.encode(), headers={"content-type": "application/json"}), 422)
+    assert body["error"].startswith(f"{field}: ") and "unicode" in body["error"].lower()
+    pair = b'{"model": "tiny", "prime": "the \\ud83d\\ude00", "unknown": "skip"}'  # a whole pair is a character
+    assert client.post(path, content=pair, headers={"content-type": "application/json"}).status_code == 200
+
+
+def test_a_surrogate_in_a_key_is_refused_and_errors_always_encode(client):
+    raw = b'{"model": "tiny", "\\ud800": 1}'
+    assert_error(client.post("/v1/generate", content=raw, headers={"content-type": "application/json"}), 422)
+    rendered = ErrorJSON({"error": "prime \ud800 and \u00e9"}).body
+    assert json.loads(rendered) == {"error": "prime \ud800 and \u00e9"} and rendered.isascii()
+
+
 def test_unknown_prime_symbols(client):
     body = assert_error(client.post("/v1/generate", json={"model": "tiny", "prime": "QZ"}), 422)
     assert "vocabulary" in body["error"] and "unknown=skip" in body["error"] and "--" not in body["error"]
@@ -265,6 +293,11 @@ def test_limits_are_checked():
         Limits.of({"max_lenght": 5})
     with pytest.raises(ConfigError, match="max_queue"):
         Limits(max_queue=0)
+    for bad in (float("nan"), float("inf"), -1.0, 0):
+        with pytest.raises(ConfigError, match=r"time_limit_s \(--time-limit\): must be a finite number"):
+            Limits(time_limit_s=bad)
+    with pytest.raises(ConfigError, match="whole number"):
+        Limits(max_length=2.5)
 
 
 def test_run_without_the_extra_is_the_users_error(monkeypatch):

@@ -134,3 +134,13 @@ def test_stop_ends_the_generation_on_the_server(page, server):
     answer = page.evaluate("""fetch('/v1/generate', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                body: JSON.stringify({model: 'tiny', length: 10})}).then(r => r.status)""")
     assert answer == 200 and time.monotonic() - start < 5
+
+
+def test_docs_page_lists_the_endpoints_offline(page, server):
+    page.goto(server + "/docs")
+    page.wait_for_function("document.querySelectorAll('.endpoint').length >= 5")
+    paths = page.eval_on_selector_all(".endpoint .path", "nodes => nodes.map(n => n.textContent)")
+    assert {"/v1/models", "/v1/generate", "/v1/generate/stream", "/v1/next", "/healthz"} <= set(paths)
+    generate = page.locator(".endpoint", has_text="/v1/generate").first
+    assert "prime" in generate.text_content() and "temperature" in generate.text_content()
+    assert page.is_hidden("#error") and page.errors == [] and page.elsewhere == []

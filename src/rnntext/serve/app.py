@@ -3,6 +3,8 @@
 Models are loaded once, at start, from the run directories named on the command line, and
 requests choose one by name: a dictionary look-up, so no text from a request ever reaches
 the file system. Every error is JSON, {"error": message} (plus "limit" when a limit was hit).
+/docs is a page of this package's own that lists the endpoints from /openapi.json: FastAPI's
+Swagger UI loads its scripts from a CDN, so it is blank on a machine without internet.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from rnntext.errors import ConfigError, RnntextError
+from rnntext.serve.connections import header_timeout_protocol
 from rnntext.serve.limits import BodyLimit
 from rnntext.serve.schemas import (
     UNKNOWN,
@@ -35,7 +39,7 @@ from rnntext.serve.schemas import (
     check_generate,
     check_next,
 )
-from rnntext.serve.work import Gate, Job, sample_options
+from rnntext.serve.work import ClientGone, Gate, Job, sample_options, unless_gone
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +79,30 @@ def describe(name: str, model) -> dict:
                          "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine")}}
 
 
+class Served:
+    """The loaded models under their names, and the server's limits: what every route asks."""
+
+    def __init__(self, loaded: dict, limits: Limits):
+        self.loaded, self.limits = loaded, limits
+        self.catalogue = {"models": [describe(n, m) for n, m in loaded.items()],
+                          "limits": {**dataclasses.asdict(limits), "max_body_bytes": limits.max_body_bytes}}
+
+    def pick(self, name: str):
+        try:
+            return self.loaded[name]
+        except KeyError:
+            shown = name if len(name) <= 80 else name[:77] + "..."
+            raise HTTPException(404, f"unknown model {shown!r}: this server has "
+                                     f"{', '.join(self.loaded) or 'no models'} (GET /v1/models)") from None
+
+    def deadline(self) -> float:
+        return time.monotonic() + self.limits.time_limit_s
+
+
 def create_app(models: Mapping, limits: Limits | dict | None = None) -> FastAPI:
     """The app serving `models` ({name: run directory or Model}) under `limits`."""
     limits = Limits.of(limits)
-    loaded = load_models(models)
-    catalogue = {"models": [describe(n, m) for n, m in loaded.items()],
-                 "limits": {**dataclasses.asdict(limits), "max_body_bytes": limits.max_body_bytes}}
+    served = Served(load_models(models), limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -89,42 +111,56 @@ def create_app(models: Mapping, limits: Limits | dict | None = None) -> FastAPI:
         app.state.gate.close()
 
     app = FastAPI(title="rnntext", summary="Generate text with recurrent language models trained by rnntext",
-                  lifespan=lifespan)
-    app.state.model_names = list(loaded)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.model_names, app.state.limits = list(served.loaded), limits
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
     add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_pages(app, served)
+    add_next_routes(app, served)
+    add_generate_routes(app, served)
+    return app
 
-    def pick(name: str):
-        try:
-            return loaded[name]
-        except KeyError:
-            shown = name if len(name) <= 80 else name[:77] + "..."
-            raise HTTPException(404, f"unknown model {shown!r}: this server has "
-                                     f"{', '.join(loaded) or 'no models'} (GET /v1/models)") from None
 
-    def deadline() -> float:
-        return time.monotonic() + limits.time_limit_s
-
+def add_pages(app: FastAPI, served: Served) -> None:
     @app.get("/", include_in_schema=False)
     async def index():
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return FileResponse(STATIC / "docs.html")
+
     @app.get("/healthz")
     async def healthz():
-        return {"status": "ok", "models": len(loaded)}
+        return {"status": "ok", "models": len(served.loaded)}
 
     @app.get("/v1/models")
     async def list_models():
         """The models this server was started with, and its limits."""
-        return catalogue
+        return served.catalogue
 
+
+async def in_pool(request: Request, fn, deadline: float, cancel=None):
+    """fn() on the gate's pool; ClientGone if the client leaves first (setting `cancel`, a running job's flag)."""
+    async def work():
+        future = await request.app.state.gate.submit(fn, deadline)
+        try:
+            return await asyncio.shield(future)  # a thread cannot be cancelled: the job stops at its flag
+        except asyncio.CancelledError:
+            if cancel is not None:
+                cancel.set()
+            raise
+
+    return await unless_gone(request, work())
+
+
+def add_next_routes(app: FastAPI, served: Served) -> None:
     async def next_tokens(req: NextRequest, request: Request):
-        check_next(req, limits)
-        model = pick(req.model)
+        check_next(req, served.limits)
+        model = served.pick(req.model)
         job = lambda: model.next_tokens(req.prime, req.k, req.unknown)  # noqa: E731
-        future = await request.app.state.gate.submit(job, deadline())
-        tokens = await asyncio.shield(future)
+        tokens = await in_pool(request, job, served.deadline())
         return {"model": req.model, "tokens": [{"token": t, "prob": p} for t, p in tokens]}
 
     @app.post("/v1/next")
@@ -136,37 +172,38 @@ def create_app(models: Mapping, limits: Limits | dict | None = None) -> FastAPI:
     async def next_get(request: Request, model: str = Query(max_length=256), prime: str = "",
                        k: int = Query(10, ge=1), unknown: str = Query("error", max_length=64, pattern=UNKNOWN)):
         """As POST /v1/next, for short primes in a URL."""
-        return await next_tokens(NextRequest(model=model, prime=prime, k=k, unknown=unknown), request)
+        try:
+            req = NextRequest(model=model, prime=prime, k=k, unknown=unknown)
+        except ValidationError as e:  # a 422 like the body's, not a 500
+            raise RequestValidationError(e.errors()) from None
+        return await next_tokens(req, request)
+
+
+def add_generate_routes(app: FastAPI, served: Served) -> None:
+    limits = served.limits
 
     @app.post("/v1/generate")
     async def generate(req: GenerateRequest, request: Request):
         """Samples after the prime; `seed` in the reply reproduces them."""
         check_generate(req, limits)
-        model = pick(req.model)
-        job = Job(model, req, sample_options(req, model), limits, deadline())
-        future = await request.app.state.gate.submit(job.run, job.deadline)
-        try:
-            result = await asyncio.shield(future)
-        except asyncio.CancelledError:
-            job.cancel.set()  # the client went away: stop at the next token
-            raise
+        model = served.pick(req.model)
+        job = Job(model, req, sample_options(req, model), limits, served.deadline())
+        result = await in_pool(request, job.run, job.deadline, job.cancel)
         return {"model": req.model, **result}
 
     @app.post("/v1/generate/stream")
     async def generate_stream(req: GenerateRequest, request: Request):
         """Server-sent events: `tokens` ({delta: [text per sample]} or {text: [...]}), then `done` or `error`."""
         check_generate(req, limits)
-        model = pick(req.model)
+        model = served.pick(req.model)
         events: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
-        job = Job(model, req, sample_options(req, model), limits, deadline(),
+        job = Job(model, req, sample_options(req, model), limits, served.deadline(),
                   emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
-        await request.app.state.gate.submit(job.run_streaming, job.deadline)
+        await unless_gone(request, request.app.state.gate.submit(job.run_streaming, job.deadline))
         start = {"event": "start", "model": req.model, "num_samples": req.num_samples, "seed": job.options["seed"]}
         return StreamingResponse(relay(start, events, job), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-    return app
 
 
 async def relay(start: dict, events: asyncio.Queue, job: Job):
@@ -184,29 +221,44 @@ def sse(event: dict) -> str:
     return f"event: {name}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
+class ErrorJSON(JSONResponse):
+    """JSON that survives request text echoed in a message: a lone surrogate (a JSON key "\\ud800")
+    cannot be UTF-8, so such a message is sent with every non-ASCII character escaped."""
+
+    def render(self, content) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
 def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LimitError)
     async def over_limit(request, exc: LimitError):
         headers = {"Retry-After": "1"} if exc.status == 503 else None
-        return JSONResponse({"error": str(exc), "limit": exc.limit}, exc.status, headers=headers)
+        return ErrorJSON({"error": str(exc), "limit": exc.limit}, exc.status, headers=headers)
 
     @app.exception_handler(RnntextError)
     async def user_error(request, exc: RnntextError):
-        return JSONResponse({"error": api_wording(str(exc))}, 422)
+        return ErrorJSON({"error": api_wording(str(exc))}, 422)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):
-        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+        return ErrorJSON({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(request, exc: ClientGone):
+        return Response(status_code=499)  # nobody reads it; nginx's code for a client that closed, in the log
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc: RequestValidationError):
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")), "type": str(e.get("type"))}
                   for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in errors):
-            return JSONResponse({"error": "the request body is not valid JSON", "detail": errors}, 400)
+            return ErrorJSON({"error": "the request body is not valid JSON", "detail": errors}, 400)
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(p for p in first["loc"] if p != "body") or "request"
-        return JSONResponse({"error": f"{where}: {first['msg']}", "detail": errors}, 422)
+        return ErrorJSON({"error": f"{where}: {first['msg']}", "detail": errors}, 422)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -214,9 +266,26 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return socket.create_server((host, port), family=family)
+    except UnicodeError:  # a host name IDNA cannot encode (a label over 63 characters)
+        raise ConfigError(f"cannot listen on {host!r}: not a valid host name (--host)") from None
     except OSError as e:
         reason = (e.strerror or str(e)).split(" (while")[0]
         raise ConfigError(f"cannot listen on {host}:{port} ({reason}): choose another --port (or --host)") from None
+
+
+def check_port(port) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"port (--port): must be a whole number from 1 to 65535, not {port!r}")
+
+
+def server_config(app: FastAPI, log_level: str = "info"):
+    """uvicorn's configuration for an app of create_app's."""
+    import uvicorn
+
+    # No limit_concurrency: uvicorn counts open connections against it, so idle sockets would
+    # turn real requests away with its 503. The gate counts requests (503 and Retry-After past
+    # max_queue), and a connection that sends no request is closed after header_timeout_s.
+    return uvicorn.Config(app, log_level=log_level, http=header_timeout_protocol(app.state.limits.header_timeout_s))
 
 
 def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
@@ -224,10 +293,10 @@ def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
     import uvicorn
 
     limits = Limits.of(limits)
+    check_port(port)
     app = create_app(model_names(run_dirs), limits)
     sock = listen(host, port)
-    # Connections beyond the queue get uvicorn's own 503 before any work is done for them.
-    config = uvicorn.Config(app, log_level="info", limit_concurrency=limits.max_concurrent + limits.max_queue + 64)
+    config = server_config(app)
     # uvicorn configured its loggers just now; it announces no address for a socket it was given.
     shown = f"[{host}]" if ":" in host else host
     logging.getLogger("uvicorn.error").info("rnntext: serving %s at http://%s:%d/ (API docs at /docs)",

@@ -7,10 +7,12 @@ Pydantic checks types and ranges that never change; the limits below are the ser
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rnntext.errors import ConfigError
 
@@ -29,12 +31,17 @@ class Limits:
     time_limit_s: float = 30.0      # per request, queueing included
     max_concurrent: int = 2         # generations running at once (the machine's cores are the real bound)
     max_queue: int = 32             # requests waiting for a slot; more get 503
+    header_timeout_s: float = 5.0   # a connection's request line and headers (an idle one is closed)
+    body_timeout_s: float = 10.0    # a request's whole body, once its headers are in; slower gets 408
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"{f.name}: must be a positive number, not {value!r}")
+            value, whole = getattr(self, f.name), f.type == "int"
+            kind = (int,) if whole else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value <= 0:
+                what = "a whole number, at least 1" if whole else "a finite number of seconds above 0"
+                flag = f.name.removesuffix("_s").replace("_", "-")
+                raise ConfigError(f"{f.name} (--{flag}): must be {what}, not {value!r}")
 
     @property
     def max_body_bytes(self) -> int:
@@ -68,15 +75,28 @@ def api_wording(message: str) -> str:
     return re.sub(r"--([a-z][a-z-]*)[ =]", lambda m: m.group(1).replace("-", "_") + "=", message)
 
 
+def valid_unicode(text: str) -> str:
+    """Refuse a lone surrogate (JSON can carry one as "\\ud800"): it is no character, and no model has it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"not valid Unicode: a lone surrogate (U+{ord(text[e.start]):04X}) at index {e.start}; "
+                         f"escape a character above U+FFFF as a whole pair") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
+
+
 class NextRequest(BaseModel):
     """The k most likely tokens after `prime`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(max_length=256, description="a model name from GET /v1/models")
-    prime: str = Field("", description="text the model reads first ('' starts from a line end)")
+    model: Text = Field(max_length=256, description="a model name from GET /v1/models")
+    prime: Text = Field("", description="text the model reads first ('' starts from a line end)")
     k: int = Field(10, ge=1, description="how many tokens")
-    unknown: str = Field("error", max_length=64, pattern=UNKNOWN, description="prime symbols outside the "
+    unknown: Text = Field("error", max_length=64, pattern=UNKNOWN, description="prime symbols outside the "
                                                                               "vocabulary: error, skip, or replace:C")
 
 
@@ -85,8 +105,8 @@ class GenerateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(max_length=256, description="a model name from GET /v1/models")
-    prime: str = Field("", description="text the model reads first ('' starts from a line end)")
+    model: Text = Field(max_length=256, description="a model name from GET /v1/models")
+    prime: Text = Field("", description="text the model reads first ('' starts from a line end)")
     length: int | None = Field(None, ge=0, description=f"tokens to generate per sample (none: {DEFAULT_LENGTH}, "
                                                        f"or the server's max_length if lower)")
     temperature: float = Field(1.0, ge=0, allow_inf_nan=False, description="0 means greedy")
@@ -95,7 +115,7 @@ class GenerateRequest(BaseModel):
     seed: int | None = Field(None, ge=0, lt=2**63, description="random seed; none picks one (returned)")
     num_samples: int = Field(1, ge=1, description="independent samples")
     stop_at_eos: bool = Field(True, description="line-mode models: stop a sample at the end token")
-    unknown: str = Field("error", max_length=64, pattern=UNKNOWN, description="prime symbols outside the "
+    unknown: Text = Field("error", max_length=64, pattern=UNKNOWN, description="prime symbols outside the "
                                                                               "vocabulary: error, skip, or replace:C")
 
 

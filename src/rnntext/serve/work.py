@@ -4,7 +4,8 @@ Generation is CPU-bound NumPy, so it runs in a small thread pool (NumPy releases
 its matrix products) and the event loop stays free to answer /healthz and queue the rest.
 A thread cannot be killed, so each job checks its deadline and a cancel flag every step;
 its slot is freed only when the thread really ends, so the bound on concurrent work holds
-even when clients disconnect.
+even when clients disconnect. A handler is not cancelled when its client leaves (Starlette
+lets it run to its answer), so `unless_gone` watches for the ASGI disconnect message itself.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -42,9 +43,13 @@ class Gate:
         if self.free.locked() and self.waiting >= self.limits.max_queue:
             raise LimitError(503, "max_queue", f"the server is busy: {self.waiting} requests are already waiting "
                                                f"(max_queue {self.limits.max_queue}); retry shortly")
+        # asyncio.timeout, not wait_for: wait_for (3.11) runs acquire() in a task of its own, so a
+        # request that took a free slot would still count as waiting for a loop turn or two, and
+        # others arriving then would be turned away from a queue that is empty.
         self.waiting += 1
         try:
-            await asyncio.wait_for(self.free.acquire(), timeout=max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self.free.acquire()
         except TimeoutError:
             raise time_limit(self.limits) from None
         finally:
@@ -59,6 +64,30 @@ class Gate:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+async def unless_gone(request, work: Awaitable):
+    """Await `work`, cancelling it and raising ClientGone as soon as the client disconnects."""
+    task, gone = asyncio.ensure_future(work), asyncio.ensure_future(disconnected(request.receive))
+    try:
+        done, _ = await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        task.cancel()  # nothing when it is done; else the client left, or this waiter was cancelled
+    if task in done:
+        return task.result()
+    gone.result()  # the watcher's own error, if it had one
+    raise ClientGone
+
+
+async def disconnected(receive) -> None:
+    """Return when the ASGI server reports that the client went away (the body was read before)."""
+    while (await receive())["type"] != "http.disconnect":
+        await asyncio.sleep(0.1)  # a server that repeats empty body messages: poll, don't spin
 
 
 def time_limit(limits: Limits) -> LimitError:
