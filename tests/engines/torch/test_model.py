@@ -30,7 +30,8 @@ def test_matches_nn_lstm_with_copied_weights():
 
 
 def test_forget_bias_and_tied_weights():
-    model = RNNLM(ModelConfig(num_layers=1, hidden_size=(8,), embed_size=8, tie_weights=True, init="xavier"), 5)
+    model = RNNLM(ModelConfig(num_layers=1, hidden_size=(8,), embed_size=8, tie_weights=True, init="xavier",
+                              forget_bias=1.0), 5)
     b = model.rnn.bias_ih_l0.detach()
     assert b[8:16].eq(1.0).all() and b[:8].eq(0).all()
     assert model.output.weight is model.embedding.weight
