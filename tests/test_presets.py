@@ -100,9 +100,9 @@ def test_numpy_chars_values():
 def test_recipe_values():
     small, large, word = (resolve(preset=n) for n in RECIPES)
     assert (small.model.hidden_sizes, small.model.embed_size, small.train.seq_len, small.train.batch_size) == \
-           ((256, 256), 64, 50, 64)
+           ((256, 256), 64, 50, 32)
     assert (small.model.dropout, small.model.weight_drop, small.train.lr_schedule) == (AUTO, AUTO, "auto")  # by the data
-    assert (small.train.optimizer, small.train.lr, small.train.clip_norm) == ("adamw", 2e-3, 5.0)
+    assert (small.train.optimizer, small.train.lr, small.train.clip_norm) == ("adamw", 3e-3, 5.0)
     assert sum(large.model.hidden_sizes) > sum(small.model.hidden_sizes) and large.train.batch_size > 64
     assert word.data.level == "word" and word.model.tie_weights
     assert (word.model.hidden_sizes, word.model.embed_size, word.model.dropout) == ((256, 256), 256, 0.4)

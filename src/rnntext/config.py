@@ -156,9 +156,9 @@ class TrainConfig:
     stride: int = opt(0, "windows batching: slide windows by this many tokens (Keras: 1); 0 draws random positions")
     loss_on: str = opt("all", "train on every position, or on the last one only (n tokens in, the next one out)",
                        ("all", "last"))
-    batch_size: int = opt(64, "parallel streams per batch")
+    batch_size: int = opt(32, "parallel streams per batch")
     optimizer: str = opt("adamw", "optimizer", OPTIMIZERS)
-    lr: float = opt(2e-3, "base learning rate")
+    lr: float = opt(3e-3, "base learning rate")
     momentum: float = opt(0.0, "sgd momentum, or rmsprop momentum")
     nesterov: bool = opt(False, "use Nesterov momentum with sgd")
     beta1: float = opt(0.9, "Adam/AdamW beta1 (the Caffe lab's 'momentum')")
