@@ -87,7 +87,7 @@ class ModelConfig:
     num_layers: int = opt(2, "number of stacked recurrent layers")
     hidden_size: tuple[int, ...] = opt((0,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512); "
                                        "0 (auto) chooses from the data size and --time-limit when training starts "
-                                       "(README: Model size)")
+                                       "(README: Default recipe)")
     embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
     dropout: float = opt(AUTO, "dropout between layers and before the output layer (on the CPU rounded to a "
                          "multiple of 1/256); -1 (auto) chooses it from the model's size against the data when "
