@@ -70,7 +70,7 @@ class LimitError(Exception):
 def api_wording(message: str) -> str:
     """A user error's message for the API: its CLI flags (--top-k 5) become JSON keys (top_k=5).
 
-    One name per concept (DESIGN.md), so the flag's advice holds for the key of the same name.
+    One name per concept, so the flag's advice holds for the key of the same name.
     """
     return re.sub(r"--([a-z][a-z-]*)[ =]", lambda m: m.group(1).replace("-", "_") + "=", message)
 
