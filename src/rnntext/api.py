@@ -69,7 +69,9 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
     check_engine_options(cfg)
     world = distributed.setup(cfg.train.device)
     try:
-        return _train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config], started)
+        result = _train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config], started)
+        distributed.barrier(world)  # the ranks tear down together: gloo can abort a rank whose peer left first
+        return result
     finally:
         distributed.teardown(world)
 

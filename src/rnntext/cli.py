@@ -157,7 +157,10 @@ def cmd_train(args) -> int:
 
     # Python leaves SIGINT ignored when it started ignored (a background job): Ctrl-C or
     # `kill -INT` must still reach the trainer, which saves a checkpoint and stops.
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Under torchrun, SIGTERM is how the launcher ends the other ranks after one failed: a
+    # checkpoint needs every rank, so there it keeps its default meaning.
+    signals = (signal.SIGINT,) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, stop) for s in signals}
     display = TrainDisplay(quiet=bool(args.quiet) or os.environ.get("RANK", "0") != "0")
     try:
         with display:
