@@ -47,10 +47,7 @@ CASES = {
 
 def corpus(case: str, tmp: Path) -> tuple[Path, dict]:
     if case.startswith("word"):
-        lines = (CORPORA / "ptb.valid.txt").read_text().splitlines()
-        path = tmp / "ptb.txt"
-        path.write_text("\n".join(lines) + "\n")
-        return path, {"val_frac": 0.1}
+        return CORPORA / "ptb.valid.txt", {"val_frac": 0.1}
     path = tmp / "novel.txt"
     path.write_text((CORPORA / "tinyshakespeare.txt").read_text()[:160_000])
     return path, {"val_frac": 0.05}
@@ -85,39 +82,16 @@ def sequel(row: str, tmp: Path) -> dict:
 
 
 def plain_loop(text: Path, test: str) -> dict:
-    """A 40-line PyTorch loop with PyTorch's own initialisation (embedding N(0,1), nn.LSTM's
+    """A plain PyTorch loop with PyTorch's own initialisation (embedding N(0,1), nn.LSTM's
     uniform, nn.Linear's), the same streams, carried state, Adam and clipping."""
-    import torch
+    from plain_loop import score_plain, train_plain
 
-    raw = text.read_text()[: int(0.95 * 160_000)]  # the training split of the same 5% validation
-    chars = sorted(set(text.read_text()))
-    index = {c: i for i, c in enumerate(chars)}
-    ids = torch.tensor([index[c] for c in raw])
-    B, T = 32, 100
-    L = (len(ids) - 1) // B
-    xs, ys = ids[:B * L].view(B, L), ids[1:B * L + 1].view(B, L)
-    torch.manual_seed(1234)
-    emb, rnn, out = torch.nn.Embedding(len(chars), 64), torch.nn.LSTM(64, 128, 2, batch_first=True), \
-        torch.nn.Linear(128, len(chars))
-    params = [*emb.parameters(), *rnn.parameters(), *out.parameters()]
-    opt = torch.optim.Adam(params, lr=2e-3)
-    state, nb, losses = None, L // T, []
-    for it in range(600):
-        b = it % nb
-        if b == 0:
-            state = None
-        h, state = rnn(emb(xs[:, b * T:(b + 1) * T]), state)
-        loss = torch.nn.functional.cross_entropy(out(h).flatten(0, 1), ys[:, b * T:(b + 1) * T].flatten())
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step()
-        state = tuple(s.detach() for s in state)
-        losses.append(loss.item())
-    with torch.no_grad():
-        t = torch.tensor([index[c] for c in test if c in index])
-        h, _ = rnn(emb(t[:-1][None]))
-        nll = torch.nn.functional.cross_entropy(out(h)[0], t[1:]).item()
+    raw = text.read_text()
+    index = {c: i for i, c in enumerate(sorted(set(raw)))}
+    train = np.array([index[c] for c in raw[: int(0.95 * len(raw))]])  # the same 5% validation split
+    modules, _, losses = train_plain(train, len(index), E=64, H=128, B=32, T=100, lr=2e-3, optimizer="adam",
+                                     iters=600)
+    nll, _ = score_plain(modules, np.array([index[c] for c in test if c in index]))
     return {"case": "sequel", "row": "plain", "init": "pytorch", "iterations": 600,
             "sequel_bpc": round(nll / math.log(2), 4), "train_loss_last_50": round(float(np.mean(losses[-50:])), 4)}
 

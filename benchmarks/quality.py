@@ -78,7 +78,7 @@ def train_and_measure(case: str, text: Path, time_limit: float, options: dict, t
 
 def reference_char(text: Path, seconds: float) -> dict:
     """The plain loop a user would write, on the char case's split, for `seconds` of training."""
-    import torch
+    from plain_loop import score_plain, train_plain
 
     with tempfile.TemporaryDirectory(prefix="quality-ref-") as tmp:
         data = Path(tmp) / "data.h5"
@@ -88,38 +88,11 @@ def reference_char(text: Path, seconds: float) -> dict:
         with open_dataset(data) as ds:
             V, train, test = len(ds.vocab), ds.split("train")[:], ds.split("test")[:]
     start = time.time()
-    torch.manual_seed(1234)
-    E, H, B, T = 64, 256, 64, 100
-    emb, rnn, out = torch.nn.Embedding(V, E), torch.nn.LSTM(E, H, 2, dropout=0.2, batch_first=True), \
-        torch.nn.Linear(H, V)
-    drop = torch.nn.Dropout(0.2)
-    params = [*emb.parameters(), *rnn.parameters(), *out.parameters()]
-    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.0)
-    ids = torch.from_numpy(train.astype("int64"))
-    L = (len(ids) - 1) // B
-    xs, ys = ids[:B * L].view(B, L), ids[1:B * L + 1].view(B, L)
-    state, it, nb = None, 0, L // T
-    while time.time() - start < seconds:
-        b = it % nb
-        if b == 0:
-            state = None
-        h, state = rnn(drop(emb(xs[:, b * T:(b + 1) * T])), state)
-        loss = torch.nn.functional.cross_entropy(out(drop(h)).flatten(0, 1), ys[:, b * T:(b + 1) * T].flatten())
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step()
-        state = tuple(s.detach() for s in state)
-        it += 1
+    modules, it, _ = train_plain(train, V, E=64, H=256, B=64, T=100, lr=2e-3, dropout=0.2, seconds=seconds)
     train_s = time.time() - start
-    with torch.no_grad():  # one stream over the test block with carried state, as Model.evaluate reads it
-        t = torch.from_numpy(test.astype("int64"))
-        h, _ = rnn(emb(t[:-1][None]))
-        logits = out(h)[0]
-        loss = torch.nn.functional.cross_entropy(logits, t[1:]).item()
-        accuracy = (logits.argmax(-1) == t[1:]).float().mean().item()
+    loss, accuracy = score_plain(modules, test)
     return {"case": "char", "time_limit_s": seconds, "test_loss": round(loss, 4), "test_bpc": round(loss / math.log(2), 4),
-            "test_accuracy": round(accuracy, 4), "iterations": it, "epochs": round(it / nb, 2),
+            "test_accuracy": round(accuracy, 4), "iterations": it, "epochs": round(it / ((len(train) - 1) // 64 // 100), 2),
             "train_s": round(train_s, 1), "wall_s": round(time.time() - start, 1),
             "recipe": "2x256 LSTM, embed 64, dropout 0.2, AdamW 2e-3, B 64, T 100, clip 5, constant, float32"}
 

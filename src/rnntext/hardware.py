@@ -21,19 +21,19 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16", "sve_bf16")  # x86 and Arm name
 
 @functools.lru_cache(maxsize=1)
 def _cpuinfo() -> tuple[str, frozenset[str]]:
-    model, flags = platform.processor() or platform.machine(), set()
+    model, flags = None, set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
                 key, _, value = line.partition(":")
                 key = key.strip().lower()
-                if key in ("model name", "cpu model") and model in ("", platform.machine(), platform.processor()):
+                if key in ("model name", "cpu model") and model is None:
                     model = value.strip()
                 elif key in ("flags", "features"):
                     flags.update(value.split())
-    except OSError:
+    except OSError:  # not Linux: the platform's own name, and no features
         pass
-    return model or "unknown", frozenset(flags)
+    return model or platform.processor() or platform.machine() or "unknown", frozenset(flags)
 
 
 def cpu_model() -> str:
@@ -46,10 +46,6 @@ def cpu_features() -> frozenset[str]:
     if override is not None:
         return frozenset(x.strip().lower() for x in override.split(",") if x.strip())
     return _cpuinfo()[1]
-
-
-def overridden() -> bool:
-    return os.environ.get(ENV_FEATURES) is not None
 
 
 def native_bf16() -> bool:

@@ -150,6 +150,8 @@ class Trainer:
         rundir.write_checkpoint(self.run / "trainer.safetensors", tensors, state)
         if self.tc.keep_last:
             self._keep_numbered(tensors, state)
+        if self.threads.choices:
+            self.info.training["threads"] = self.threads.choices
         self.info.training.update(iterations=self.iteration, epoch=state["epoch"],
                                   best_val_loss=None if math.isinf(self.best) else self.best,
                                   tokens_seen=self.tokens_seen, elapsed_s=round(elapsed, 2), engine=self.engine.name)
@@ -191,7 +193,9 @@ class Trainer:
         try:
             while (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
-                if self._cosine_auto:
+                # until the first fit every step may be the one; then only log windows (every rank
+                # agrees on both, so the broadcast inside stays collective, and off the hot loop)
+                if self._cosine_auto and (not self.tc.cosine_iters or self.iteration % tc.log_every == 0):
                     self._fit_cosine(start)
                 if b == 0 or not self.batches.carries_state:
                     self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
@@ -236,6 +240,7 @@ class Trainer:
 
     _last_val: dict | None = None
     tensorboard = None
+    threads = ThreadTuner([])  # until fit() chooses
 
     COSINE_PROBE = 20  # iterations timed before a --time-limit run fits its cosine length
     REFIT_SHARE, REFIT_TOLERANCE = 0.1, 0.15  # re-check every 10% of the limit; re-fit when 15% off
