@@ -330,6 +330,7 @@ class Model:
 
     def summary(self) -> dict:
         """Layers with output shapes and parameter counts, totals and training facts (Keras-style)."""
+        from rnntext.engines.numpy.model import layer_shapes
         from rnntext.training.rundir import parameter_shapes
 
         m, V = self.info.model, len(self.vocab)
@@ -339,8 +340,8 @@ class Model:
             layers.append(("embedding", f"(B, T, {m.embed_size})", int(np.prod(shapes["embedding.weight"]))))
         else:
             layers.append(("one-hot", f"(B, T, {V})", 0))
-        for k, H in enumerate(m.hidden_sizes):
-            n = sum(int(np.prod(shapes[f"rnn.{w}_l{k}"])) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        for k, (H, layer) in enumerate(zip(m.hidden_sizes, layer_shapes(m, V))):
+            n = sum(int(np.prod(s)) for s in layer.values())
             layers.append((f"{m.cell}_{k}", f"(B, T, {H})", n))
             if m.dropout:
                 layers.append((f"dropout_{k} ({m.dropout})", f"(B, T, {H})", 0))

@@ -662,7 +662,7 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("gradcheck", help="check the NumPy engine's backward passes against numerical gradients")
-    p.add_argument("--cell", nargs="+", default=["rnn_tanh", "rnn_relu", "lstm", "gru"], choices=CELLS)
+    p.add_argument("--cell", nargs="+", default=list(CELLS), choices=CELLS)
     p.add_argument("--num-layers", type=int, default=1)
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--embed-size", type=int, default=4, help="0 checks one-hot input")

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rnntext import cells
 from rnntext.errors import ConfigError
 
 
@@ -27,8 +28,7 @@ def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
     return field(default=default, metadata=meta)
 
 
-GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # gate blocks per cell: recurrent rows / H
-CELLS = tuple(GATES)
+CELLS = cells.names()  # the registered recurrent cells (rnntext.cells)
 LEVELS = ("char", "byte", "word", "bpe")
 # The recipe a level starts from, under any preset, config file or flag: the defaults below are
 # the measured character recipe; words learn best with the measured word recipe (README: Presets)

@@ -12,10 +12,11 @@ can be done once is done here:
 - sigmoid gates are computed as sigmoid(x) = (1 + tanh(x / 2)) / 2, so their rows are
   pre-scaled by 1/2 (exact in float32) and one tanh covers every gate.
 
-Packed gate layouts (rows of width W): LSTM (i/2, f/2, o/2, g), W = 4H; GRU (r/2, z/2, hn, in),
-W = 4H, where hn = W_hn h + b_hn (it has no input part) and in = W_in x + b_in (no recurrent
-part), since PyTorch's n = tanh(in + r * hn); vanilla RNN (a), W = H. The recurrent rows are
-the first `rec` of them: 4H, 3H (GRU: `in` has none) and H.
+The packed gate layout is the cell's (rnntext.cells: `pack_rows`), W = packed_blocks * H rows:
+LSTM (i/2, f/2, o/2, g), W = 4H; GRU (r/2, z/2, hn, in), W = 4H, where hn = W_hn h + b_hn (it
+has no input part) and in = W_in x + b_in (no recurrent part), since PyTorch's
+n = tanh(in + r * hn); vanilla RNN (a), W = H. The recurrent rows are the first
+`rec` = gates * H of them: 4H, 3H (GRU: `in` has none) and H.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnntext.config import GATES  # PyTorch's gate count G = recurrent rows / H
+from rnntext import cells
+from rnntext.cells.base import Cell
 from rnntext.errors import RunError
 
 
@@ -32,7 +34,7 @@ from rnntext.errors import RunError
 class Packed:
     """The packed float32 weights of one model (see the module docstring)."""
 
-    cell: str
+    cell: Cell
     hidden: tuple[int, ...]        # H_k per layer
     vocab_size: int
     table: np.ndarray              # (V, W_0) layer-0 pre-activations per token, biases folded
@@ -42,11 +44,11 @@ class Packed:
 
     def width(self, k: int) -> int:
         """W_k: packed rows of layer k (GRU adds its `in` rows)."""
-        return self.hidden[k] * (4 if self.cell == "gru" else GATES[self.cell])
+        return self.hidden[k] * self.cell.packed_blocks
 
     def rec(self, k: int) -> int:
         """Recurrent rows of layer k: those a product with h_k fills."""
-        return self.hidden[k] * GATES[self.cell]
+        return self.hidden[k] * self.cell.gates
 
 
 def pack(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], label: int | None = None) -> Packed:
@@ -57,22 +59,20 @@ def pack(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], label: int 
     """
     get = _getter(weights)
     hidden = tuple(model_cfg.hidden_sizes)
-    cell = model_cfg.cell
+    cell = cells.get(model_cfg.cell)
     emb = get("embedding.weight", (vocab_size, model_cfg.embed_size)) if model_cfg.embed_size else None
     stacked, table, rec0 = [], None, None
     for k, H in enumerate(hidden):
         base = model_cfg.embed_size or vocab_size
         D = base + len(model_cfg.labels) if k == 0 else hidden[k - 1]
-        G = GATES[cell]
-        w_x, b, w_h = _packed_rows(cell, H,
-                                   get(f"rnn.weight_ih_l{k}", (G * H, D)), get(f"rnn.weight_hh_l{k}", (G * H, H)),
-                                   get(f"rnn.bias_ih_l{k}", (G * H,)), get(f"rnn.bias_hh_l{k}", (G * H,)))
+        shapes = cell.parameter_shapes(D, H)
+        w_x, b, w_h = cell.pack_rows(H, *(get(f"rnn.{name}_l{k}", shape) for name, shape in shapes.items()))
         if k == 0:
             # (V, W): x @ W_x^T + b for every token; a one-hot x picks a column of W_x.
             table = (emb @ w_x[:, :base].T if emb is not None else w_x[:, :base].T) + b
             if model_cfg.labels:
                 table = table + w_x[:, base + label]  # the label's one-hot column, every step
-            rec0 = w_h[: G * H]
+            rec0 = w_h[: cell.gates * H]
         else:
             stacked.append(np.concatenate([w_x, b[:, None], w_h], axis=1))
     if model_cfg.tie_weights:
@@ -94,20 +94,3 @@ def _getter(weights):
                            "the checkpoint does not match its model.json")
         return a
     return get
-
-
-def _packed_rows(cell, H, w_ih, w_hh, b_ih, b_hh):
-    """(W_x (W, D), b (W,), W_h (W, H)) in the packed gate layout, float64."""
-    if cell == "lstm":
-        i, f, g, o = (slice(j * H, (j + 1) * H) for j in range(4))
-        order, scale = [i, f, o, g], np.repeat([0.5, 0.5, 0.5, 1.0], H)[:, None]
-        w_x, w_h, b = (np.concatenate([a[s] for s in order]) for a in (w_ih, w_hh, b_ih + b_hh))
-        return w_x * scale, b * scale[:, 0], w_h * scale
-    if cell == "gru":
-        r, z, n = (slice(j * H, (j + 1) * H) for j in range(3))
-        zero_x, zero_h = np.zeros((H, w_ih.shape[1])), np.zeros((H, H))
-        w_x = np.concatenate([w_ih[r] / 2, w_ih[z] / 2, zero_x, w_ih[n]])
-        w_h = np.concatenate([w_hh[r] / 2, w_hh[z] / 2, w_hh[n], zero_h])
-        b = np.concatenate([(b_ih[r] + b_hh[r]) / 2, (b_ih[z] + b_hh[z]) / 2, b_hh[n], b_ih[n]])
-        return w_x, b, w_h
-    return w_ih, b_ih + b_hh, w_hh

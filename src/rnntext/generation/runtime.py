@@ -8,11 +8,11 @@
 
 Why it is fast at batch 1, where NumPy's per-call overhead dominates: the weights are packed
 once (packing.py), every buffer is preallocated and every call writes into it, a step is one
-matrix product per layer plus a handful of element-wise calls (cells.py), and one stream uses
-1-D matrix-vector products, which OpenBLAS splits over both cores. Batches use (B, ...) views
-of the same buffers and matrix-matrix products. The prime runs layer by layer over the whole
-sequence: one table look-up for layer 0's inputs and one matrix product per higher layer for
-theirs, leaving only the recurrent product per token.
+matrix product per layer plus a handful of element-wise calls (the cell's `numpy_step`,
+rnntext.cells), and one stream uses 1-D matrix-vector products, which OpenBLAS splits over
+both cores. Batches use (B, ...) views of the same buffers and matrix-matrix products. The
+prime runs layer by layer over the whole sequence: one table look-up for layer 0's inputs and
+one matrix product per higher layer for theirs, leaving only the recurrent product per token.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from rnntext.generation.cells import kernel
 from rnntext.generation.packing import Packed, pack
 from rnntext.generation.rules import Rule, Sampler, Uniforms
 
@@ -59,13 +58,13 @@ class Streams:
         self.h = [self.hs[:, s:s + H] for s, H in zip(starts, hidden)]
         self.pre = [np.zeros((batch, packed.rec(0)), np.float32)] + \
                    [np.zeros((batch, packed.width(k)), np.float32) for k in range(1, len(hidden))]
-        self.kernels = [kernel(packed.cell, row(p), row(h)) for p, h in zip(self.pre, self.h)]
+        self.kernels = [packed.cell.numpy_step(row(p), row(h)) for p, h in zip(self.pre, self.h)]
         self.rec = packed.rec(0)
         self.split = self.rec < packed.width(0)   # GRU: `in` comes from the table, not the product
         self.first = mm(packed.rec0, self.h[0]) + (row(self.pre[0]),)
         # Higher layers: (lhs, rhs, out, kernel, xin) with GRU's `in` rows at the end of `pre`.
         self.upper = [mm(w, self.hs[:, starts[k - 1]:starts[k + 1] - 1]) + (row(self.pre[k]), self.kernels[k],
-                      row(self.pre[k])[..., 3 * hidden[k]:] if self.split else None)
+                      row(self.pre[k])[..., packed.rec(k):] if self.split else None)
                       for k, w in enumerate(packed.stacked, start=1)]
         self.logits = np.zeros((batch, self.V), np.float32)  # (B, V) after the last token fed
         self.last = mm(packed.out, self.hs[:, starts[-2]:]) + (row(self.logits),)

@@ -1,9 +1,10 @@
 """ONNX export of a trained run: a one-step model for deployment runtimes (onnxruntime, ...).
 
 Graph (B is a dynamic batch axis; H_k the size of layer k, V the vocabulary):
-  inputs   ids (B,) int64;  per layer k: h_l{k} (B, H_k) float32, and c_l{k} (B, H_k) for LSTM
+  inputs   ids (B,) int64;  per layer k and state part of the cell: h_l{k} (B, H_k) float32, and
+           c_l{k} (B, H_k) for LSTM (the parts are the cell's `state_parts`, rnntext.cells)
   outputs  logits (B, V) float32;  per layer k: h_l{k}_out (B, H_k) (and c_l{k}_out for LSTM)
-One tensor per layer and state kind, in layer order (h_l0, c_l0, h_l1, c_l1, ...), whatever the
+One tensor per layer and state part, in layer order (h_l0, c_l0, h_l1, c_l1, ...), whatever the
 sizes: stacks of unequal layers (the TensorFlow lab's 1024 and 512) need no other layout, and a
 caller feeds each `*_out` back as the input of the same name, zeros to start. Dropout is off.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnntext import cells
 from rnntext.errors import ConfigError, InputError
 
 TOLERANCE = 1e-4  # max abs logits difference accepted against the torch engine
@@ -27,8 +29,8 @@ INSTALL = "pip install 'rnntext[onnx]' (onnx, and onnxruntime to verify)"
 
 def state_names(model_cfg) -> list[str]:
     """The state inputs in graph order: h_l0 (c_l0) h_l1 (c_l1) ...; outputs add `_out`."""
-    kinds = ("h", "c") if model_cfg.cell == "lstm" else ("h",)
-    return [f"{kind}_l{k}" for k in range(len(model_cfg.hidden_sizes)) for kind in kinds]
+    parts = cells.get(model_cfg.cell).state_parts
+    return [f"{part}_l{k}" for k in range(len(model_cfg.hidden_sizes)) for part in parts]
 
 
 def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, force: bool = False,
@@ -81,7 +83,8 @@ def _one_step(model):
     """Wrap RNNLM as ids (B,), flat states (B, H_k) -> logits (B, V), new flat states."""
     import torch
 
-    lstm = model.cfg.cell == "lstm"
+    cell = cells.get(model.cfg.cell)
+    per = len(cell.state_parts)
 
     class OneStep(torch.nn.Module):
         def __init__(self):
@@ -89,18 +92,17 @@ def _one_step(model):
             self.model = model
 
         def forward(self, ids, *flat):
-            per = 2 if lstm else 1
             layers = [flat[i:i + per] for i in range(0, len(flat), per)]
-            state = [tuple(s.unsqueeze(0) for s in layer) if lstm else layer[0].unsqueeze(0) for layer in layers]
+            state = [cell.layer_state(s.unsqueeze(0) for s in layer) for layer in layers]
             logits, new = self.model(ids.unsqueeze(1), state)  # (B, 1, V); states (1, B, H_k)
-            new_flat = [s.squeeze(0) for layer in new for s in (layer if lstm else (layer,))]
+            new_flat = [s.squeeze(0) for layer in new for s in cell.parts(layer)]
             return (logits[:, 0], *new_flat)
 
     return OneStep().eval()
 
 
 def _zero_state(model_cfg, batch: int, zeros) -> list:
-    per = 2 if model_cfg.cell == "lstm" else 1
+    per = len(cells.get(model_cfg.cell).state_parts)
     return [zeros(batch, H) for H in model_cfg.hidden_sizes for _ in range(per)]
 
 

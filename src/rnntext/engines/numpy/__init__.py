@@ -5,10 +5,12 @@ Parameters are a dict of arrays under PyTorch's names and gate orders (`param_sh
 them), so a run's `model.safetensors` loads with `safetensors.numpy.load_file`. The dtype of
 the parameters (float32 or float64) is the dtype of every computation.
 
-Model (model.py); `cfg` is an `rnntext.config.ModelConfig`, x and y are (B, T) int ids:
+Model (model.py; a recurrent layer's equations are its cell's, rnntext.cells); `cfg` is an
+`rnntext.config.ModelConfig`, x and y are (B, T) int ids:
     param_shapes(cfg, vocab_size) -> {name: shape}
+    layer_shapes(cfg, vocab_size) -> [{name: shape} per recurrent layer]   # as the cell lays them out
     init_params(cfg, vocab_size, rng, dtype=np.float32) -> params
-    zero_state(cfg, batch_size, dtype) -> state        # per layer h (B, H_k), lstm (h, c)
+    zero_state(cfg, batch_size, dtype) -> state        # per layer h (B, H_k), or the cell's parts: LSTM (h, c)
     forward(params, cfg, x, state=None, train=False, rng=None) -> (logits (B, T, V), new_state, cache)
     cross_entropy(logits, y, mask=None) -> (mean nats per token, dlogits)
     loss_and_grads(params, cfg, x, y, state=None, mask=None, l2=0.0, train=True, rng=None)
@@ -45,6 +47,7 @@ from rnntext.engines.numpy.model import (
     cross_entropy,
     forward,
     init_params,
+    layer_shapes,
     loss_and_grads,
     output_weight,
     param_shapes,
@@ -66,7 +69,7 @@ from rnntext.engines.numpy.runtime import evaluate_batch, load_params, train_ste
 
 __all__ = [
     "SGD", "THRESHOLDS", "Adagrad", "Adam", "Optimizer", "RMSprop", "clip_grad_norm", "clip_grad_value",
-    "cross_entropy", "format_report", "forward", "init_params", "loss_and_grads", "make_optimizer",
+    "cross_entropy", "format_report", "forward", "init_params", "layer_shapes", "loss_and_grads", "make_optimizer",
     "optimizer_from_config", "output_weight", "param_shapes", "passed", "relative_errors", "run_gradcheck",
     "step", "zero_state", "evaluate_batch", "load_params", "train_step",
 ]

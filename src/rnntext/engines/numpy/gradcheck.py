@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rnntext import cells
 from rnntext.config import ModelConfig
 from rnntext.engines.numpy.model import loss_and_grads, param_shapes
 
@@ -50,7 +51,7 @@ def relative_errors(params: dict[str, np.ndarray], loss_and_grads_fn: Callable, 
     return errors
 
 
-def run_gradcheck(cell: str = "lstm", num_layers: int = 1, dtype: str = "float64", embed_size: int = 4,
+def run_gradcheck(cell: str, num_layers: int = 1, dtype: str = "float64", embed_size: int = 4,
                   seed: int = 0, *, tie_weights: bool = False, mask: bool = False, l2: float = 0.0,
                   dropout: float = 0.0, weight_drop: float = 0.0) -> list[tuple[str, float]]:
     """Check every parameter of a small model with a random nonzero initial state.
@@ -82,9 +83,9 @@ def run_gradcheck(cell: str = "lstm", num_layers: int = 1, dtype: str = "float64
     return relative_errors(params, fn, STEPS[dtype])
 
 
-def _random_state(cell, B, H, rng, dtype):
-    h = rng.uniform(-0.5, 0.5, (B, H)).astype(dtype)
-    return (h, rng.uniform(-0.5, 0.5, (B, H)).astype(dtype)) if cell == "lstm" else h
+def _random_state(name, B, H, rng, dtype):
+    cell = cells.get(name)
+    return cell.layer_state([rng.uniform(-0.5, 0.5, (B, H)).astype(dtype) for _ in cell.state_parts])
 
 
 def format_report(errors: list[tuple[str, float]]) -> list[str]:

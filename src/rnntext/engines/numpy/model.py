@@ -12,26 +12,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnntext.config import GATES
-from rnntext.engines.numpy.cells import layer_backward, layer_forward
+from rnntext import cells
+
+
+def layer_shapes(model_cfg, vocab_size: int) -> list[dict[str, tuple[int, ...]]]:
+    """Per recurrent layer k, its parameters' names (PyTorch's `rnn.weight_ih_l{k}`, ...) and
+    shapes, as the cell lays them out."""
+    cell = cells.get(model_cfg.cell)
+    d = (model_cfg.embed_size or vocab_size) + len(model_cfg.labels)  # one-hot input: V features; labels join
+    layers = []
+    for k, H in enumerate(model_cfg.hidden_sizes):
+        layers.append({f"rnn.{name}_l{k}": shape for name, shape in cell.parameter_shapes(d, H).items()})
+        d = H
+    return layers
 
 
 def param_shapes(model_cfg, vocab_size: int) -> dict[str, tuple[int, ...]]:
     """Every parameter's name and shape. With tie_weights the output layer reuses embedding.weight."""
     V, E = vocab_size, model_cfg.embed_size
-    G = GATES[model_cfg.cell]
     shapes: dict[str, tuple[int, ...]] = {}
     if E:
         shapes["embedding.weight"] = (V, E)
-    d = (E or V) + len(model_cfg.labels)  # one-hot input has V features; a one-hot label joins them
-    for k, H in enumerate(model_cfg.hidden_sizes):
-        shapes[f"rnn.weight_ih_l{k}"] = (G * H, d)
-        shapes[f"rnn.weight_hh_l{k}"] = (G * H, H)
-        shapes[f"rnn.bias_ih_l{k}"] = (G * H,)
-        shapes[f"rnn.bias_hh_l{k}"] = (G * H,)
-        d = H
+    for layer in layer_shapes(model_cfg, vocab_size):
+        shapes |= layer
     if not model_cfg.tie_weights:
-        shapes["output.weight"] = (V, d)
+        shapes["output.weight"] = (V, model_cfg.hidden_sizes[-1])
     shapes["output.bias"] = (V,)
     return shapes
 
@@ -52,16 +57,14 @@ def init_params(model_cfg, vocab_size: int, rng: np.random.Generator, dtype=np.f
     xavier:  Xavier-uniform input weights and orthogonal recurrent weights per gate block
              (Saxe et al. 2014), zero biases (the Keras labs' glorot_uniform and orthogonal).
     caffe:   Xavier-uniform input and recurrent weights, zero biases (the Caffe lab).
-    LSTM forget-gate biases sum to model_cfg.forget_bias (all of it in bias_ih; Gers et al.
-    2000, Jozefowicz et al. 2015).
+    Then the cell's own rule (rnntext.cells: the LSTM's forget-gate bias, model_cfg.forget_bias).
     """
     params = {}
     for name, shape in param_shapes(model_cfg, vocab_size).items():
         params[name] = _init_one(name, shape, model_cfg, rng)
-    if model_cfg.cell == "lstm":
-        for k, H in enumerate(model_cfg.hidden_sizes):
-            params[f"rnn.bias_ih_l{k}"][H : 2 * H] = model_cfg.forget_bias
-            params[f"rnn.bias_hh_l{k}"][H : 2 * H] = 0.0
+    cell = cells.get(model_cfg.cell)
+    for k, H in enumerate(model_cfg.hidden_sizes):
+        cell.init_layer(params, k, H, model_cfg)
     if model_cfg.init == "default" and model_cfg.labels and model_cfg.embed_size and not model_cfg.tie_weights:
         # a one-hot label is one input of scale 1 beside E embedding inputs of scale 1: its
         # columns start sqrt(E) times larger, so that it moves the gates as much as the token does
@@ -97,9 +100,10 @@ def _init_recurrent(name: str, shape: tuple[int, ...], model_cfg, rng) -> np.nda
 
 
 def zero_state(model_cfg, batch_size: int, dtype=np.float32) -> list:
-    """Initial state: per layer h (B, H_k), or (h, c) for lstm."""
-    zeros = [np.zeros((batch_size, H), dtype=dtype) for H in model_cfg.hidden_sizes]
-    return [(h, h.copy()) for h in zeros] if model_cfg.cell == "lstm" else zeros
+    """Initial state: per layer h (B, H_k), or a tuple of the cell's parts such as LSTM's (h, c)."""
+    cell = cells.get(model_cfg.cell)
+    return [cell.layer_state(np.zeros((batch_size, H), dtype=dtype) for _ in cell.state_parts)
+            for H in model_cfg.hidden_sizes]
 
 
 def forward(params, model_cfg, x, state=None, train=False, rng=None, cond=None):
@@ -124,14 +128,14 @@ def forward(params, model_cfg, x, state=None, train=False, rng=None, cond=None):
     cond_ids = np.asarray(cond).T if labels else None  # (T, B)
     if labels and inp is not None:  # a one-hot label joins every step's input
         inp = np.concatenate([inp, np.eye(labels, dtype=dtype)[cond_ids]], axis=-1)  # (T, B, E + labels)
-    layers, new_state = [], []
+    layers, new_state, cell = [], [], cells.get(model_cfg.cell)
     for k in range(model_cfg.num_layers):
         xw = _input_projection(params, k, inp, ids, cond_ids if k == 0 else None)  # (T, B, G*H)
         w_hh, w_mask = params[f"rnn.weight_hh_l{k}"], None
         if p_weight:  # DropConnect on W_hh, one mask for the whole batch (AWD-LSTM's weight drop)
             w_mask = (rng.random(w_hh.shape) >= p_weight).astype(dtype) / dtype.type(1.0 - p_weight)
             w_hh = w_hh * w_mask
-        out, final, cell_cache = layer_forward(model_cfg.cell, xw, w_hh, params[f"rnn.bias_hh_l{k}"], state[k])
+        out, final, cell_cache = cell.forward(xw, w_hh, params[f"rnn.bias_hh_l{k}"], state[k])
         mask = None
         if p_drop:  # inverted dropout: scale at training time so inference needs nothing
             mask = (rng.random(out.shape) >= p_drop).astype(dtype) / dtype.type(1.0 - p_drop)
@@ -219,13 +223,13 @@ def backward(params, model_cfg, dlogits, cache):
     grads = {"output.bias": dlogits2.sum(axis=0)}
     d_out_w = dlogits2.T @ top.reshape(T * B, -1)  # (V, H_last)
     dh = (dlogits2 @ output_weight(params, model_cfg)).reshape(T, B, -1)  # (T, B, H_last)
-    ids = cache["ids"]
+    ids, cell = cache["ids"], cells.get(model_cfg.cell)
     for k in reversed(range(model_cfg.num_layers)):
         layer = cache["layers"][k]
         if layer["mask"] is not None:
             dh = dh * layer["mask"]
-        dxw, grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_hh_l{k}"] = layer_backward(
-            model_cfg.cell, dh, layer["w_hh"], layer["cell"])
+        dxw, grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_hh_l{k}"] = cell.backward(
+            dh, layer["w_hh"], layer["cell"])
         if layer["w_mask"] is not None:  # the gradient reaches W_hh through its mask
             grads[f"rnn.weight_hh_l{k}"] *= layer["w_mask"]
         G = dxw.shape[-1]

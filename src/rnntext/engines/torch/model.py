@@ -3,7 +3,8 @@
 Parameter names are PyTorch's own (`rnn.weight_ih_l0`, ...; gate orders LSTM i,f,g,o and GRU
 r,z,n) so the NumPy engine loads the same `model.safetensors`. Layers may differ in size (the
 TensorFlow lab stacked LSTMs of 1024 and 512), so each layer is its own call of the fused
-kernels behind nn.LSTM/nn.GRU/nn.RNN (`torch.lstm`, ...), which use cuDNN on CUDA.
+kernel behind nn.LSTM/nn.GRU/nn.RNN (`torch.lstm`, ...; the cell names it, rnntext.cells),
+which uses cuDNN on CUDA.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnntext.config import GATES
-
-_KERNELS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
+from rnntext import cells
+from rnntext.cells.base import PARAMETERS
 
 
 class RecurrentStack(nn.Module):
@@ -24,38 +24,28 @@ class RecurrentStack(nn.Module):
 
     def __init__(self, cell: str, input_size: int, hidden_sizes: tuple[int, ...]):
         super().__init__()
-        self.cell, self.hidden_sizes = cell, tuple(hidden_sizes)
-        gates = GATES[cell]
+        self.cell, self.hidden_sizes = cells.get(cell), tuple(hidden_sizes)
         for k, H in enumerate(self.hidden_sizes):
             D = input_size if k == 0 else self.hidden_sizes[k - 1]
-            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(gates * H, D)))
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(gates * H, H)))
-            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(gates * H)))
-            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(gates * H)))
+            for name, shape in self.cell.parameter_shapes(D, H).items():
+                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
 
     def layer_params(self, k: int) -> list[torch.Tensor]:
-        return [getattr(self, f"{n}_l{k}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        return [getattr(self, f"{n}_l{k}") for n in PARAMETERS]
 
     weight_drop = 0.0
 
     def run_layer(self, k: int, x: torch.Tensor, state):
-        """x: (B, T, D) -> output (B, T, H_k), new state ((1, B, H) or a (h, c) pair)."""
+        """x: (B, T, D) -> output (B, T, H_k), new state ((1, B, H), or a tuple of the cell's parts)."""
         params = self.layer_params(k)
         if self.training and self.weight_drop:  # DropConnect: one mask of W_hh per batch (Merity et al. 2017)
             params[1] = params[1] * dropout_mask(params[1], self.weight_drop)
-        if self.cell == "lstm":
-            out, h, c = torch.lstm(x, state, params, True, 1, 0.0, self.training, False, True)
-            return out, (h, c)
-        out, h = _KERNELS[self.cell](x, state, params, True, 1, 0.0, self.training, False, True)
-        return out, h
+        return self.cell.torch_layer(x, state, params, self.training)
 
     def zero_state(self, batch_size: int, device, dtype):
-        def zeros(H):
-            return torch.zeros(1, batch_size, H, device=device, dtype=dtype)
-
-        if self.cell == "lstm":
-            return [(zeros(H), zeros(H)) for H in self.hidden_sizes]
-        return [zeros(H) for H in self.hidden_sizes]
+        parts = self.cell.state_parts
+        return [self.cell.layer_state(torch.zeros(1, batch_size, H, device=device, dtype=dtype) for _ in parts)
+                for H in self.hidden_sizes]
 
 
 class RNNLM(nn.Module):

@@ -40,7 +40,6 @@ from rnntext.generation.runtime import generate
 
 log = logging.getLogger(__name__)
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-SIGMOID_ROWS = {"lstm": 3, "gru": 2, "rnn_tanh": 0, "rnn_relu": 0}  # leading gate blocks packing halved
 
 
 class TorchStreams:
@@ -69,7 +68,7 @@ class TorchStreams:
 
     def _weights(self, p) -> None:
         """Device tensors from the packed matrices: per layer W^T (D_k + H_k, rec/W_k) and biases."""
-        n = SIGMOID_ROWS[self.cell] * np.array(self.hidden)   # rows to double back, per layer
+        n = self.cell.halved_blocks * np.array(self.hidden)   # rows to double back, per layer
         dev = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(self.device)  # noqa: E731
         low = (lambda t: t.to(self.low)) if self.mixed else (lambda t: t)  # noqa: E731
         table, rec0 = p.table.copy(), p.rec0.copy()
@@ -97,8 +96,6 @@ class TorchStreams:
         self.hs = zeros(B, starts[-1])
         self.hs_low = zeros(B, starts[-1], dtype=self.low) if self.mixed else self.hs
         self.h = [self.hs[:, s] for s in self.slices]
-        self.c = [zeros(B, H) for H in hidden] if self.cell == "lstm" else None
-        self.tmp = [zeros(B, H) for H in hidden] if self.c else None  # tanh(c_k)
         # Pre-activations: layer 0's are its table rows (B, W_0) plus the recurrent product, in
         # place. Layers run in turn, so all of them share one scratch buffer (a smaller working
         # set stays in cache), as do the low-precision products.
@@ -107,6 +104,11 @@ class TorchStreams:
         self.gathered = scratch[:B * widths[0]].view(B, widths[0])
         self.pre = [self.gathered[:, :self.rec]] + [scratch[:B * W].view(B, W) for W in widths[1:]]
         self.prod = [low[:B * w.shape[1]].view(B, w.shape[1]) for w in self.w] if self.mixed else None
+        # The cell's step kernels (their own state parts beyond h, such as LSTM's c, are theirs);
+        # xin: the packed rows past the recurrent ones (GRU's `in`), from the table for layer 0.
+        self.kernels = [self.cell.torch_step(pre, h) for pre, h in zip(self.pre, self.h)]
+        self.xin = [self.gathered[:, self.rec:]] + [pre[:, H * self.cell.gates:]
+                                                    for pre, H in zip(self.pre[1:], hidden[1:])]
         self.ids = torch.zeros(B, dtype=torch.int64, device=self.device)
         logits = zeros(B, self.V)                                # (B, V) after the last token fed
         if self.device.type == "cpu":
@@ -124,7 +126,7 @@ class TorchStreams:
         self.primed, self._shared = False, True
 
     def _state(self) -> list[torch.Tensor]:
-        return [self.hs] + (self.c or [])
+        return [self.hs] + [t for kern in self.kernels for t in kern.state[1:]]
 
     @torch.inference_mode()
     def step(self, ids) -> np.ndarray:
@@ -143,33 +145,12 @@ class TorchStreams:
                 pre.addmm_(x, w)
             else:
                 torch.addmm(b, x, w, out=pre)
-            self._cell(k, pre, self.gathered[:, self.rec:] if k == 0 else None)
+            self.kernels[k](self.xin[k])
             if self.mixed:
                 self.hs_low[:, self.slices[k]].copy_(self.h[k])
         self._output()
         self.primed, self._shared = True, False
         return self.logits
-
-    def _cell(self, k: int, pre: torch.Tensor, xin: torch.Tensor | None) -> None:
-        """Layer k's element-wise half, in place: pre-activations (B, W_k) -> h_k (and c_k).
-
-        GRU's `in` rows come from layer 0's table (`xin`) or sit after (r, z, hn) in `pre`.
-        """
-        h, H = self.h[k], self.hidden[k]
-        if self.cell == "lstm":                      # pre = (i, f, o, g)
-            pre[:, :3 * H].sigmoid_()
-            g = pre[:, 3 * H:].tanh_()
-            c = self.c[k].mul_(pre[:, H:2 * H]).addcmul_(pre[:, :H], g)
-            torch.mul(torch.tanh(c, out=self.tmp[k]), pre[:, 2 * H:3 * H], out=h)
-        elif self.cell == "gru":                     # pre = (r, z, hn[, in])
-            xin = pre[:, 3 * H:] if xin is None else xin
-            pre[:, :2 * H].sigmoid_()
-            n = torch.tanh_(pre[:, 2 * H:3 * H].mul_(pre[:, :H]).add_(xin))
-            h.sub_(n).mul_(pre[:, H:2 * H]).add_(n)  # (1 - z) * n + z * h
-        elif self.cell == "rnn_tanh":
-            torch.tanh(pre, out=h)
-        else:
-            torch.clamp_min(pre, 0, out=h)
 
     def _output(self) -> None:
         torch.addmm(self.b_out, self.h[-1], self.w_out, out=self._logits)  # float32: V is small
@@ -191,14 +172,11 @@ class TorchStreams:
         rows = 1 if self._shared else self.B
         x = torch.from_numpy(ids).to(self.device).expand(rows, -1)
         h = self.model.embed(x)                                        # (rows, T, D)
-        for k in range(len(self.hidden)):
-            h0 = self.h[k][:rows].unsqueeze(0).contiguous()             # (1, rows, H)
-            state = (h0, self.c[k][:rows].unsqueeze(0).contiguous()) if self.c else h0
-            h, state = self.model.rnn.run_layer(k, h, state)
-            hk, ck = state if self.c else (state, None)
-            self.h[k].copy_(hk[0].expand(self.B, -1))                    # broadcast (rows, H) to (B, H)
-            if ck is not None:
-                self.c[k].copy_(ck[0].expand(self.B, -1))
+        for k, kern in enumerate(self.kernels):
+            parts = (t[:rows].unsqueeze(0).contiguous() for t in kern.state)  # each (1, rows, H)
+            h, state = self.model.rnn.run_layer(k, h, self.cell.layer_state(parts))
+            for mine, new in zip(kern.state, self.cell.parts(state)):
+                mine.copy_(new[0].expand(self.B, -1))                    # broadcast (rows, H) to (B, H)
         if self.mixed:
             self.hs_low.copy_(self.hs)
         self._output()

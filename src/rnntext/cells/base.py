@@ -1,0 +1,109 @@
+"""What a recurrent cell is: the one description that every engine, runtime and exporter reads.
+
+A cell is laid out as PyTorch lays out nn.RNN, nn.LSTM and nn.GRU, so a checkpoint loads in
+both engines and in torch itself. Per layer k of width H with input width D:
+
+    parameters  weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,)
+                G gate blocks of H rows each, in PyTorch's gate order
+    state       one (B, H) array per part in `state_parts`: ("h",), or ("h", "c") for LSTM.
+                A layer's state is the bare array when there is one part, else a tuple of
+                the parts in that order (PyTorch's convention: torch.lstm takes (h, c)).
+
+The pieces a cell module provides, and who calls them:
+
+    forward(xw, w_hh, b_hh, state) -> (out, final, cache)     NumPy training (engines/numpy/model.py):
+    backward(dout, w_hh, cache) -> (dxw, dw_hh, db_hh)        one layer over a window, hand-written
+    torch_kernel                                              torch training: the name of the fused
+                                                              torch op (torch.lstm, ...), cuDNN on CUDA
+    pack_rows(H, w_ih, w_hh, b_ih, b_hh) -> (w_x, b, w_h)     sampling (generation/packing.py): the
+    packed_blocks, halved_blocks                              packed gate layout, float64
+    numpy_step(pre, h) -> kernel                              NumPy sampling (generation/runtime.py)
+    torch_step(pre, h) -> kernel                              torch batched sampling (engines/torch/sampling.py)
+    init_layer(params, k, H, model_cfg)                       cell-specific initialisation (optional)
+
+A step kernel is built once over views of preallocated buffers: `pre` holds the layer's
+packed pre-activations (its first `gates * H` columns, the recurrent rows, have the recurrent
+product added), `h` is where the new hidden state goes. `kernel.state` is the tuple of state
+arrays (h first); `kernel(xin)` runs one step in place, xin being the packed rows past the
+recurrent ones (GRU's `in`; empty for the others). The ONNX graph is the torch model traced
+one step at a time: all a cell gives it is `state_parts`, the names of its state inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # PyTorch's names, in its kernels' order
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # The tanh form never overflows (1 / (1 + exp(-x)) warns for x < -88 in float32).
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class Cell:
+    """A recurrent cell; subclasses fill in the class attributes and the methods that raise."""
+
+    name: str = ""
+    description: str = ""            # one line: the equations' source, for documentation
+    gates: int = 1                   # G: rows of weight_ih / weight_hh per unit of H
+    state_parts: tuple[str, ...] = ("h",)
+    torch_kernel: str = ""           # the fused torch op, e.g. "lstm" for torch.lstm
+    packed_blocks: int = 1           # packed rows per unit of H (GRU adds its `in` rows: 4)
+    halved_blocks: int = 0           # leading packed blocks stored at half scale (sigmoid via tanh)
+
+    # --- layout -------------------------------------------------------------------------
+    def parameter_shapes(self, input_size: int, hidden: int) -> dict[str, tuple[int, ...]]:
+        """One layer's parameters, PyTorch's names (without `_l{k}`) in its kernels' order."""
+        rows = self.gates * hidden
+        shapes = ((rows, input_size), (rows, hidden), (rows,), (rows,))
+        return dict(zip(PARAMETERS, shapes))
+
+    def layer_state(self, parts):
+        """A layer's state from its parts (h first): the bare array for one part, else a tuple."""
+        parts = tuple(parts)
+        return parts[0] if len(self.state_parts) == 1 else parts
+
+    def parts(self, state) -> tuple:
+        """The inverse of `layer_state`: a layer's state as the tuple of its parts."""
+        return (state,) if len(self.state_parts) == 1 else tuple(state)
+
+    def init_layer(self, params: dict, k: int, hidden: int, model_cfg) -> None:
+        """Cell-specific initialisation of layer k, in place, after the general rules (none here)."""
+
+    # --- NumPy training -------------------------------------------------------------------
+    def forward(self, xw: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, state):
+        """One layer over xw = x @ W_ih.T + b_ih (T, B, G*H), time-major.
+        Returns (out (T, B, H), final state, cache for backward)."""
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray, w_hh: np.ndarray, cache):
+        """Given dL/dout (T, B, H), return (dxw (T, B, G*H), dW_hh, db_hh)."""
+        raise NotImplementedError
+
+    # --- torch training -------------------------------------------------------------------
+    def torch_layer(self, x, state, params: list, training: bool):
+        """One layer over a window with the fused kernel: x (B, T, D), state per `layer_state`
+        of (1, B, H) tensors, params in PARAMETERS order. Returns (out (B, T, H), new state)."""
+        import torch
+
+        out, *parts = getattr(torch, self.torch_kernel)(x, state, params, True, 1, 0.0, training, False, True)
+        return out, self.layer_state(parts)
+
+    # --- sampling ---------------------------------------------------------------------------
+    def pack_rows(self, H: int, w_ih, w_hh, b_ih, b_hh):
+        """(W_x (W, D), b (W,), W_h (W, H)) in the packed gate layout, W = packed_blocks * H;
+        both biases folded into b; the first halved_blocks * H rows scaled by 1/2."""
+        raise NotImplementedError
+
+    def numpy_step(self, pre: np.ndarray, h: np.ndarray):
+        """The NumPy step kernel over float32 views (1-D for one stream, (B, ...) for a batch)."""
+        raise NotImplementedError
+
+    def torch_step(self, pre, h):
+        """The torch step kernel over (B, ...) tensors; the halved rows come doubled back, so
+        sigmoid rows hold plain pre-activations."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<cell {self.name}>"
