@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import rnntext
+from rnntext import cells
 from rnntext.config import ModelConfig
 from rnntext.engines.numpy import init_params, loss_and_grads, relative_errors
 from rnntext.engines.numpy.model import forward
@@ -19,7 +20,7 @@ def config(cell, embed):
                        dropout=0.0, weight_drop=0.0)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("cell", cells.names())
 @pytest.mark.parametrize("embed", [0, 4])
 def test_label_gradients_and_parity(cell, embed):
     cfg = config(cell, embed)

@@ -1,4 +1,4 @@
-"""The NumPy runtime against PyTorch reference modules on the same weights."""
+"""The NumPy runtime against the torch engine (RNNLM, the cell's fused kernels) on the same weights."""
 
 import subprocess
 import sys
@@ -6,54 +6,36 @@ import sys
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
+from rnntext import cells
 from rnntext.config import ModelConfig
+from rnntext.engines.torch.model import RNNLM
 from rnntext.errors import RunError
 from rnntext.generation import Rule, Runtime
 
 V = 7
-TORCH_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN, "rnn_relu": nn.RNN}
 
 
 def reference(cfg: ModelConfig, seed: int = 0):
-    """Torch modules (one single-layer module per layer) and their weights under PyTorch's names."""
+    """The torch engine's model and its weights under PyTorch's names."""
     torch.manual_seed(seed)
-    embed = nn.Embedding(V, cfg.embed_size) if cfg.embed_size else None
-    layers, d = [], cfg.embed_size or V
-    for h in cfg.hidden_sizes:
-        kwargs = {"nonlinearity": cfg.cell[4:]} if cfg.cell.startswith("rnn") else {}
-        layers.append(TORCH_CELLS[cfg.cell](d, h, batch_first=True, **kwargs))
-        d = h
-    output = nn.Linear(d, V)
-    if cfg.tie_weights:
-        output.weight = embed.weight
+    model = RNNLM(cfg, V).eval()
     with torch.no_grad():  # biases away from zero so that a misplaced one shows
-        for p in [q for m in layers for q in m.parameters()] + [output.bias]:
-            p.add_(torch.rand_like(p) * 0.4 - 0.2)
-    weights = {} if embed is None else {"embedding.weight": embed.weight}
-    for k, m in enumerate(layers):
-        for name, p in m.named_parameters():  # weight_ih_l0 ... of a one-layer module
-            weights[f"rnn.{name[:-1]}{k}"] = p
-    if not cfg.tie_weights:
-        weights["output.weight"] = output.weight
-    weights["output.bias"] = output.bias
-    weights = {k: v.detach().numpy().copy() for k, v in weights.items()}
+        for name, p in model.named_parameters():
+            if "bias" in name:
+                p.add_(torch.rand_like(p) * 0.4 - 0.2)
+    weights = {k: v.numpy().copy() for k, v in model.weights().items()}
 
     def run(ids, state):
-        """ids (B, T) -> logits (B, T, V) and the new state (one entry per layer)."""
-        x = torch.as_tensor(ids)
-        x = embed(x) if embed is not None else nn.functional.one_hot(x, V).float()
-        new = []
-        for m, s in zip(layers, state):
-            x, s = m(x, s)
-            new.append(s)
-        return output(x).detach().numpy(), new
+        """ids (B, T) -> logits (B, T, V) and the new state (one entry per layer; None: zeros)."""
+        with torch.no_grad():
+            logits, new = model(torch.as_tensor(ids), state)
+        return logits.numpy(), new
 
     return weights, run
 
 
-CASES = [(cell, layers, embed) for cell in TORCH_CELLS for layers in (1, 2) for embed in (0, 5)]
+CASES = [(cell, layers, embed) for cell in cells.names() for layers in (1, 2) for embed in (0, 5)]
 
 
 @pytest.mark.parametrize("cell,num_layers,embed", CASES)
@@ -64,7 +46,7 @@ def test_logits_match_torch_after_prime_and_steps(cell, num_layers, embed):
     prime = [3, 1, 4, 1, 5, 0, 2, 6, 5]
     streams = Runtime(cfg, V, weights).streams(3)
     with torch.no_grad():
-        want, state = run(np.array([prime] * 3), [None] * num_layers)
+        want, state = run(np.array([prime] * 3), None)
         got = streams.prime(prime)
         np.testing.assert_allclose(got, want[:, -1], atol=1e-5, rtol=0)
         steps = np.array([[2, 0, 6], [5, 5, 1], [0, 3, 3], [6, 2, 4]])  # (T, B): each stream its own tokens
@@ -78,14 +60,14 @@ def test_single_stream_and_tied_weights_match_torch():
     weights, run = reference(cfg, seed=1)
     streams = Runtime(cfg, V, weights).streams(1)
     with torch.no_grad():
-        want, state = run(np.array([[1, 2, 3]]), [None, None])
+        want, state = run(np.array([[1, 2, 3]]), None)
         np.testing.assert_allclose(streams.prime([1, 2, 3]), want[:, -1], atol=1e-5, rtol=0)
         for t in (4, 0, 6):
             want, state = run(np.array([[t]]), state)
             np.testing.assert_allclose(streams.step([t]), want[:, -1], atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", cells.names())
 def test_prime_pass_equals_token_by_token_and_continues_from_state(cell):
     cfg = ModelConfig(cell=cell, num_layers=2, hidden_size=(6, 4), embed_size=5)
     weights, _ = reference(cfg)

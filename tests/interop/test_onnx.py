@@ -5,6 +5,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from rnntext import cells  # noqa: E402
 from rnntext.config import ModelConfig  # noqa: E402
 from rnntext.engines.torch.model import RNNLM  # noqa: E402
 from rnntext.errors import InputError, RunError  # noqa: E402
@@ -30,14 +31,18 @@ def make_run(tmp_path, **model):
     return run, net.eval()
 
 
-@pytest.mark.parametrize("model", [
-    dict(cell="lstm", num_layers=2, hidden_size=(6, 5), embed_size=4),
-    dict(cell="gru", num_layers=2, hidden_size=(5,), embed_size=0, dropout=0.5),
-    dict(cell="rnn_tanh", num_layers=1, hidden_size=(7,), embed_size=3),
-    dict(cell="rnn_relu", num_layers=3, hidden_size=(4, 6, 5), embed_size=5, tie_weights=True),
-])
-def test_one_step_model_matches_the_torch_engine(tmp_path, model):
-    run, net = make_run(tmp_path, **model)
+SHAPES = [
+    dict(num_layers=2, hidden_size=(6, 5), embed_size=4),
+    dict(num_layers=2, hidden_size=(5,), embed_size=0, dropout=0.5),
+    dict(num_layers=1, hidden_size=(7,), embed_size=3),
+    dict(num_layers=3, hidden_size=(4, 6, 5), embed_size=5, tie_weights=True),
+]
+
+
+@pytest.mark.parametrize("shape", range(len(SHAPES)))
+@pytest.mark.parametrize("cell", cells.names())
+def test_one_step_model_matches_the_torch_engine(tmp_path, cell, shape):
+    run, net = make_run(tmp_path, cell=cell, **SHAPES[shape])
     summary = export_onnx(run, tmp_path / "m.onnx")
     assert summary["max_abs_diff"] < 1e-4
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
@@ -56,7 +61,7 @@ def test_one_step_model_matches_the_torch_engine(tmp_path, model):
         ref, ref_state = net(torch.from_numpy(ids))  # (B, T, V)
     np.testing.assert_allclose(np.stack(steps, 1), ref.numpy(), atol=1e-5)
     flat_ref = [s for layer in ref_state for s in (layer if isinstance(layer, tuple) else (layer,))]
-    for name, want in zip(names, flat_ref):
+    for name, want in zip(names, flat_ref, strict=True):
         np.testing.assert_allclose(state[name], want[0].numpy(), atol=1e-5)
 
 

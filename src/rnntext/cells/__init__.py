@@ -33,7 +33,7 @@ def get(name: str) -> Cell:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"cell: must be one of {', '.join(REGISTRY)}, not {name!r}") from None
+        raise ConfigError(f"cell: {name!r} is not one of {', '.join(REGISTRY)}") from None
 
 
 __all__ = ["REGISTRY", "Cell", "get", "names"]

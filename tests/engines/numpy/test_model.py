@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from rnntext import cells
 from rnntext.config import ModelConfig
 from rnntext.engines.numpy import cross_entropy, forward, init_params, loss_and_grads, param_shapes, step, zero_state
 
@@ -17,7 +18,7 @@ def _model(cell="lstm", embed_size=5, dtype=np.float64, **kw):
     return cfg, init_params(cfg, V, np.random.default_rng(0), dtype)
 
 
-@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("cell", cells.names())
 @pytest.mark.parametrize("embed_size", [0, 5])
 def test_one_long_pass_equals_chunks_with_carried_state(cell, embed_size):
     cfg, params = _model(cell, embed_size)
@@ -32,8 +33,9 @@ def test_one_long_pass_equals_chunks_with_carried_state(cell, embed_size):
         assert a == pytest.approx(b, abs=1e-12)
 
 
-def test_step_by_step_sampling_equals_forward():
-    cfg, params = _model("gru", 0, np.float32)
+@pytest.mark.parametrize("cell", cells.names())
+def test_step_by_step_sampling_equals_forward(cell):
+    cfg, params = _model(cell, 0, np.float32)
     x = np.random.default_rng(2).integers(0, V, (4, 6))
     whole, _, _ = forward(params, cfg, x)
     state = zero_state(cfg, 4, np.float32)

@@ -1,4 +1,5 @@
-"""The NumPy engine against PyTorch on copied weights: logits, loss, every gradient, state."""
+"""The NumPy engine against the torch engine's fused kernels (torch.lstm, ...) on copied weights:
+logits, loss, every gradient, state, for every registered cell."""
 
 import numpy as np
 import pytest
@@ -6,48 +7,40 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnntext import cells
 from rnntext.config import ModelConfig
 from rnntext.engines.numpy import forward, init_params, loss_and_grads
+from rnntext.engines.torch.model import RecurrentStack
 
 B, T, V = 3, 5, 7
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}
 
 
 def _torch_layers(cfg, dtype):
-    """One single-layer torch module per layer, so that layers may differ in width."""
-    layers, d = [], cfg.embed_size or V
-    for H in cfg.hidden_sizes:
-        if cfg.cell == "lstm":
-            layers.append(nn.LSTM(d, H, batch_first=True))
-        elif cfg.cell == "gru":
-            layers.append(nn.GRU(d, H, batch_first=True))
-        else:
-            layers.append(nn.RNN(d, H, nonlinearity=cfg.cell[4:], batch_first=True))
-        d = H
-    return nn.ModuleList(layers).to(torch.float64 if dtype == np.float64 else torch.float32)
+    """The torch engine's recurrent layers, each one call of the cell's fused kernel."""
+    stack = RecurrentStack(cfg.cell, cfg.embed_size or V, cfg.hidden_sizes)
+    return stack.to(torch.float64 if dtype == np.float64 else torch.float32)
 
 
-def _copy_in(params, cfg, layers):
+def _copy_in(params, cfg, stack):
     """Torch leaf tensors under the NumPy engine's names, holding the same values."""
     tensors = {name: torch.tensor(value, requires_grad=True) for name, value in params.items()}
-    for k, layer in enumerate(layers):
-        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            setattr(layer, f"{kind}_l0", nn.Parameter(tensors[f"rnn.{kind}_l{k}"]))
-            # nn.Parameter on an existing leaf shares its storage and grad; keep the Parameter
-            tensors[f"rnn.{kind}_l{k}"] = getattr(layer, f"{kind}_l0")
+    for name, _ in list(stack.named_parameters()):
+        # nn.Parameter on an existing leaf shares its storage and grad; keep the Parameter
+        setattr(stack, name, nn.Parameter(tensors[f"rnn.{name}"]))
+        tensors[f"rnn.{name}"] = getattr(stack, name)
     return tensors
 
 
-def _torch_loss(tensors, cfg, layers, x, y, state, mask, l2):
+def _torch_loss(tensors, cfg, stack, x, y, state, mask, l2):
     xt = torch.tensor(x)
     if cfg.embed_size:
         h = F.embedding(xt, tensors["embedding.weight"])
     else:
         h = F.one_hot(xt, V).to(tensors["output.bias"].dtype)
-    finals = []
-    for layer, s in zip(layers, state):
-        s = tuple(torch.tensor(a)[None] for a in s) if cfg.cell == "lstm" else torch.tensor(s)[None]
-        h, final = layer(h, s)
+    finals, cell = [], cells.get(cfg.cell)
+    for k, s in enumerate(state):
+        h, final = stack.run_layer(k, h, cell.layer_state(torch.tensor(a)[None] for a in cell.parts(s)))
         finals.append(final)
     w_out = tensors["embedding.weight"] if cfg.tie_weights else tensors["output.weight"]
     logits = F.linear(h, w_out, tensors["output.bias"])  # (B, T, V)
@@ -69,10 +62,10 @@ def _case(cell, num_layers, embed_size, dtype, tie=False, seed=0):
     x, y = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
     mask = (rng.random((B, T)) > 0.3).astype(dtype)
     mask[0, 0] = 1
-    state = []
-    for H in hidden:  # a nonzero initial state exercises the recurrent path from the very first step
-        h = rng.uniform(-0.8, 0.8, (B, H)).astype(dtype)
-        state.append((h, rng.uniform(-0.8, 0.8, (B, H)).astype(dtype)) if cell == "lstm" else h)
+    parts = cells.get(cell).state_parts
+    # a nonzero initial state exercises the recurrent path from the very first step
+    state = [cells.get(cell).layer_state([rng.uniform(-0.8, 0.8, (B, H)).astype(dtype) for _ in parts])
+             for H in hidden]
     return cfg, params, x, y, mask, state
 
 
@@ -83,20 +76,20 @@ def _close(actual, expected, tol):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("embed_size", [0, 4])
 @pytest.mark.parametrize("num_layers", [1, 3])
-@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("cell", cells.names())
 def test_logits_loss_gradients_and_state_match_torch(cell, num_layers, embed_size, dtype):
     _check_parity(*_case(cell, num_layers, embed_size, dtype), l2=0.0, tol=TOLERANCE[dtype])
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", cells.names())
 def test_tied_weights_and_l2_match_torch(cell):
     _check_parity(*_case(cell, 3, 0, np.float64, tie=True, seed=5), l2=0.03, tol=1e-10)
 
 
 def _check_parity(cfg, params, x, y, mask, state, l2, tol):
-    layers = _torch_layers(cfg, params["output.bias"].dtype.type)
-    tensors = _copy_in(params, cfg, layers)
-    t_logits, t_loss, t_finals = _torch_loss(tensors, cfg, layers, x, y, state, mask, l2)
+    stack = _torch_layers(cfg, params["output.bias"].dtype.type)
+    tensors = _copy_in(params, cfg, stack)
+    t_logits, t_loss, t_finals = _torch_loss(tensors, cfg, stack, x, y, state, mask, l2)
     t_loss.backward()
 
     logits, _, _ = forward(params, cfg, x, state)
@@ -107,12 +100,11 @@ def _check_parity(cfg, params, x, y, mask, state, l2, tol):
     for name, g in grads.items():
         assert g.dtype == params[name].dtype, name
         _close(g, tensors[name].grad.numpy(), tol)
+    cell = cells.get(cfg.cell)
+    assert len(new_state) == len(t_finals) == cfg.num_layers
     for ours, theirs in zip(new_state, t_finals):
-        if cfg.cell == "lstm":
-            _close(ours[0], theirs[0][0].detach().numpy(), tol)
-            _close(ours[1], theirs[1][0].detach().numpy(), tol)
-        else:
-            _close(ours, theirs[0].detach().numpy(), tol)
+        for a, b in zip(cell.parts(ours), cell.parts(theirs), strict=True):
+            _close(a, b[0].detach().numpy(), tol)
 
 
 def test_parameter_names_are_torchs_for_a_stacked_module():

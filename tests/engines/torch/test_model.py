@@ -1,28 +1,40 @@
 import pytest
 import torch
 
+from rnntext import cells
 from rnntext.config import ModelConfig
 from rnntext.engines.torch.model import RNNLM
 
+# The cells PyTorch ships as modules: the engine's fused kernels must be exactly these modules.
+TORCH_MODULES = {"lstm": (torch.nn.LSTM, {}), "gru": (torch.nn.GRU, {}),
+                 "rnn_tanh": (torch.nn.RNN, {"nonlinearity": "tanh"}),
+                 "rnn_relu": (torch.nn.RNN, {"nonlinearity": "relu"})}
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
+
+@pytest.mark.parametrize("cell", cells.names())
 @pytest.mark.parametrize("embed", [0, 5])
 def test_one_pass_equals_chunks_with_carried_state(cell, embed):
     torch.manual_seed(0)
     model = RNNLM(ModelConfig(cell=cell, num_layers=3, hidden_size=(7, 6, 5), embed_size=embed), 9).double().eval()
     x = torch.randint(0, 9, (2, 30))
-    whole, _ = model(x)
+    whole, final = model(x)
     state, parts = None, []
     for lo in range(0, 30, 7):
         out, state = model(x[:, lo:lo + 7], state)
         parts.append(out)
     assert torch.allclose(torch.cat(parts, 1), whole, atol=1e-12, rtol=0)
+    assert len(state) == len(final) == 3
+    for ours, theirs in zip(state, final):  # the carried state too, every part of it
+        for a, b in zip(cells.get(cell).parts(ours), cells.get(cell).parts(theirs), strict=True):
+            assert torch.allclose(a, b, atol=1e-12, rtol=0)
 
 
-def test_matches_nn_lstm_with_copied_weights():
+@pytest.mark.parametrize("cell", sorted(TORCH_MODULES))
+def test_matches_torch_modules_with_copied_weights(cell):
     torch.manual_seed(0)
-    model = RNNLM(ModelConfig(num_layers=2, hidden_size=(8,), embed_size=4), 6).double().eval()
-    ref = torch.nn.LSTM(4, 8, num_layers=2, batch_first=True).double()
+    model = RNNLM(ModelConfig(cell=cell, num_layers=2, hidden_size=(8,), embed_size=4), 6).double().eval()
+    module, options = TORCH_MODULES[cell]
+    ref = module(4, 8, num_layers=2, batch_first=True, **options).double()
     ref.load_state_dict({k[4:]: v for k, v in model.state_dict().items() if k.startswith("rnn.")})
     x = torch.randint(0, 6, (3, 5))
     out, _ = ref(model.embedding(x))
