@@ -17,8 +17,8 @@ The pieces a cell module provides, and who calls them:
                                                               torch op (torch.lstm, ...), cuDNN on CUDA
     pack_rows(H, w_ih, w_hh, b_ih, b_hh) -> (w_x, b, w_h)     sampling (generation/packing.py): the
     packed_blocks, halved_blocks                              packed gate layout, float64
-    numpy_step(pre, h) -> kernel                              NumPy sampling (generation/runtime.py)
-    torch_step(pre, h) -> kernel                              torch batched sampling (engines/torch/sampling.py)
+    numpy_step(pre, h) -> kernel  (or a class NumpyStep)      NumPy sampling (generation/runtime.py)
+    torch_step(pre, h) -> kernel  (or a class TorchStep)      torch batched sampling (engines/torch/sampling.py)
     init_layer(params, k, H, model_cfg)                       cell-specific initialisation (optional)
 
 A step kernel is built once over views of preallocated buffers: `pre` holds the layer's
@@ -96,14 +96,17 @@ class Cell:
         both biases folded into b; the first halved_blocks * H rows scaled by 1/2."""
         raise NotImplementedError
 
+    NumpyStep: type | None = None    # the step kernels' classes, built as Kernel(pre, h)
+    TorchStep: type | None = None
+
     def numpy_step(self, pre: np.ndarray, h: np.ndarray):
         """The NumPy step kernel over float32 views (1-D for one stream, (B, ...) for a batch)."""
-        raise NotImplementedError
+        return self.NumpyStep(pre, h)
 
     def torch_step(self, pre, h):
         """The torch step kernel over (B, ...) tensors; the halved rows come doubled back, so
         sigmoid rows hold plain pre-activations."""
-        raise NotImplementedError
+        return self.TorchStep(pre, h)
 
     def __repr__(self) -> str:
         return f"<cell {self.name}>"

@@ -12,10 +12,53 @@ import numpy as np
 from rnntext.cells.base import Cell, sigmoid
 
 
+class _NumpyStep:
+    """pre (..., 3H) = (r/2, z/2, hn), xin (..., H) = in -> n = tanh(in + r*hn), h = n + z*(h - n)."""
+
+    def __init__(self, pre: np.ndarray, h: np.ndarray):
+        H = h.shape[-1]
+        self.h = h
+        self.rz = pre[..., : 2 * H]
+        self.r, self.z, self.hn = (pre[..., j * H:(j + 1) * H] for j in range(3))
+        self.tmp = np.zeros(h.shape, np.float32)
+        self.state = (h,)
+
+    def __call__(self, xin: np.ndarray) -> None:
+        np.tanh(self.rz, out=self.rz)
+        np.multiply(self.rz, 0.5, out=self.rz)
+        np.add(self.rz, 0.5, out=self.rz)
+        np.multiply(self.hn, self.r, out=self.hn)
+        np.add(self.hn, xin, out=self.hn)
+        np.tanh(self.hn, out=self.hn)             # n
+        np.subtract(self.h, self.hn, out=self.tmp)
+        np.multiply(self.tmp, self.z, out=self.tmp)
+        np.add(self.hn, self.tmp, out=self.h)     # (1 - z) * n + z * h
+
+
+class _TorchStep:
+    """pre (B, 3H) = (r, z, hn), xin (B, H) = in -> n = tanh(in + r*hn), h = n + z*(h - n), in place."""
+
+    def __init__(self, pre, h):
+        import torch
+
+        H = h.shape[-1]
+        self.tanh_, self.h = torch.tanh_, h
+        self.rz = pre[:, : 2 * H]
+        self.r, self.z, self.hn = (pre[:, j * H:(j + 1) * H] for j in range(3))
+        self.state = (h,)
+
+    def __call__(self, xin) -> None:
+        self.rz.sigmoid_()
+        n = self.tanh_(self.hn.mul_(self.r).add_(xin))
+        self.h.sub_(n).mul_(self.z).add_(n)  # (1 - z) * n + z * h
+
+
+
 class GRU(Cell):
     name, torch_kernel = "gru", "gru"
     description = "GRU (Cho et al. 2014), nn.GRU's gates r, z, n with r applied to W_hn h + b_hn"
     gates, packed_blocks, halved_blocks = 3, 4, 2
+    NumpyStep, TorchStep = _NumpyStep, _TorchStep
 
     def forward(self, xw, w_hh, b_hh, h):
         T, B, G = xw.shape
@@ -61,53 +104,6 @@ class GRU(Cell):
         w_h = np.concatenate([w_hh[r] / 2, w_hh[z] / 2, w_hh[n], zero_h])
         b = np.concatenate([(b_ih[r] + b_hh[r]) / 2, (b_ih[z] + b_hh[z]) / 2, b_hh[n], b_ih[n]])
         return w_x, b, w_h
-
-    def numpy_step(self, pre, h):
-        return _NumpyStep(pre, h)
-
-    def torch_step(self, pre, h):
-        return _TorchStep(pre, h)
-
-
-class _NumpyStep:
-    """pre (..., 3H) = (r/2, z/2, hn), xin (..., H) = in -> n = tanh(in + r*hn), h = n + z*(h - n)."""
-
-    def __init__(self, pre: np.ndarray, h: np.ndarray):
-        H = h.shape[-1]
-        self.h = h
-        self.rz = pre[..., : 2 * H]
-        self.r, self.z, self.hn = (pre[..., j * H:(j + 1) * H] for j in range(3))
-        self.tmp = np.zeros(h.shape, np.float32)
-        self.state = (h,)
-
-    def __call__(self, xin: np.ndarray) -> None:
-        np.tanh(self.rz, out=self.rz)
-        np.multiply(self.rz, 0.5, out=self.rz)
-        np.add(self.rz, 0.5, out=self.rz)
-        np.multiply(self.hn, self.r, out=self.hn)
-        np.add(self.hn, xin, out=self.hn)
-        np.tanh(self.hn, out=self.hn)             # n
-        np.subtract(self.h, self.hn, out=self.tmp)
-        np.multiply(self.tmp, self.z, out=self.tmp)
-        np.add(self.hn, self.tmp, out=self.h)     # (1 - z) * n + z * h
-
-
-class _TorchStep:
-    """pre (B, 3H) = (r, z, hn), xin (B, H) = in -> n = tanh(in + r*hn), h = n + z*(h - n), in place."""
-
-    def __init__(self, pre, h):
-        import torch
-
-        H = h.shape[-1]
-        self.tanh_, self.h = torch.tanh_, h
-        self.rz = pre[:, : 2 * H]
-        self.r, self.z, self.hn = (pre[:, j * H:(j + 1) * H] for j in range(3))
-        self.state = (h,)
-
-    def __call__(self, xin) -> None:
-        self.rz.sigmoid_()
-        n = self.tanh_(self.hn.mul_(self.r).add_(xin))
-        self.h.sub_(n).mul_(self.z).add_(n)  # (1 - z) * n + z * h
 
 
 CELLS = (GRU(),)

@@ -14,11 +14,56 @@ import numpy as np
 from rnntext.cells.base import Cell, sigmoid
 
 
+class _NumpyStep:
+    """pre (..., 4H) = (i/2, f/2, o/2, g) -> c = f*c + i*g, h = o*tanh(c)."""
+
+    def __init__(self, pre: np.ndarray, h: np.ndarray):
+        H = h.shape[-1]
+        self.pre, self.h = pre, h
+        self.sig = pre[..., : 3 * H]  # the three sigmoid gates, pre-scaled by 1/2
+        self.i, self.f, self.o, self.g = (pre[..., j * H:(j + 1) * H] for j in range(4))
+        self.c = np.zeros(h.shape, np.float32)
+        self.tmp = np.zeros(h.shape, np.float32)
+        self.state = (h, self.c)
+
+    def __call__(self, xin=None) -> None:
+        np.tanh(self.pre, out=self.pre)
+        np.multiply(self.sig, 0.5, out=self.sig)  # sigmoid(x) = (1 + tanh(x/2)) / 2
+        np.add(self.sig, 0.5, out=self.sig)
+        np.multiply(self.c, self.f, out=self.c)
+        np.multiply(self.i, self.g, out=self.tmp)
+        np.add(self.c, self.tmp, out=self.c)
+        np.tanh(self.c, out=self.h)
+        np.multiply(self.h, self.o, out=self.h)
+
+
+class _TorchStep:
+    """pre (B, 4H) = (i, f, o, g) -> c = f*c + i*g, h = o*tanh(c), in place."""
+
+    def __init__(self, pre, h):
+        import torch
+
+        H = h.shape[-1]
+        self.torch, self.pre, self.h = torch, pre, h
+        self.sig, self.g = pre[:, : 3 * H], pre[:, 3 * H :]
+        self.i, self.f, self.o = (pre[:, j * H:(j + 1) * H] for j in range(3))
+        self.c, self.tmp = h.new_zeros(h.shape), h.new_zeros(h.shape)  # tmp: tanh(c)
+        self.state = (h, self.c)
+
+    def __call__(self, xin=None) -> None:
+        self.sig.sigmoid_()
+        g = self.g.tanh_()
+        c = self.c.mul_(self.f).addcmul_(self.i, g)
+        self.torch.mul(self.torch.tanh(c, out=self.tmp), self.o, out=self.h)
+
+
+
 class LSTM(Cell):
     name, torch_kernel = "lstm", "lstm"
     description = "LSTM (Hochreiter & Schmidhuber 1997; forget gate Gers et al. 2000), nn.LSTM's gates i, f, g, o"
     gates, packed_blocks, halved_blocks = 4, 4, 3
     state_parts = ("h", "c")
+    NumpyStep, TorchStep = _NumpyStep, _TorchStep
 
     def init_layer(self, params, k, hidden, model_cfg):
         """Forget-gate biases sum to model_cfg.forget_bias, all of it in bias_ih
@@ -72,55 +117,6 @@ class LSTM(Cell):
         order, scale = [i, f, o, g], np.repeat([0.5, 0.5, 0.5, 1.0], H)[:, None]
         w_x, w_h, b = (np.concatenate([a[s] for s in order]) for a in (w_ih, w_hh, b_ih + b_hh))
         return w_x * scale, b * scale[:, 0], w_h * scale
-
-    def numpy_step(self, pre, h):
-        return _NumpyStep(pre, h)
-
-    def torch_step(self, pre, h):
-        return _TorchStep(pre, h)
-
-
-class _NumpyStep:
-    """pre (..., 4H) = (i/2, f/2, o/2, g) -> c = f*c + i*g, h = o*tanh(c)."""
-
-    def __init__(self, pre: np.ndarray, h: np.ndarray):
-        H = h.shape[-1]
-        self.pre, self.h = pre, h
-        self.sig = pre[..., : 3 * H]  # the three sigmoid gates, pre-scaled by 1/2
-        self.i, self.f, self.o, self.g = (pre[..., j * H:(j + 1) * H] for j in range(4))
-        self.c = np.zeros(h.shape, np.float32)
-        self.tmp = np.zeros(h.shape, np.float32)
-        self.state = (h, self.c)
-
-    def __call__(self, xin=None) -> None:
-        np.tanh(self.pre, out=self.pre)
-        np.multiply(self.sig, 0.5, out=self.sig)  # sigmoid(x) = (1 + tanh(x/2)) / 2
-        np.add(self.sig, 0.5, out=self.sig)
-        np.multiply(self.c, self.f, out=self.c)
-        np.multiply(self.i, self.g, out=self.tmp)
-        np.add(self.c, self.tmp, out=self.c)
-        np.tanh(self.c, out=self.h)
-        np.multiply(self.h, self.o, out=self.h)
-
-
-class _TorchStep:
-    """pre (B, 4H) = (i, f, o, g) -> c = f*c + i*g, h = o*tanh(c), in place."""
-
-    def __init__(self, pre, h):
-        import torch
-
-        H = h.shape[-1]
-        self.torch, self.pre, self.h = torch, pre, h
-        self.sig, self.g = pre[:, : 3 * H], pre[:, 3 * H :]
-        self.i, self.f, self.o = (pre[:, j * H:(j + 1) * H] for j in range(3))
-        self.c, self.tmp = h.new_zeros(h.shape), h.new_zeros(h.shape)  # tmp: tanh(c)
-        self.state = (h, self.c)
-
-    def __call__(self, xin=None) -> None:
-        self.sig.sigmoid_()
-        g = self.g.tanh_()
-        c = self.c.mul_(self.f).addcmul_(self.i, g)
-        self.torch.mul(self.torch.tanh(c, out=self.tmp), self.o, out=self.h)
 
 
 CELLS = (LSTM(),)
