@@ -8,13 +8,14 @@ dependency, imported inside the functions that need it. Training reads the corpu
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
-from rnntext.text.vocab import TokenIndex
+from rnntext.text.levels.base import Level, StreamDecoder, TokenIndex
 
 INSTALL = "pip install tokenizers"
 
@@ -111,3 +112,57 @@ class BpeVocab(TokenIndex):
         if tokens != list(vocab.tokens):
             raise RunError("BPE vocabulary tokens disagree with its tokenizer: the file is damaged")
         return vocab
+
+
+def _byte_chars() -> dict[str, int]:
+    """The byte-level alphabet (GPT-2's bytes_to_unicode): the character that spells each byte.
+    Printable Latin-1 bytes spell themselves; the others are shifted to U+0100 and up."""
+    own = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    shifted = [b for b in range(256) if b not in own]
+    return {chr(b): b for b in own} | {chr(256 + k): b for k, b in enumerate(shifted)}
+
+
+BYTE_OF_CHAR = _byte_chars()
+NEWLINE = next(c for c, b in BYTE_OF_CHAR.items() if b == ord("\n"))  # "Ċ"
+
+
+def token_bytes(token: str) -> bytes:
+    """The bytes a token stands for, as the tokenizer's ByteLevel decoder reads it: a special
+    token spelled outside the alphabet stands for its own UTF-8 bytes."""
+    try:
+        return bytes(BYTE_OF_CHAR[c] for c in token)
+    except KeyError:
+        return token.encode("utf-8")
+
+
+class BpeDecoder(StreamDecoder):
+    """Each token's bytes through an incremental UTF-8 decoder: a character split across tokens
+    shows once its last byte arrives."""
+
+    def __init__(self, vocab, drop: Iterable[int] = ()):
+        super().__init__(vocab, drop)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def piece(self, token_id: int) -> str:
+        return self._utf8.decode(token_bytes(self.vocab.tokens[token_id]))
+
+    def flush(self) -> str:
+        return self._utf8.decode(b"", final=True)
+
+
+class BpeLevel(Level):
+    name = "bpe"
+    restart_tokens = (NEWLINE, ".")
+    shows_example = True
+    decoder_class = BpeDecoder
+
+    def build(self, data_cfg, chunks: Iterable[str]):
+        chunks = chunks if isinstance(chunks, list) else list(chunks)  # read twice: training, then counting
+        vocab = train_bpe(iter(chunks), data_cfg.vocab_size, self.line_tokens(data_cfg))
+        return vocab, sum(len(vocab.encode(c)) for c in chunks)
+
+    def from_json(self, data: dict) -> BpeVocab:
+        return BpeVocab.from_json(data)
+
+
+LEVEL = BpeLevel()
