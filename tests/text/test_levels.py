@@ -50,6 +50,7 @@ def test_metrics_name_what_each_level_reports():
     assert char == pytest.approx({"loss": math.log(4), "perplexity": 4.0, "bpc": 2.0})
     assert word == pytest.approx({"loss": math.log(4), "perplexity": 4.0})
     assert levels.get("byte").metrics(math.log(2))["bpc"] == pytest.approx(1.0)
+    assert [levels.get(n).token_name for n in levels.NAMES] == ["character", "byte", "word", "token"]
 
 
 def test_line_mode_tokens_and_wrapping():

@@ -36,6 +36,12 @@ def recipe(name: str) -> str | None:
     return get(name).recipe if name in NAMES else None
 
 
+def line_tokens(name: str) -> tuple[str, str]:
+    """Line mode's start and end tokens at this level."""
+    level = get(name)
+    return level.line_start, level.line_end
+
+
 def vocab_from_json(data: dict):
     """The vocabulary a dataset or model.json stores, of the level `data['level']` names."""
     name = data.get("level") if isinstance(data, dict) else None
@@ -88,5 +94,5 @@ def decoder(vocab, drop: Iterable[int] = ()):
     return of(vocab).decoder(vocab, drop)
 
 
-__all__ = ["NAMES", "as_lines", "build", "decode_ids", "decode_steps", "decoder", "encode", "get",
+__all__ = ["NAMES", "as_lines", "build", "decode_ids", "decode_steps", "decoder", "encode", "get", "line_tokens",
            "lookup_tokens", "of", "recipe", "vocab_from_json"]

@@ -9,6 +9,7 @@ registry (`rnntext.text.levels.get(name)`) and never test a level's name.
 
 from __future__ import annotations
 
+import codecs
 import math
 from collections.abc import Iterable
 
@@ -48,12 +49,31 @@ class StreamDecoder:
         return ""
 
 
+class BytesDecoder(StreamDecoder):
+    """For levels whose tokens stand for bytes: they go through an incremental UTF-8 decoder, so a
+    character split across tokens shows once its last byte arrives."""
+
+    def __init__(self, vocab, drop: Iterable[int] = ()):
+        super().__init__(vocab, drop)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def token_bytes(self, token: str) -> bytes:
+        raise NotImplementedError
+
+    def piece(self, token_id: int) -> str:
+        return self._utf8.decode(self.token_bytes(self.vocab.tokens[token_id]))
+
+    def flush(self) -> str:
+        return self._utf8.decode(b"", final=True)
+
+
 class Level:
     """A token level; the attributes are the defaults the subclasses override."""
 
     name = ""
     line_start, line_end = "<s>", "</s>"  # line mode: every sample runs from start to end
     line_joiner = " "  # between a line's tokens and its start and end tokens
+    token_name = "token"  # what one token is called: "bits per character", "read 1,000 words"
     unit = "symbol"  # what an unknown piece of input is called in messages
     unknown_default = "skip"  # what evaluation does with unknowns (rnntext.api.Model.encode)
     replacement_hint = "C"  # the example in `--unknown replace:...`

@@ -8,14 +8,13 @@ dependency, imported inside the functions that need it. Training reads the corpu
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
-from rnntext.text.levels.base import Level, StreamDecoder, TokenIndex
+from rnntext.text.levels.base import BytesDecoder, Level, TokenIndex
 
 INSTALL = "pip install tokenizers"
 
@@ -135,19 +134,9 @@ def token_bytes(token: str) -> bytes:
         return token.encode("utf-8")
 
 
-class BpeDecoder(StreamDecoder):
-    """Each token's bytes through an incremental UTF-8 decoder: a character split across tokens
-    shows once its last byte arrives."""
-
-    def __init__(self, vocab, drop: Iterable[int] = ()):
-        super().__init__(vocab, drop)
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-
-    def piece(self, token_id: int) -> str:
-        return self._utf8.decode(token_bytes(self.vocab.tokens[token_id]))
-
-    def flush(self) -> str:
-        return self._utf8.decode(b"", final=True)
+class BpeDecoder(BytesDecoder):
+    def token_bytes(self, token: str) -> bytes:
+        return token_bytes(token)
 
 
 class BpeLevel(Level):

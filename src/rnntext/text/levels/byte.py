@@ -6,29 +6,18 @@ and the stream decoder holds back the bytes of a character until it is complete.
 
 from __future__ import annotations
 
-import codecs
-from collections.abc import Iterable
-
-from rnntext.text.levels.base import StreamDecoder
+from rnntext.text.levels.base import BytesDecoder
 from rnntext.text.levels.symbols import SymbolLevel
 
 
-class ByteDecoder(StreamDecoder):
-    """Bytes through an incremental UTF-8 decoder: a character shows once its last byte arrives."""
-
-    def __init__(self, vocab, drop: Iterable[int] = ()):
-        super().__init__(vocab, drop)
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-
-    def piece(self, token_id: int) -> str:
-        return self._utf8.decode(self.vocab.tokens[token_id].encode("latin-1"))
-
-    def flush(self) -> str:
-        return self._utf8.decode(b"", final=True)
+class ByteDecoder(BytesDecoder):
+    def token_bytes(self, token: str) -> bytes:
+        return token.encode("latin-1")
 
 
 class ByteLevel(SymbolLevel):
     name = "byte"
+    token_name = "byte"
     decoder_class = ByteDecoder
 
     def symbols(self, text: str) -> str:

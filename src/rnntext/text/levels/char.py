@@ -7,6 +7,7 @@ from rnntext.text.levels.symbols import SymbolLevel
 
 class CharLevel(SymbolLevel):
     name = "char"
+    token_name = "character"
 
 
 LEVEL = CharLevel()

@@ -224,6 +224,7 @@ class WordDecoder(StreamDecoder):
 
 class WordLevel(Level):
     name = "word"
+    token_name = "word"
     unit = "word"
     unknown_default = f"replace:{UNK}"  # words outside the vocabulary are scored as <unk> (PTB practice)
     replacement_hint = UNK
