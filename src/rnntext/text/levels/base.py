@@ -91,7 +91,7 @@ class Level:
         """The vocabulary a dataset or model.json stores (RunError when damaged)."""
         raise NotImplementedError
 
-    def line_tokens(self, data_cfg) -> tuple[str, ...]:
+    def specials(self, data_cfg) -> tuple[str, ...]:
         """The special tokens line mode adds to the vocabulary."""
         return (self.line_start, self.line_end) if data_cfg.lines else ()
 

@@ -147,7 +147,7 @@ class BpeLevel(Level):
 
     def build(self, data_cfg, chunks: Iterable[str]):
         chunks = chunks if isinstance(chunks, list) else list(chunks)  # read twice: training, then counting
-        vocab = train_bpe(iter(chunks), data_cfg.vocab_size, self.line_tokens(data_cfg))
+        vocab = train_bpe(iter(chunks), data_cfg.vocab_size, self.specials(data_cfg))
         return vocab, sum(len(vocab.encode(c)) for c in chunks)
 
     def from_json(self, data: dict) -> BpeVocab:

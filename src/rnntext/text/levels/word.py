@@ -237,7 +237,7 @@ class WordLevel(Level):
     def build(self, data_cfg, chunks: Iterable[str]):
         eos = data_cfg.eos and not data_cfg.lines
         return build_word_vocab(chunks, data_cfg.word_mode, eos, data_cfg.min_count, data_cfg.max_vocab,
-                                (UNK, *self.line_tokens(data_cfg)))
+                                (UNK, *self.specials(data_cfg)))
 
     def from_json(self, data: dict) -> WordVocab:
         return WordVocab.from_json(data)
