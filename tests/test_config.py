@@ -72,9 +72,10 @@ def test_contradictions_are_named(overrides, key):
 
 
 def test_a_level_starts_from_its_recipe_under_every_layer(tmp_path):
-    from rnntext.config import LEVEL_RECIPES, read_preset, resolve
+    from rnntext.config import read_preset, resolve
+    from rnntext.text import levels
 
-    word = read_preset(LEVEL_RECIPES["word"])
+    word = read_preset(levels.recipe("word"))
     cfg = resolve(overrides={"level": "word"})
     assert (cfg.model.tie_weights, cfg.train.seq_len, cfg.train.lr) == (True, word["train"]["seq_len"],
                                                                        word["train"]["lr"])

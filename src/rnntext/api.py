@@ -7,8 +7,7 @@ imports torch at module level: sampling and evaluation run on the NumPy runtime.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ import numpy as np
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
 from rnntext.errors import ConfigError, InputError
+from rnntext.text import levels
 
-log = logging.getLogger(__name__)
 
 def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
@@ -37,12 +36,6 @@ def prepare(inputs, output, *, force: bool = False, preset: str | None = None, c
     return prepare_dataset(sources, cfg.data, output, force=force)
 
 
-def _is_dataset(path) -> bool:
-    from rnntext.data.dataset import is_dataset
-
-    return is_dataset(path)
-
-
 def train(inputs=None, output=None, *, resume: bool = False, force: bool = False, preset: str | None = None,
           config: str | None = None, report=None, **options):
     """Train into run directory `output` from a prepared dataset or from text (prepared on the fly).
@@ -50,7 +43,7 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
     Returns a TrainResult (iterations, best validation loss, last validation metrics, what
     --force removed, ...).
     """
-    from rnntext.training import distributed, lifecycle
+    from rnntext.training import distributed, lifecycle, session
     from rnntext.training.trainer import check_engine_options
 
     started = time.monotonic()  # --time-limit holds everything from here: preparing, probing, training
@@ -69,82 +62,11 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
     check_engine_options(cfg)
     world = distributed.setup(cfg.train.device)
     try:
-        result = _train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config], started)
+        result = session.train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config], started)
         distributed.barrier(world)  # the ranks tear down together: gloo can abort a rank whose peer left first
         return result
     finally:
         distributed.teardown(world)
-
-
-def _train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected, started: float):
-    from rnntext.data.dataset import open_dataset
-    from rnntext.training import distributed, lifecycle
-    from rnntext.training.trainer import Trainer, _truncate_metrics
-
-    restart = resume and not (run / "trainer.safetensors").is_file()  # no checkpoint yet: start the recorded run
-    claim, removed = None, []
-    from_text = not (len(inputs) == 1 and _is_dataset(inputs[0]))
-    data_path = run / "data.h5" if from_text else Path(inputs[0])
-    if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
-        claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
-        if not resume:
-            removed = claim.apply()
-        if from_text and not (resume and data_path.is_file()):
-            prepare(inputs, data_path, force=True, **dataclasses.asdict(cfg.data))
-    distributed.barrier(world)
-    with open_dataset(data_path) as dataset:
-        dataset.check_ids()
-        cfg, info = _run_info(run, cfg, dataset, data_path, not resume or restart, world)
-        if resume and not restart:
-            lifecycle.check_resumable(run, info)
-        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=_training_sampler(info, cfg), world=world,
-                          spent=time.monotonic() - started)
-        if resume and not restart:
-            trainer.restore()
-        if claim is not None and resume:  # every check has passed: now the directory may change
-            claim.apply()
-            if restart:
-                _truncate_metrics(run / "metrics.jsonl", 0)
-        result = trainer.fit()
-    return dataclasses.replace(result, removed=tuple(removed))
-
-
-def _run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
-    """The configuration with the dataset's labels (and, for a new run, an auto size), the
-    RunInfo."""
-    from rnntext.training import autosize, rundir
-
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
-    training = {"dataset": str(data_path.resolve())}
-    if new:  # an auto hidden size is chosen once, from the data and the time limit
-        cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
-        if why:
-            training["recipe"] = why
-    return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
-
-
-class _Preview:
-    """What the trainer shows: samples, and for words the TensorFlow lab's example line."""
-
-    def __init__(self, info, cfg):
-        self.info, self.seed = info, cfg.train.seed
-        self.condition = info.model.labels[0] if info.model.labels else None
-
-    def __call__(self, weights, temperature: float, length: int) -> str:
-        return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed,
-                                                  condition=self.condition)
-
-    def example(self, weights, ids) -> dict:
-        """Context words, the true next word and the model's guess, from ids (n+1,)."""
-        model = Model(self.info, weights)
-        logits = model.streams(1, condition=self.condition).prime(np.asarray(ids[:-1]))
-        guess = int(np.argmax(logits[0]))
-        return {"context": model.vocab.decode(ids[:-1]), "true": model.vocab.decode([ids[-1]]),
-                "predicted": model.vocab.decode([guess])}
-
-
-def _training_sampler(info, cfg):
-    return _Preview(info, cfg)
 
 
 class Model:
@@ -160,35 +82,38 @@ class Model:
         return self.info.vocab
 
     @property
+    def level(self):
+        """The token level (rnntext.text.levels): how this model's text is encoded and decoded."""
+        return levels.of(self.vocab)
+
+    @property
     def lines(self) -> bool:
         """A line-mode model: samples run from a start token to an end token."""
         return bool(self.info.data.get("lines"))
 
-    def end_id(self) -> int | None:
-        from rnntext.text.levels import line_tokens
+    def hidden_ids(self) -> tuple[int, ...]:
+        """Ids never shown in generated text: line mode's start and end tokens."""
+        return self.level.line_ids(self.vocab) if self.lines else ()
 
-        return self.vocab.id(line_tokens(self.vocab.level)[1]) if self.lines else None
+    def end_id(self) -> int | None:
+        return self.level.line_ids(self.vocab)[1] if self.lines else None
 
     def start_ids(self) -> list[int]:
         """Where sampling starts without a prime: the start token in line mode, else a line end."""
-        from rnntext.text.levels import line_tokens
-
-        candidates = [line_tokens(self.vocab.level)[0]] if self.lines else ["\n", "<eos>", "Ċ", "."]
+        candidates = [self.level.line_start] if self.lines else self.level.restart_tokens
         return next(([self.vocab.id(t)] for t in candidates if t in self.vocab), [0])
 
     def encode(self, text: str, unknown: str = "error") -> tuple[np.ndarray, int]:
         """Ids of `text` and how many symbols (or words) were unknown: error, skip, or replace:C."""
-        from rnntext.text.levels import lookup_tokens
-
-        ids, missing = lookup_tokens(self.vocab, text)
+        level = self.level
+        ids, missing = level.lookup_tokens(self.vocab, text)
         bad = ids < 0
         if not bad.any():
             return ids, 0
         if unknown == "error":
-            kind = "word" if self.vocab.level == "word" else "symbol"
-            shown = ("".join(missing) if kind == "symbol" else " ".join(missing))[:60]
-            raise InputError(f"{len(missing)} {kind}(s) are not in the model's vocabulary: {shown!r}; "
-                             f"pass --unknown skip or --unknown replace:{'<unk>' if kind == 'word' else 'C'}")
+            shown = level.join_unknown(missing)[:60]
+            raise InputError(f"{len(missing)} {level.unit}(s) are not in the model's vocabulary: {shown!r}; "
+                             f"pass --unknown skip or --unknown replace:{level.replacement_hint}")
         if unknown == "skip":
             return ids[~bad], int(bad.sum())
         token = unknown.split(":", 1)[1]
@@ -199,17 +124,20 @@ class Model:
 
     def default_unknown(self) -> str:
         """For evaluation: words outside the vocabulary are <unk> (PTB practice); symbols are skipped."""
-        return "replace:<unk>" if self.vocab.level == "word" else "skip"
+        return self.level.unknown_default
 
     def decode(self, ids) -> str:
-        """Text of generated ids; start and end tokens are dropped."""
-        ids = [int(i) for i in ids if i >= 0]
-        if self.lines:
-            from rnntext.text.levels import line_tokens
+        """Text of generated ids; start and end tokens and stop marks (-1) are dropped."""
+        return levels.decode_ids(self.vocab, ids, self.hidden_ids())
 
-            specials = {self.vocab.id(t) for t in line_tokens(self.vocab.level)}
-            ids = [i for i in ids if i not in specials]
-        return self.vocab.decode(ids)
+    def decode_steps(self, steps, count: int) -> list[str]:
+        """The texts of `count` streams from what `stream` yielded: one (count,) id array per step."""
+        return levels.decode_steps(self.vocab, steps, count, self.hidden_ids())
+
+    def decoder(self):
+        """A stream decoder for one sample shown as it is generated: `.feed(ids) -> str` gives the
+        text the ids complete, `.flush() -> str` the rest (rnntext.text.levels.base.StreamDecoder)."""
+        return levels.decoder(self.vocab, self.hidden_ids())
 
     def label_id(self, condition: str | None) -> int | None:
         """The id of a conditioning label; a model with labels needs one."""
@@ -282,11 +210,8 @@ class Model:
     def generate(self, prime: str = "", **options) -> str | list[str]:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""
         steps = [ids for _, ids in self.stream(prime, **options)]
-        if not steps:
-            texts = [""] * self.sample_config(**options).num_samples
-        else:
-            grid = np.stack(steps, axis=1)  # (B, length)
-            texts = [self.decode(row) for row in grid]
+        count = len(steps[0]) if steps else self.sample_config(**options).num_samples
+        texts = self.decode_steps(steps, count)
         return texts[0] if len(texts) == 1 else texts
 
     def next_tokens(self, prime: str = "", k: int = 10, unknown: str = "error", condition=None) -> list[tuple[str, float]]:
@@ -301,72 +226,64 @@ class Model:
     def evaluate(self, text: str, unknown: str | None = None, chunk: int = 256, condition=None) -> dict:
         """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`.
 
-        One stream over the whole text with carried state, as the model would read it. Unknown
-        symbols are skipped, unknown words become <unk>, and both are counted (`unknown` can
-        choose error, skip or replace:C instead).
+        One stream over the whole text with carried state, as the model would read it (the
+        NumPy engine's evaluation, in windows of `chunk` tokens). Unknown symbols are skipped,
+        unknown words become <unk>, and both are counted (`unknown` can choose error, skip or
+        replace:C instead).
         """
-        from rnntext.engines.numpy import evaluate_batch
-        from rnntext.training.trainer import level_metrics
+        from rnntext.data.batches import TextBatches
+        from rnntext.engines.numpy.runtime import evaluate_batches
 
-        if self.lines:
-            from rnntext.text.levels import as_lines
-
-            text = as_lines(text, self.vocab.level)
-        ids, unknowns = self.encode(text, unknown or self.default_unknown())
+        ids, unknowns = self.encode(self.level.as_lines(text) if self.lines else text,
+                                    unknown or self.default_unknown())
         if len(ids) < 2:
             raise InputError("evaluation text has fewer than 2 known tokens: give more text")
         params = {k: np.asarray(v, np.float32) for k, v in self.weights.items()}
-        label = self.label_id(condition)
-        state, total, correct, count = None, 0.0, 0.0, 0.0
-        for lo in range(0, len(ids) - 1, chunk):
-            x = ids[lo:lo + chunk][None, :]
-            y = ids[lo + 1:lo + chunk + 1][None, :]
-            x = x[:, :y.shape[1]]
-            cond = None if label is None else np.full(x.shape, label)
-            nll, n, right, state = evaluate_batch(params, self.info.model, x, y, state, cond=cond)
-            total, correct, count = total + nll, correct + right, count + n
-        out = level_metrics(total / count, self.vocab.level)
-        return {**out, "accuracy": correct / count, "tokens": int(count), "unknown": unknowns}
+        batches = TextBatches(ids, chunk, self.label_id(condition))
+        total, correct, count = evaluate_batches(params, self.info.model, batches, len(batches))
+        return {**self.level.metrics(total / count), "accuracy": correct / count, "tokens": int(count),
+                "unknown": unknowns}
 
     def summary(self) -> dict:
-        """Layers with output shapes and parameter counts, totals and training facts (Keras-style)."""
-        from rnntext.engines.numpy.model import layer_shapes
-        from rnntext.training.rundir import parameter_shapes
+        """Layers with output shapes and parameter counts, totals and training facts (Keras-style);
+        the counts come from the parameter schema (engines.numpy.model.param_shapes)."""
+        from rnntext.engines.numpy.model import param_shapes
 
         m, V = self.info.model, len(self.vocab)
-        shapes = parameter_shapes(m, V)
-        layers = []
-        if m.embed_size:
-            layers.append(("embedding", f"(B, T, {m.embed_size})", int(np.prod(shapes["embedding.weight"]))))
-        else:
-            layers.append(("one-hot", f"(B, T, {V})", 0))
-        for k, (H, layer) in enumerate(zip(m.hidden_sizes, layer_shapes(m, V))):
-            n = sum(int(np.prod(s)) for s in layer.values())
-            layers.append((f"{m.cell}_{k}", f"(B, T, {H})", n))
+        shapes = param_shapes(m, V)
+        counts = _layer_counts(shapes)
+        layers = [("embedding", f"(B, T, {m.embed_size})", counts.get(("embedding", None), 0)) if m.embed_size
+                  else ("one-hot", f"(B, T, {V})", 0)]
+        for k, H in enumerate(m.hidden_sizes):
+            layers.append((f"{m.cell}_{k}", f"(B, T, {H})", counts.get(("rnn", k), 0)))
             if m.dropout:
                 layers.append((f"dropout_{k} ({m.dropout})", f"(B, T, {H})", 0))
-        out_n = int(np.prod(shapes["output.bias"])) + (0 if m.tie_weights else int(np.prod(shapes["output.weight"])))
-        layers.append(("output" + (" (tied to embedding)" if m.tie_weights else ""), f"(B, T, {V})", out_n))
+        layers.append(("output" + (" (tied to embedding)" if m.tie_weights else ""), f"(B, T, {V})",
+                       counts.get(("output", None), 0)))
         t = self.info.training
-        return {"layers": layers, "total_parameters": sum(n for _, _, n in layers), "vocab_size": V,
-                "level": self.vocab.level, "iterations": t.get("iterations", 0),
+        return {"layers": layers, "total_parameters": sum(int(np.prod(s)) for s in shapes.values()),
+                "vocab_size": V, "level": self.vocab.level, "iterations": t.get("iterations", 0),
                 "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine"), "epoch": t.get("epoch")}
 
 
+def _layer_counts(shapes: dict) -> dict[tuple[str, int | None], int]:
+    """Parameters per (module, layer): "rnn.weight_ih_l1" counts for ("rnn", 1), "output.bias"
+    for ("output", None)."""
+    counts: dict[tuple[str, int | None], int] = {}
+    for name, shape in shapes.items():
+        module, _, tensor = name.partition(".")
+        layer = re.search(r"_l(\d+)$", tensor)
+        key = (module, int(layer[1]) if layer else None)
+        counts[key] = counts.get(key, 0) + int(np.prod(shape))
+    return counts
+
+
 def load(run_dir, weights: str = "latest") -> Model:
-    """Load a run directory (model.json + model.safetensors; best.safetensors with weights='best')."""
+    """Load a run directory (model.json and its latest weights, or the best with weights='best')."""
     from rnntext.training import rundir
 
     info = rundir.read_info(run_dir)
-    sample = {}
-    if (info.path / "config.toml").is_file():
-        try:
-            sample = config_mod.read_toml(info.path / "config.toml").get("sample", {})
-            config_mod.merge(Config(), {"sample": sample})
-        except ConfigError:
-            log.warning("ignoring the [sample] section of %s: it is not valid", info.path / "config.toml")
-            sample = {}
-    return Model(info, rundir.read_weights(info, weights), sample)
+    return Model(info, rundir.read_weights(info, weights), rundir.sample_defaults(info.path))
 
 
 __all__ = ["DataConfig", "Model", "load", "prepare", "train"]

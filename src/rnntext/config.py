@@ -18,6 +18,7 @@ from typing import Any
 
 from rnntext import cells
 from rnntext.errors import ConfigError
+from rnntext.text import levels
 
 
 def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
@@ -29,10 +30,7 @@ def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 
 
 CELLS = cells.names()  # the registered recurrent cells (rnntext.cells)
-LEVELS = ("char", "byte", "word", "bpe")
-# The recipe a level starts from, under any preset, config file or flag: the defaults below are
-# the measured character recipe; words learn best with the measured word recipe (README: Presets)
-LEVEL_RECIPES = {"word": "word-medium"}
+LEVELS = levels.NAMES  # the registered token levels (rnntext.text.levels)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
 ENGINES = ("torch", "numpy")
@@ -400,9 +398,10 @@ def read_preset(name: str) -> dict[str, dict[str, Any]]:
 
 
 def resolve(preset: str | None = None, config_file: str | Path | None = None,
-            overrides: dict[str, Any] | None = None) -> Config:
+            overrides: dict[str, Any] | None = None, base: Config | None = None) -> Config:
     """Defaults < the level's recipe < preset < config file < flat overrides (flags or API
-    arguments). The level is the one the later layers ask for."""
+    arguments). The level is the one the later layers ask for. With `base` (a resumed run's
+    recorded configuration) the layers apply to it instead of the defaults and the recipe."""
     layers = [read_preset(preset)] if preset else []
     if config_file:
         layers.append(read_toml(config_file))
@@ -410,9 +409,9 @@ def resolve(preset: str | None = None, config_file: str | Path | None = None,
         layers.append(flat_overrides(overrides))
     level = next((layer["data"]["level"] for layer in reversed(layers) if "level" in layer.get("data", {})),
                  DataConfig.level)
-    cfg = Config()
-    if level in LEVEL_RECIPES:
-        recipe = read_preset(LEVEL_RECIPES[level])
+    cfg = Config() if base is None else base
+    if base is None and levels.recipe(level):  # the defaults are the character recipe; a level may name another
+        recipe = read_preset(levels.recipe(level))
         chosen = {key for layer in layers for key in layer.get("model", {})}
         if chosen & {"embed_size", "hidden_size"} and "tie_weights" not in chosen:
             recipe["model"].pop("tie_weights", None)  # sizes of the user's own: tie only if asked to

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnntext.errors import InputError
-from rnntext.text.vocab import Vocab, build_vocab
+from rnntext.text.levels.symbols import Vocab, build_vocab
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnntext.errors import ConfigError, RunError
-from rnntext.text.words import WordVocab, build_word_vocab, count_words, detokenize, tokenize_words
+from rnntext.text.levels.word import WordVocab, build_word_vocab, count_words, detokenize, tokenize_words
 
 PTB_VALID = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "ptb.valid.txt"
 
@@ -150,7 +150,7 @@ def test_ptb_valid_vocabulary():
 
 def test_bpe_round_trip():
     pytest.importorskip("tokenizers")
-    from rnntext.text.bpe import BpeVocab, train_bpe
+    from rnntext.text.levels.bpe import BpeVocab, train_bpe
 
     corpus = ["the cat sat on the mat.\nthe dog sat on the log.\n" * 20, "Über naïve café ✓ 日本語\n"]
     vocab = train_bpe(corpus, vocab_size=300, specials=("<s>", "</s>"))

@@ -114,7 +114,7 @@ def test_bad_targets_and_options_are_one_line_errors(tmp_path, capsys, corpus, m
         one_line_error(code, err, fragment)
     assert run_cli(capsys, "train", corpus, "-o", tmp_path / "r", "--max-iters", "2", *TINY)[0] == 0  # retry works
     before = snapshot(tmp_path / "r")
-    monkeypatch.setattr(rundir.os, "access", lambda *a: False)  # a read-only file system (root ignores modes)
+    monkeypatch.setattr(rundir.claim.os, "access", lambda *a: False)  # a read-only file system (root ignores modes)
     code, _, err = run_cli(capsys, "train", corpus, "-o", tmp_path / "r", "--force", *TINY)
     one_line_error(code, err, "read-only")
     assert snapshot(tmp_path / "r") == before

@@ -103,7 +103,7 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, dataset):
 
 def test_failing_write_keeps_previous_checkpoint(tmp_path, dataset, monkeypatch):
     run, calls = tmp_path / "run", []
-    original = rundir.write_checkpoint
+    original = rundir.checkpoint.write_checkpoint
 
     def failing(path, tensors, state):
         calls.append(state["iteration"])
@@ -112,7 +112,7 @@ def test_failing_write_keeps_previous_checkpoint(tmp_path, dataset, monkeypatch)
             monkeypatch.setattr(atomic.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
         return original(path, tensors, state)
 
-    monkeypatch.setattr(rundir, "write_checkpoint", failing)
+    monkeypatch.setattr(rundir.checkpoint, "write_checkpoint", failing)
     with pytest.raises(WriteError, match="No space left on device.*intact"):
         api.train(dataset, run, max_iters=20, checkpoint_every=5, eval_every=0, num_layers=1, hidden_size=(16,),
                   embed_size=8, seq_len=8, batch_size=2, sample_every=0, quiet=True)

@@ -76,6 +76,27 @@ class StreamBatches:
         return np.stack(rows).astype(np.int64)  # (B, width)
 
 
+class TextBatches:
+    """One stream over a whole text, T tokens at a time (the last window shorter), with the state
+    carried throughout: a text scored as the model would read it (rnntext.api.Model.evaluate)."""
+
+    carries_state = True
+
+    def __init__(self, ids: np.ndarray, seq_len: int, label: int | None = None):
+        self.ids, self.T, self.label = np.asarray(ids, dtype=np.int64), seq_len, label
+        self.num_batches = -(-(len(self.ids) - 1) // seq_len)
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def batch(self, i: int, epoch: int = 0):
+        """x, y: (1, t) with t <= T, no mask, and the label (1, t) of a conditioned model."""
+        y = self.ids[i * self.T + 1:(i + 1) * self.T + 1]
+        x = self.ids[i * self.T:i * self.T + len(y)]
+        cond = None if self.label is None else np.full((1, len(y)), self.label)
+        return x[None, :], y[None, :], None, cond
+
+
 class WindowBatches:
     """Independent T-step windows (the NumPy and Keras labs); no state carries between batches.
 

@@ -34,8 +34,7 @@ from rnntext.config import DataConfig
 from rnntext.data.atomic import atomic_path, write_text
 from rnntext.data.dataset import FORMAT, FORMAT_VERSION, SPLITS, check_output, id_dtype, open_dataset, split_sizes
 from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError
-from rnntext.text.levels import vocab_from_json
-from rnntext.text.vocab import Vocab
+from rnntext.text.levels import char, vocab_from_json
 
 INPUT, CONT, TARGET = "input_sequence", "cont_sequence", "target_sequence"
 LIST_NAME, VOCAB_NAME, META_ATTR = "list.txt", "vocab.json", "rnntext_meta"
@@ -223,7 +222,7 @@ def _read_vocab(path: Path, meta: dict, list_file: Path):
         raise DatasetError(f"{path} must map each token to a distinct id 0..V-1 (the lab's char_to_int)")
     tokens = tuple(sorted(mapping, key=mapping.get))  # ordered by id
     try:
-        vocab = vocab_from_json(meta["vocab"]) if meta else Vocab.from_json({"level": "char", "tokens": list(tokens)})
+        vocab = vocab_from_json(meta["vocab"]) if meta else char.LEVEL.vocab_of(tokens)
     except RnntextError as e:
         raise DatasetError(f"{path}: {e}") from None
     if tuple(vocab.tokens) != tokens:

@@ -24,11 +24,10 @@ log = logging.getLogger(__name__)
 def claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
     """How this command takes the run directory (a rundir.Claim), decided before anything changes:
     only rnntext's own files are ever removed or replaced, never an input or another program's file."""
-    writes = set(rundir.RUN_FILES) - ({"data.h5"} if is_dataset(str(inputs[0])) and len(inputs) == 1 else set())
+    writes = set(rundir.RUN_FILES) - ({rundir.DATA} if is_dataset(str(inputs[0])) and len(inputs) == 1 else set())
     if cfg.train.keep_last:
         writes.add(rundir.CHECKPOINTS)
-    record = {"format": rundir.MANIFEST_FORMAT, "format_version": 1, "inputs": [input_name(i) for i in inputs],
-              "config": cfg.to_dict()}
+    record = rundir.manifest_record([input_name(i) for i in inputs], cfg.to_dict())
     return rundir.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
                              writes=writes, record=record)
 
@@ -45,19 +44,8 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
     if not resume:
         return config_mod.resolve(preset, config_file, overrides)
     state = rundir.checkpoint_state(run) if run.is_dir() else None
-    recorded = (state or {}).get("config") or (rundir.read_manifest(run) or {}).get("config")
-    if recorded:
-        base = config_mod.merge(Config(), recorded)
-    elif (run / "config.toml").is_file():
-        base = config_mod.merge(Config(), config_mod.read_toml(run / "config.toml"))
-    else:
-        base = Config()
-    cfg = base
-    if preset:
-        cfg = config_mod.merge(cfg, config_mod.read_preset(preset))
-    if config_file:
-        cfg = config_mod.merge(cfg, config_mod.read_toml(config_file))
-    cfg = config_mod.merge(cfg, config_mod.flat_overrides(overrides))
+    base = config_mod.merge(Config(), rundir.recorded_config(run, state))
+    cfg = config_mod.resolve(preset, config_file, overrides, base=base)
     changed = [f"{f.name} {getattr(base.data, f.name)!r} -> {getattr(cfg.data, f.name)!r}"
                for f in dataclasses.fields(cfg.data) if getattr(base.data, f.name) != getattr(cfg.data, f.name)]
     if changed:
@@ -107,7 +95,7 @@ def resume_inputs(run: Path, given: list) -> list:
                              f"dataset or text it was trained on, with --resume")
         return recorded
     names = [input_name(g) for g in given]
-    own_data = str((run / "data.h5").resolve())
+    own_data = str(rundir.data_path(run).resolve())
     if not recorded or names == recorded or names == [own_data] or (
             len(names) == 1 and is_dataset(names[0]) and not any(Path(r).exists() for r in recorded)):
         return given if names != [own_data] else recorded

@@ -7,7 +7,6 @@ notebook that calls this keeps its own.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from rnntext.data.atomic import atomic_path
 from rnntext.errors import ConfigError, RunError
+from rnntext.training import rundir
 
 log = logging.getLogger(__name__)
 
@@ -22,22 +22,13 @@ TRAIN_COLOR, VAL_COLOR, LR_COLOR = "tab:blue", "tab:orange", "tab:gray"
 
 
 def read_metrics(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
-    """(training lines, validation lines) of RUN/metrics.jsonl; RunError if there are none."""
-    path = Path(run_dir) / "metrics.jsonl"
+    """(training lines, validation lines) of the run's metrics; RunError if there are none."""
+    path = Path(run_dir) / rundir.METRICS
     if not path.is_file():
         raise RunError(f"{path} does not exist: plot a run directory that `rnntext train` wrote metrics into")
-    train, val = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            # A crash mid-append can leave a torn last line; the rest is still worth plotting.
-            log.warning("skipping unreadable line %d of %s", number, path)
-            continue
-        if "train_loss" in record:
-            train.append(record)
-        elif "val_loss" in record:
-            val.append(record)
+    records = rundir.read_metrics(run_dir)  # a torn last line (a crash mid-append) is skipped
+    train = [r for r in records if "train_loss" in r]
+    val = [r for r in records if "val_loss" in r and "train_loss" not in r]
     if not train and not val:
         raise RunError(f"{path} has no training or validation lines yet: train longer than --log-every steps")
     return train, val
@@ -53,7 +44,7 @@ def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:
         raise ConfigError("plotting needs matplotlib: pip install 'rnntext[plot]'") from None
     run = Path(run_dir)
     train, val = read_metrics(run)
-    out = run / "curves.png" if out_png is None else Path(out_png)
+    out = run / rundir.CURVES if out_png is None else Path(out_png)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     by_step, by_time = fig.subplots(1, 2)

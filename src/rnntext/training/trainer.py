@@ -11,7 +11,6 @@ and to `logging`; this module never prints.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import time
@@ -19,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntext.config import Config, to_toml
-from rnntext.data.atomic import append_line, write_text
+from rnntext.config import Config
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import RunError, TrainingError
+from rnntext.text import levels
 from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
 from rnntext.training.schedules import Plateau, lr_at
@@ -50,9 +49,7 @@ def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
     segments = dataset.segments(split)
     labels = LabelIndex(segments) if segments is not None and len(segments) else None
     if dataset.meta.get("data", {}).get("lines"):
-        from rnntext.text.levels import line_tokens
-
-        start, end = (vocab.id(t) for t in line_tokens(vocab.level))
+        start, end = levels.of(vocab).line_ids(vocab)
         return LineBatches(tokens, tc.batch_size, tc.seq_len, start, end, tc.seed, split, labels)
     if tc.batching == "windows":
         stride = tc.stride if split == "train" else tc.seq_len
@@ -85,14 +82,6 @@ def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
     from rnntext.engines.torch.engine import TorchEngine
 
     return TorchEngine(cfg.model, cfg.train, vocab_size, world)
-
-
-def level_metrics(loss: float, level: str) -> dict:
-    """Loss in nats plus bits per character (char/byte) or perplexity (word)."""
-    out = {"loss": loss, "perplexity": math.exp(min(loss, 700))}
-    if level in ("char", "byte"):
-        out["bpc"] = loss / math.log(2)
-    return out
 
 
 class Trainer:
@@ -130,14 +119,14 @@ class Trainer:
             self.tokens_seen, self.elapsed_before = int(state["tokens_seen"]), float(state["elapsed_s"])
             self.loss_sum, self.loss_n = float(state["loss_sum"]), int(state["loss_n"])
         except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
-            raise RunError(f"{self.run / 'trainer.safetensors'} does not fit this run ({type(e).__name__}: "
+            raise RunError(f"{self.run / rundir.TRAINER} does not fit this run ({type(e).__name__}: "
                            f"{str(e)[:80]}): the checkpoint is damaged") from None
         if self.world.main:
-            _truncate_metrics(self.run / "metrics.jsonl", self.iteration)
+            rundir.truncate_metrics(self.run, self.iteration)
         log.info("resumed %s at iteration %d", self.run, self.iteration)
 
     def save(self, elapsed: float) -> None:
-        """Checkpoint: one atomic trainer file first, then the latest weights and model.json."""
+        """Checkpoint (rundir.save): one atomic trainer file first, then the latest weights and model.json."""
         tensors, engine_meta = self.engine.checkpoint()  # collective in a distributed run: every rank calls it
         if not self.world.main:
             return
@@ -147,23 +136,12 @@ class Trainer:
                  "bad_evals": self.bad_evals, "val_count": self.val_count, "plateau": self.plateau.state(),
                  "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "loss_sum": self.loss_sum,
                  "loss_n": self.loss_n, "engine": engine_meta, "config": self.cfg.to_dict()}
-        rundir.write_checkpoint(self.run / "trainer.safetensors", tensors, state)
-        if self.tc.keep_last:
-            self._keep_numbered(tensors, state)
         if self.threads.choices:
             self.info.training["threads"] = self.threads.choices
         self.info.training.update(iterations=self.iteration, epoch=state["epoch"],
                                   best_val_loss=None if math.isinf(self.best) else self.best,
                                   tokens_seen=self.tokens_seen, elapsed_s=round(elapsed, 2), engine=self.engine.name)
-        rundir.write_model(self.run, self.info, self.engine.weights())
-        write_text(self.run / "trainer.json", json.dumps(state, indent=1, default=str) + "\n")
-
-    def _keep_numbered(self, tensors, state) -> None:
-        folder = self.run / "checkpoints"
-        folder.mkdir(exist_ok=True)
-        rundir.write_checkpoint(folder / f"iter_{self.iteration:08d}.safetensors", tensors, state)
-        for old in sorted(folder.glob("iter_*.safetensors"))[:-self.tc.keep_last]:
-            old.unlink()
+        rundir.save(self.run, self.info, self.engine.weights(), tensors, state, self.tc.keep_last)
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -177,7 +155,7 @@ class Trainer:
         tc, nb = self.tc, len(self.batches)
         eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
         if self.world.main:
-            write_text(self.run / "config.toml", to_toml(self.cfg))
+            rundir.write_config(self.run, self.cfg)
         start, stopped_by = time.monotonic() - self.spent, None
         window_start, window_tokens = time.monotonic(), 0
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
@@ -192,26 +170,12 @@ class Trainer:
             self.tensorboard = TensorBoardWriter(self.run)
         try:
             while (stopped_by := self._stop_reason(start)) is None:
-                epoch, b = divmod(self.iteration, nb)
                 # until the first fit every step may be the one; then only log windows (every rank
                 # agrees on both, so the broadcast inside stays collective, and off the hot loop)
                 if self._cosine_auto and (not self.tc.cosine_iters or self.iteration % tc.log_every == 0):
                     self._fit_cosine(start)
-                if b == 0 or not self.batches.carries_state:
-                    self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
-                x, y, mask, cond = self.batches.batch(b, epoch)
-                lr = lr_at(self.tc, self.iteration, epoch, self.plateau.scale)
-                step_start = time.monotonic()
-                loss = self.engine.train_step(x, y, lr, mask, cond)
-                if not math.isfinite(loss):
-                    raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
-                                        f"--clip-norm; the last good checkpoint in {self.run} is kept")
-                self.iteration += 1
-                counted = (x.size if mask is None else int(mask.sum())) * self.world.size
-                self.threads.after_step(time.monotonic() - step_start, counted)
-                self.tokens_seen += counted
+                lr, counted = self._step(nb)
                 window_tokens += counted
-                self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
                 if self.iteration % tc.log_every == 0:
                     now = time.monotonic()
                     self._rate = window_tokens / max(now - window_start, 1e-9)
@@ -237,6 +201,25 @@ class Trainer:
                              self._last_val, elapsed, stopped_by)
         self.report({"kind": "end", "result": result})
         return result
+
+    def _step(self, nb: int) -> tuple[float, int]:
+        """One training step on the next batch; returns its learning rate and the tokens it counted."""
+        epoch, b = divmod(self.iteration, nb)
+        if b == 0 or not self.batches.carries_state:
+            self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
+        x, y, mask, cond = self.batches.batch(b, epoch)
+        lr = lr_at(self.tc, self.iteration, epoch, self.plateau.scale)
+        step_start = time.monotonic()
+        loss = self.engine.train_step(x, y, lr, mask, cond)
+        if not math.isfinite(loss):
+            raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
+                                f"--clip-norm; the last good checkpoint in {self.run} is kept")
+        self.iteration += 1
+        counted = (x.size if mask is None else int(mask.sum())) * self.world.size
+        self.threads.after_step(time.monotonic() - step_start, counted)
+        self.tokens_seen += counted
+        self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
+        return lr, counted
 
     _last_val: dict | None = None
     tensorboard = None
@@ -274,7 +257,7 @@ class Trainer:
         self.tc = dataclasses.replace(self.tc, cosine_iters=new)
         self.cfg = dataclasses.replace(self.cfg, train=self.tc)
         if self.world.main:
-            write_text(self.run / "config.toml", to_toml(self.cfg))
+            rundir.write_config(self.run, self.cfg)
         log.info("cosine schedule %s to %d iterations", "re-fitted" if old else "fitted", new)
 
     def _final_reserve(self) -> float:
@@ -321,7 +304,7 @@ class Trainer:
                 max_batches = max(1, self.tc.eval_tokens // (self.val.B * self.val.T))
                 max_batches = min(max_batches, len(self.val))
             total, correct, count = self.engine.evaluate(self.val, max_batches)
-            metrics = level_metrics(total / count, self.info.vocab.level)
+            metrics = levels.of(self.info.vocab).metrics(total / count)
             val = {"iter": self.iteration, "val_loss": metrics["loss"], "val_accuracy": correct / count}
             val |= {f"val_{k}": v for k, v in metrics.items() if k in ("bpc", "perplexity")}
             self._last_val = val
@@ -330,14 +313,14 @@ class Trainer:
             if improved:
                 self.best, self.bad_evals = val["val_loss"], 0
                 if self.world.main:
-                    rundir.write_model(self.run, self.info, self.engine.weights(), name="best")
+                    rundir.write_model(self.run, self.info, self.engine.weights(), "best")
             else:
                 self.bad_evals += 1
             if self.tc.lr_schedule == "plateau":
                 self.plateau.observe(val["val_loss"])
             self._log(val | {"best": improved})
         self.save(self.elapsed_before + time.monotonic() - start)
-        if self.sampler and self.val is not None and self.info.vocab.level in ("word", "bpe"):
+        if self.sampler and self.val is not None and levels.of(self.info.vocab).shows_example:
             tokens = self.dataset.split("val")
             at = (self.val_count * 7919) % max(1, self.dataset.size("val") - 8)
             example = self.sampler.example(self.engine.weights(), np.asarray(tokens[at:at + 8]).astype(np.int64))
@@ -351,27 +334,9 @@ class Trainer:
     def _log(self, record: dict) -> None:
         if not self.world.main:
             return
-        append_line(self.run / "metrics.jsonl", json.dumps(record) + "\n")  # a whole line or none
+        rundir.append_metrics(self.run, record)
         if self.tensorboard is not None:
             self.tensorboard.log(record)
         self.report({"kind": "val" if "val_loss" in record else "log", **record})
         log.debug("%s", record)
 
-
-def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Drop metrics lines written after the checkpoint we resume from, and any torn or damaged
-    line (a crash or a full disk mid-append)."""
-    if not path.is_file():
-        return
-    kept, dropped = [], 0
-    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
-        try:
-            record = json.loads(line)
-            ok = isinstance(record, dict) and 0 <= record.get("iter", 0) <= iteration
-        except (ValueError, TypeError):
-            ok = False
-        kept += [line] if ok else []
-        dropped += not ok and bool(line.strip())
-    if dropped:
-        log.info("dropped %d metrics lines of %s after iteration %d or damaged", dropped, path, iteration)
-    write_text(path, "".join(line + "\n" for line in kept))

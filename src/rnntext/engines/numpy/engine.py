@@ -13,7 +13,7 @@ import numpy as np
 
 from rnntext.engines.numpy.model import init_params
 from rnntext.engines.numpy.optim import optimizer_from_config
-from rnntext.engines.numpy.runtime import evaluate_batch, train_step
+from rnntext.engines.numpy.runtime import evaluate_batches, train_step
 from rnntext.engines.state import state_from_tensors, state_tensors
 
 
@@ -56,14 +56,7 @@ class NumpyEngine:
         return float(loss)
 
     def evaluate(self, batches, max_batches: int) -> tuple[float, int, int]:
-        state, total, correct, count = None, 0.0, 0, 0
-        for i in range(min(len(batches), max_batches)):
-            x, y, mask, cond = batches.batch(i)
-            if not batches.carries_state:
-                state = None
-            nll, n, right, state = evaluate_batch(self.params, self.model_cfg, x, y, state, mask, cond)
-            total, correct, count = total + nll, correct + int(right), count + int(n)
-        return total, correct, count
+        return evaluate_batches(self.params, self.model_cfg, batches, max_batches)
 
     def weights(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.params.items()}

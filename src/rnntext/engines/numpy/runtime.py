@@ -35,6 +35,19 @@ def evaluate_batch(params, model_cfg, x, y, state=None, mask=None, cond=None):
     return mean * max(count, 1.0), count, correct, new_state
 
 
+def evaluate_batches(params, model_cfg, batches, max_batches: int) -> tuple[float, int, int]:
+    """Sums over the first `max_batches` batches of a layout (rnntext.data.batches): (nll_sum in
+    nats, correct next-token guesses, tokens); the state carries where the layout says so."""
+    state, total, correct, count = None, 0.0, 0, 0
+    for i in range(min(len(batches), max_batches)):
+        x, y, mask, cond = batches.batch(i)
+        if not batches.carries_state:
+            state = None
+        nll, n, right, state = evaluate_batch(params, model_cfg, x, y, state, mask, cond)
+        total, correct, count = total + nll, correct + int(right), count + int(n)
+    return total, correct, count
+
+
 def load_params(path: str | Path, model_cfg, vocab_size: int, dtype=None) -> dict[str, np.ndarray]:
     """Weights from a run's model.safetensors, checked against the architecture.
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
-from rnntext.text.vocab import TokenIndex
+from rnntext.text.levels.base import Level, StreamDecoder, TokenIndex
 
 MODES = ("punct", "space")
 UNK, EOS = "<unk>", "<eos>"
@@ -86,29 +86,36 @@ def tokenize_words(text: str, mode: str = "punct", eos: bool = False) -> list[st
     return tokens + _split_line(lines[-1], mode)
 
 
+class Detokenizer:
+    """`detokenize` one token at a time: `add` returns the text a token adds, with the space
+    before it. What a token adds depends on the tokens before it only, so streamed text is
+    never revised."""
+
+    def __init__(self):
+        self.glue = True  # no space before the next token (start of text, after a line end or opener)
+        self.open_quotes: set[str] = set()
+
+    def add(self, token: str) -> str:
+        if token == EOS:
+            self.glue, self.open_quotes = True, set()
+            return "\n"
+        before, after = _spacing(token)
+        if token in _QUOTES:
+            opening = token not in self.open_quotes
+            self.open_quotes ^= {token}
+            before, after = not opening, opening
+        space = "" if self.glue or before else " "
+        self.glue = after
+        return space + token
+
+
 def detokenize(tokens: Iterable[str]) -> str:
     """Readable text: no space before closing punctuation, none after opening brackets,
     `<eos>` as a line end. Straight quotes alternate opening/closing within each line.
     Tokenizing the result gives back text that detokenizes the same (a fixed point), though
     not always the same tokens ("do n't" shows as "don't")."""
-    out: list[str] = []
-    glue = True  # no space before the next token (start of text, after a line end or opener)
-    open_quotes: set[str] = set()
-    for token in tokens:
-        if token == EOS:
-            out.append("\n")
-            glue, open_quotes = True, set()
-            continue
-        before, after = _spacing(token)
-        if token in _QUOTES:
-            opening = token not in open_quotes
-            open_quotes ^= {token}
-            before, after = not opening, opening
-        if not (glue or before):
-            out.append(" ")
-        out.append(token)
-        glue = after
-    return "".join(out)
+    words = Detokenizer()
+    return "".join(words.add(token) for token in tokens)
 
 
 def count_words(chunks: Iterable[str], mode: str = "punct", eos: bool = False) -> Counter:
@@ -202,3 +209,38 @@ def build_word_vocab(chunks: Iterable[str], mode: str = "punct", eos: bool = Fal
     """The vocabulary of all chunks, and the number of tokens read (like vocab.build_vocab)."""
     counts = count_words(chunks, mode, eos)
     return WordVocab.from_counts(counts, mode, eos, min_count, max_vocab, specials), sum(counts.values())
+
+
+class WordDecoder(StreamDecoder):
+    """Words as they come, spaced as `detokenize` spaces them."""
+
+    def __init__(self, vocab, drop: Iterable[int] = ()):
+        super().__init__(vocab, drop)
+        self._words = Detokenizer()
+
+    def piece(self, token_id: int) -> str:
+        return self._words.add(self.vocab.tokens[token_id])
+
+
+class WordLevel(Level):
+    name = "word"
+    token_name = "word"
+    unit = "word"
+    unknown_default = f"replace:{UNK}"  # words outside the vocabulary are scored as <unk> (PTB practice)
+    replacement_hint = UNK
+    restart_tokens = (EOS, ".")
+    shows_example = True
+    recipe = "word-medium"  # words learn best with the measured word recipe (README: Presets)
+    novelty_n, novelty_unit = 5, "word"
+    decoder_class = WordDecoder
+
+    def build(self, data_cfg, chunks: Iterable[str]):
+        eos = data_cfg.eos and not data_cfg.lines
+        return build_word_vocab(chunks, data_cfg.word_mode, eos, data_cfg.min_count, data_cfg.max_vocab,
+                                (UNK, *self.specials(data_cfg)))
+
+    def from_json(self, data: dict) -> WordVocab:
+        return WordVocab.from_json(data)
+
+
+LEVEL = WordLevel()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
-from rnntext.text.vocab import TokenIndex
+from rnntext.text.levels.base import BytesDecoder, Level, TokenIndex
 
 INSTALL = "pip install tokenizers"
 
@@ -111,3 +111,47 @@ class BpeVocab(TokenIndex):
         if tokens != list(vocab.tokens):
             raise RunError("BPE vocabulary tokens disagree with its tokenizer: the file is damaged")
         return vocab
+
+
+def _byte_chars() -> dict[str, int]:
+    """The byte-level alphabet (GPT-2's bytes_to_unicode): the character that spells each byte.
+    Printable Latin-1 bytes spell themselves; the others are shifted to U+0100 and up."""
+    own = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    shifted = [b for b in range(256) if b not in own]
+    return {chr(b): b for b in own} | {chr(256 + k): b for k, b in enumerate(shifted)}
+
+
+BYTE_OF_CHAR = _byte_chars()
+NEWLINE = next(c for c, b in BYTE_OF_CHAR.items() if b == ord("\n"))  # "Ċ"
+
+
+def token_bytes(token: str) -> bytes:
+    """The bytes a token stands for, as the tokenizer's ByteLevel decoder reads it: a special
+    token spelled outside the alphabet stands for its own UTF-8 bytes."""
+    try:
+        return bytes(BYTE_OF_CHAR[c] for c in token)
+    except KeyError:
+        return token.encode("utf-8")
+
+
+class BpeDecoder(BytesDecoder):
+    def token_bytes(self, token: str) -> bytes:
+        return token_bytes(token)
+
+
+class BpeLevel(Level):
+    name = "bpe"
+    restart_tokens = (NEWLINE, ".")
+    shows_example = True
+    decoder_class = BpeDecoder
+
+    def build(self, data_cfg, chunks: Iterable[str]):
+        chunks = chunks if isinstance(chunks, list) else list(chunks)  # read twice: training, then counting
+        vocab = train_bpe(iter(chunks), data_cfg.vocab_size, self.specials(data_cfg))
+        return vocab, sum(len(vocab.encode(c)) for c in chunks)
+
+    def from_json(self, data: dict) -> BpeVocab:
+        return BpeVocab.from_json(data)
+
+
+LEVEL = BpeLevel()

@@ -1,0 +1,85 @@
+"""One `train` command from its resolved configuration: claim the run directory, prepare the
+data, build the run's description, train (rnntext.api.train checks the arguments first)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnntext.config import Config
+from rnntext.data.dataset import is_dataset, open_dataset, prepare_dataset
+from rnntext.text.read import resolve_sources
+from rnntext.training import autosize, distributed, lifecycle, rundir
+from rnntext.training.trainer import Trainer
+
+
+def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected, started: float):
+    """Claim the run directory, prepare text into its dataset, and train (resuming where asked);
+    the TrainResult, with what a new run removed. `started`: when the command began (monotonic),
+    for --time-limit."""
+    restart = resume and not rundir.has_checkpoint(run)  # no checkpoint yet: start the recorded run
+    claim, removed = None, []
+    from_text = not (len(inputs) == 1 and is_dataset(inputs[0]))
+    data_path = rundir.data_path(run) if from_text else Path(inputs[0])
+    if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
+        claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
+        if not resume:
+            removed = claim.apply()
+        if from_text and not (resume and data_path.is_file()):
+            sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
+            prepare_dataset(sources, cfg.data, data_path, force=True)
+    distributed.barrier(world)
+    with open_dataset(data_path) as dataset:
+        dataset.check_ids()
+        cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world)
+        if resume and not restart:
+            lifecycle.check_resumable(run, info)
+        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
+                          spent=time.monotonic() - started)
+        if resume and not restart:
+            trainer.restore()
+        if claim is not None and resume:  # every check has passed: now the directory may change
+            claim.apply()
+            if restart:
+                rundir.truncate_metrics(run, 0)
+        result = trainer.fit()
+    return dataclasses.replace(result, removed=tuple(removed))
+
+
+def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
+    """The configuration with the dataset's labels (and, for a new run, an auto size), the
+    RunInfo."""
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
+    training = {"dataset": str(data_path.resolve())}
+    if new:  # an auto hidden size is chosen once, from the data and the time limit
+        cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
+        if why:
+            training["recipe"] = why
+    return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
+
+
+class Preview:
+    """What the trainer shows: samples, and for words the TensorFlow lab's example line."""
+
+    def __init__(self, info, cfg):
+        self.info, self.seed = info, cfg.train.seed
+        self.condition = info.model.labels[0] if info.model.labels else None
+
+    def __call__(self, weights, temperature: float, length: int) -> str:
+        from rnntext.api import Model
+
+        return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed,
+                                                  condition=self.condition)
+
+    def example(self, weights, ids) -> dict:
+        """Context words, the true next word and the model's guess, from ids (n+1,)."""
+        from rnntext.api import Model
+
+        model = Model(self.info, weights)
+        logits = model.streams(1, condition=self.condition).prime(np.asarray(ids[:-1]))
+        guess = int(np.argmax(logits[0]))
+        return {"context": model.vocab.decode(ids[:-1]), "true": model.vocab.decode([ids[-1]]),
+                "predicted": model.vocab.decode([guess])}
