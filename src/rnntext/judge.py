@@ -38,11 +38,16 @@ def novelty(samples: Sequence[str], training_text: str, level: str, n: int | Non
     return _novelty_of_ids(rows, train, n, "word" if level == "word" else "char")
 
 
-def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0, temperature: float = 1.0,
-                  n: int | None = None, condition: str | None = None) -> dict:
+NOVELTY_SAMPLES = 10  # samples drawn by default: enough n-grams for a stable share
+
+
+def model_novelty(model, n: int | None = None, condition: str | None = None, **options) -> dict:
     """Sample from a loaded model (rnntext.load) and measure novelty against the train split
-    of the dataset the run was trained on. Also returns the samples' text under "samples"."""
+    of the dataset the run was trained on. `options` are the sampling options
+    (rnntext.sampling.SampleConfig: length, temperature, seed, ...); num_samples defaults to
+    NOVELTY_SAMPLES. Also returns the samples' text under "samples"."""
     from rnntext.data.dataset import open_dataset
+    from rnntext.generation.rows import sample_rows
 
     level = model.vocab.level
     path = model.info.training.get("dataset")
@@ -52,7 +57,9 @@ def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0
     if not Path(path).is_file():
         raise RunError(f"the dataset this run was trained on, {path}, is gone: novelty needs its training text; "
                        f"prepare it again at that path with the run's settings")
-    rows = _sample_rows(model, num_samples, length, seed, temperature, condition)
+    options = {"num_samples": NOVELTY_SAMPLES, **options}
+    steps = [ids for _, ids in model.stream("", condition=condition, **options)]
+    rows = sample_rows(steps, options["num_samples"])
     texts = [model.decode(row) for row in rows]
     with open_dataset(path) as dataset:
         train_ids = np.asarray(dataset.split("train")[:], np.int64)
@@ -64,16 +71,6 @@ def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0
         else:
             result = novelty(texts, dataset.vocab.decode(train_ids), level, n)
     return {**result, "samples": texts}
-
-
-def _sample_rows(model, num_samples: int, length: int, seed: int, temperature: float,
-                 condition: str | None = None) -> list[np.ndarray]:
-    """Generated ids per sample, (length,) each; -1 where a line-mode sample had stopped."""
-    steps = [ids.copy() for _, ids in model.stream("", num_samples=num_samples, length=length, seed=seed,
-                                                   temperature=temperature, condition=condition)]
-    if not steps:
-        return [np.zeros(0, np.int64)] * num_samples
-    return list(np.stack(steps, axis=1).astype(np.int64))
 
 
 def _content_ids(model, row: np.ndarray) -> np.ndarray:

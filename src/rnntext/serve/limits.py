@@ -1,5 +1,10 @@
-"""Guards on request bodies, enforced before any of the body is parsed: a size cap and a deadline.
+"""The server's limits, declared once, and the guard on request bodies that enforces two of them.
 
+`Limits` is the one definition of every limit: its name (a field, a key of GET /v1/models'
+`limits`, an argument of rnntext.serve.run), default, help text and check; `rnntext serve`'s
+flags are generated from it (the name with dashes, less the `_s` of seconds).
+
+`BodyLimit` guards request bodies before any of the body is parsed: a size cap and a deadline.
 Pure ASGI rather than a route check: the framework would read and parse a body of any size
 (memory), for as long as the client cares to take (a connection held), before a handler could
 look at it. A declared Content-Length over the cap is refused at once; otherwise the body is
@@ -12,7 +17,60 @@ long. The per-request time limit starts only once the body is in.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import warnings
+from dataclasses import dataclass
+
+from rnntext.errors import ConfigError
+from rnntext.options import above, at_least, check_fields, flag, opt
+
+WHOLE, SECONDS = at_least(1), above(0)
+RENAMED = {"time_limit_s": "request_timeout_s", "max_top": "max_top_probs"}  # old names, accepted for one release
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for, and how much work the server takes on at once."""
+
+    max_length: int = opt(2000, "most tokens per sample", check=WHOLE)
+    max_samples: int = opt(16, "most samples (num_samples) per request", check=WHOLE)
+    max_prime_chars: int = opt(10_000, "longest prime, in characters", check=WHOLE)
+    max_top_probs: int = opt(100, "most tokens (top_probs) a next-token request may ask for", check=WHOLE)
+    request_timeout_s: float = opt(30.0, "seconds per request, queueing included", check=SECONDS)
+    max_concurrent: int = opt(2, "generations at once (the machine's cores are the real bound)", check=WHOLE)
+    max_queue: int = opt(32, "requests waiting beyond those; more get 503", check=WHOLE)
+    header_timeout_s: float = opt(5.0, "seconds for a request's headers; an idle connection is closed after it",
+                                  check=SECONDS)
+    body_timeout_s: float = opt(10.0, "seconds for a request's body once its headers are in; slower gets 408",
+                                check=SECONDS)
+
+    def __post_init__(self):
+        try:
+            check_fields(self, typed=True)
+        except ConfigError as e:
+            name, _, rest = str(e).partition(": ")
+            raise ConfigError(f"{name} ({flag(name)}): {rest}") from None
+
+    @property
+    def max_body_bytes(self) -> int:
+        # A prime character can take 12 bytes of JSON ("\ud83d\ude00"); the rest is small fields.
+        return 12 * self.max_prime_chars + 16_384
+
+    @classmethod
+    def of(cls, limits: Limits | dict | None) -> Limits:
+        if isinstance(limits, Limits):
+            return limits
+        limits = dict(limits or {})
+        for old, new in RENAMED.items():
+            if old in limits:
+                warnings.warn(f"the server limit {old} is now {new}", DeprecationWarning, stacklevel=3)
+                limits.setdefault(new, limits.pop(old))
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = set(limits) - set(names)
+        if unknown:
+            raise ConfigError(f"unknown server limit {sorted(unknown)[0]!r}: valid limits are {', '.join(names)}")
+        return cls(**limits)
 
 
 class BodyTooLarge(Exception):
