@@ -22,7 +22,6 @@ from rnntext.errors import ConfigError
 from rnntext.options import device_option, engine_option, opt, precision_option
 from rnntext.sampling import SampleConfig
 
-
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # gate blocks per cell: recurrent rows / H
 CELLS = tuple(GATES)
 LEVELS = ("char", "byte", "word", "bpe")

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from rnntext.api import Model, load  # noqa: E402
 from rnntext.errors import ConfigError  # noqa: E402
-from rnntext.serve.app import ErrorJSON, create_app, listen, model_names  # noqa: E402
 from rnntext.sampling import SampleConfig  # noqa: E402
+from rnntext.serve.app import ErrorJSON, create_app, listen, model_names  # noqa: E402
 from rnntext.serve.limits import Limits  # noqa: E402
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "rnntext" / "serve" / "static"
