@@ -27,8 +27,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from rnntext.errors import ConfigError, RnntextError
+from rnntext.serve.bodies import BodyLimit
 from rnntext.serve.connections import header_timeout_protocol
-from rnntext.serve.limits import BodyLimit, Limits
+from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, NextQuery, NextRequest, api_wording, check_next
 from rnntext.serve.work import ClientGone, Gate, Job, sample_options, unless_gone
 
