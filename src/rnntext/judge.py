@@ -47,7 +47,7 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
     (rnntext.sampling.SampleConfig: length, temperature, seed, ...); num_samples defaults to
     NOVELTY_SAMPLES. Also returns the samples' text under "samples"."""
     from rnntext.data.dataset import open_dataset
-    from rnntext.generation.rows import sample_rows
+    from rnntext.generation.rows import sample_rows, sample_texts
 
     level = model.vocab.level
     path = model.info.training.get("dataset")
@@ -59,14 +59,13 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
                        f"prepare it again at that path with the run's settings")
     options = {"num_samples": NOVELTY_SAMPLES, **options}
     steps = [ids for _, ids in model.stream("", condition=condition, **options)]
-    rows = sample_rows(steps, options["num_samples"])
-    texts = [model.decode(row) for row in rows]
+    texts = sample_texts(model.decode, steps, options["num_samples"])
     with open_dataset(path) as dataset:
         train_ids = np.asarray(dataset.split("train")[:], np.int64)
         if level == "word":
             # Compare token ids, not re-tokenized text: detokenizing and splitting again is not
             # exact ("do n't" shows as "don't"), and the ids are what the model saw.
-            keep = [_content_ids(model, row) for row in rows]
+            keep = [_content_ids(model, row) for row in sample_rows(steps, options["num_samples"])]
             result = _novelty_of_ids(keep, train_ids, DEFAULT_N["word"] if n is None else n, "word")
         else:
             result = novelty(texts, dataset.vocab.decode(train_ids), level, n)
