@@ -41,7 +41,8 @@ def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tu
                                help=help_text)
         else:
             kind = str if isinstance(f.default, (tuple, str)) else type(f.default)
-            group.add_argument(flag(f.name), dest=f.name, type=kind, default=start, metavar=f.name.upper(),
+            group.add_argument(flag(f.name), dest=f.name, type=kind, default=start,
+                               metavar=flag(f.name)[2:].replace("-", "_").upper(),
                                choices=f.metadata.get("choices"), help=help_text)
 
 
