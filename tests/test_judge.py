@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnntext import api
-from rnntext.errors import InputError, RunError
+from rnntext.errors import ConfigError, InputError, RunError
 from rnntext.judge import model_novelty, novelty
 
 TINY = dict(cell="lstm", num_layers=1, hidden_size=(24,), embed_size=12, seq_len=10, batch_size=4,
@@ -71,7 +71,7 @@ def test_n_overrides_the_default():
 def test_no_ngram_or_bad_level_is_an_error():
     with pytest.raises(InputError, match="n-gram"):
         novelty(["short"], "a longer training text", "char")
-    with pytest.raises(InputError, match="level"):
+    with pytest.raises(ConfigError, match="level: 'letters' is not one of"):
         novelty(["x"], "x", "letters")
 
 

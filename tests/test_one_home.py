@@ -18,9 +18,6 @@ RUNDIR_HOME = SRC / "training" / "rundir"
 # Where a level name may still be spelled outside its home, and why. The option's default is
 # the configuration's to hold (one home for defaults).
 LEVEL_NAME_ALLOWED = {"config.py": 1}
-# Modules other branches are switching to rnntext.text.levels (the CLI's streaming decoder and
-# judge's n-gram unit): drop each from here once it no longer names a level.
-LEVEL_PENDING = {"cli.py", "judge.py"}
 RUN_FILE_NAMES = {rundir.MODEL_JSON, *rundir.WEIGHTS.values(), rundir.TRAINER, rundir.TRAINER_JSON, rundir.CONFIG,
                   rundir.METRICS, rundir.DATA, rundir.MANIFEST, rundir.CHECKPOINTS, rundir.TENSORBOARD, rundir.CURVES}
 
@@ -53,7 +50,7 @@ def test_no_level_name_outside_the_level_home():
     found = {}
     for name, tree in _modules(LEVEL_HOME):
         hits = _strings(tree, set(levels.NAMES)) + _level_branches(tree)
-        if hits and name not in LEVEL_PENDING and len(hits) != LEVEL_NAME_ALLOWED.get(name, 0):
+        if hits and len(hits) != LEVEL_NAME_ALLOWED.get(name, 0):
             found[name] = sorted(hits)
     assert found == {}, f"level names or level tests outside rnntext/text/levels (file: lines): {found}"
 
@@ -70,6 +67,3 @@ def test_no_run_file_name_outside_the_rundir_package():
     found = {name: lines for name, tree in _modules(RUNDIR_HOME) if (lines := _strings(tree, RUN_FILE_NAMES))}
     assert found == {}, f"run-directory file names outside rnntext/training/rundir (file: lines): {found}"
 
-
-def test_the_pending_modules_exist():
-    assert all((SRC / name).is_file() or (SRC / name.removesuffix(".py")).is_dir() for name in LEVEL_PENDING)

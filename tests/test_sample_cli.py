@@ -81,3 +81,42 @@ def test_bad_inputs(run, tmp_path, capsys):
     ]:
         code, _, err = sample(capsys, *argv)
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_renamed_flags_work_for_one_release_and_say_so(run, capsys):
+    code, new, err = sample(capsys, run, "--prime", "the q", "--length", "0", "--top-probs", "4")
+    assert code == 0 and len(new.splitlines()) == 4 and err == ""
+    code, old, err = sample(capsys, run, "--prime", "the q", "--length", "0", "--show-probs", "4")
+    assert code == 0 and old == new
+    assert err.strip() == "rnntext sample: warning: --show-probs is now --top-probs; the old name will be removed in the next release"
+    novelty = ["eval", str(run), "--novelty", "--length", "40", "--json"]
+    assert main([*novelty, "--num-samples", "2"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert main([*novelty, "--samples", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == new and new["ngrams"] == 2 * (40 - 20 + 1)
+    assert "--samples is now --num-samples" in err
+
+
+def test_engines_and_precisions_give_the_same_greedy_text(run, capsys):
+    greedy = sample(capsys, run, "--prime", "the ", "--length", "30", "--greedy")[1]
+    for extra in (["--engine", "auto"], ["--engine", "numpy", "--precision", "float32"],
+                  ["--engine", "torch", "--precision", "auto"], ["--precision", "auto", "--device", "cpu"]):
+        assert sample(capsys, run, "--prime", "the ", "--length", "30", "--greedy", *extra)[1] == greedy, extra
+    code, _, err = sample(capsys, run, "--engine", "numpy", "--precision", "bfloat16")
+    assert code == 2 and "precision: the numpy engine computes in float32" in err
+
+
+def test_chat_settings_are_sampling_options(run, capsys, monkeypatch):
+    import io
+    import sys
+
+    lines = ":greedy maybe\n:top-k -1\n:greedy on\n:length 12\nthe q\n:help\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert main(["chat", str(run), "--temperature", "0.5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "error: greedy: 'maybe' is not a valid bool"
+    assert out[1] == "error: top_k: must be 0 or more, not -1"
+    assert out[2:4] == ["greedy = True", "length = 12"]
+    assert out[4] == "the q" + rnntext.load(run).generate("the q", length=12, greedy=True)
+    assert ":temperature TEMPERATURE" in out[5] and ":greedy on|off" in out[5] and ":top-k TOP_K" in out[5]

@@ -17,6 +17,7 @@ import numpy as np
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
 from rnntext.errors import ConfigError, InputError
+from rnntext.sampling import TOP_PROBS_NEXT
 from rnntext.text import levels
 
 
@@ -105,6 +106,9 @@ class Model:
 
     def encode(self, text: str, unknown: str = "error") -> tuple[np.ndarray, int]:
         """Ids of `text` and how many symbols (or words) were unknown: error, skip, or replace:C."""
+        from rnntext.sampling import check_unknown
+
+        check_unknown(unknown)
         level = self.level
         ids, missing = level.lookup_tokens(self.vocab, text)
         bad = ids < 0
@@ -152,38 +156,43 @@ class Model:
             raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
         return labels.index(condition)
 
-    def streams(self, num_samples: int = 1, engine: str = "numpy", device: str = "auto", condition=None,
-                precision: str = "float32"):
+    def streams(self, num_samples: int = 1, engine: str | None = None, device: str | None = None, condition=None,
+                precision: str | None = None):
+        """B = num_samples streams on the engine the sampling options choose (rnntext.sampling)."""
+        from rnntext.sampling import sampling_plan
+
         label = self.label_id(condition)
+        cfg = self.sample_config(num_samples=num_samples, engine=engine, device=device, precision=precision)
+        engine, precision = sampling_plan(cfg, label is not None)
         if engine == "torch":
             if label is not None:
                 raise ConfigError("condition: --engine torch samples models without labels; use the numpy engine")
             from rnntext.engines.torch.sampling import TorchStreams
 
-            return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, device, precision)
+            return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, cfg.device, precision)
         from rnntext.generation import Runtime
 
         if label not in self._runtimes:
             self._runtimes[label] = Runtime(self.info.model, len(self.vocab), self.weights, label)
         return self._runtimes[label].streams(num_samples)
 
-    def stream(self, prime: str = "", *, engine: str = "numpy", device: str = "auto", stop=None, condition=None,
-               precision: str = "float32", **options):
+    def stream(self, prime: str = "", *, condition=None, **options):
         """Prime once, then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
 
         `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
         """
         from rnntext.generation import Rule, generate
 
-        cfg = self.sample_config(**options)
+        cfg = self.sample_config(prime=prime or None, **options)
+        prime = cfg.prime
         if not prime and cfg.prime_from:
             prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
         ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
         if len(ids) == 0:
             ids = np.array(self.start_ids())
-        streams = self.streams(cfg.num_samples, engine, device, condition, precision)
+        streams = self.streams(cfg.num_samples, cfg.engine, cfg.device, condition, cfg.precision)
         streams.prime(ids)
-        stop = self.end_id() if stop is None else (None if stop is False else stop)
+        stop = self.end_id() if cfg.stop_at_end else None
         for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
             yield streams, out
 
@@ -207,21 +216,22 @@ class Model:
         keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
         return read_all(paths, DataConfig(**{k: v for k, v in self.info.data.items() if k in keys}))
 
-    def generate(self, prime: str = "", **options) -> str | list[str]:
+    def generate(self, prime: str = "", *, condition=None, **options) -> str | list[str]:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""
-        steps = [ids for _, ids in self.stream(prime, **options)]
-        count = len(steps[0]) if steps else self.sample_config(**options).num_samples
-        texts = self.decode_steps(steps, count)
+        steps = [ids for _, ids in self.stream(prime, condition=condition, **options)]
+        texts = self.decode_steps(steps, self.sample_config(**options).num_samples)
         return texts[0] if len(texts) == 1 else texts
 
-    def next_tokens(self, prime: str = "", k: int = 10, unknown: str = "error", condition=None) -> list[tuple[str, float]]:
-        """The k most likely next tokens after `prime`, with their probabilities."""
+    def next_tokens(self, prime: str = "", top_probs: int = TOP_PROBS_NEXT, unknown: str = "error",
+                    condition=None) -> list[tuple[str, float]]:
+        """The `top_probs` most likely next tokens after `prime`, with their probabilities."""
         from rnntext.generation import probabilities, top_tokens
 
+        self.sample_config(top_probs=top_probs, unknown=unknown)
         ids = self.encode(prime, unknown)[0] if prime else np.array(self.start_ids())
         streams = self.streams(1, condition=condition)
         logits = streams.prime(ids if len(ids) else self.start_ids())
-        return [(self.vocab.tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], k)]
+        return [(self.vocab.tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], top_probs)]
 
     def evaluate(self, text: str, unknown: str | None = None, chunk: int = 256, condition=None) -> dict:
         """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`.

@@ -1,7 +1,8 @@
 """Configuration: frozen dataclasses with documented defaults, TOML files and presets.
 
-Defaults live here and only here. Every field carries a one-line help text (its metadata)
-that is also its `--help` text in the CLI. Precedence: defaults < `--preset` < `--config
+Defaults live here and only here (the sampling options in rnntext.sampling, the option
+machinery in rnntext.options). Every field carries a one-line help text (its metadata) that
+is also its `--help` text in the CLI. Precedence: defaults < `--preset` < `--config
 FILE.toml` < flags. One name per concept: a field's name is its TOML key, its API argument
 and (with dashes) its flag.
 """
@@ -16,29 +17,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rnntext import cells
+from rnntext import cells, options
 from rnntext.errors import ConfigError
+from rnntext.options import device_option, engine_option, opt, precision_option
+from rnntext.sampling import SampleConfig
 from rnntext.text import levels
-
-
-def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
-    """A dataclass field with its help text (and allowed values) attached."""
-    meta = {"help": help, "choices": choices}
-    if isinstance(default, (list, dict)):
-        raise TypeError("use tuples for sequence defaults (configs are frozen)")
-    return field(default=default, metadata=meta)
-
 
 CELLS = cells.names()  # the registered recurrent cells (rnntext.cells)
 LEVELS = levels.NAMES  # the registered token levels (rnntext.text.levels)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
-ENGINES = ("torch", "numpy")
-DEVICES = ("auto", "cpu", "cuda")
 AUTO_UNRESOLVED = 256  # what an auto hidden size reads as before a training run chooses it
 AUTO = -1.0  # dropout and weight_drop: chosen by the training run (rnntext.training.autosize)
 AUTO_DROPOUT_UNRESOLVED = (0.1, 0.0)  # what auto dropout and weight_drop read as before a run chooses them
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)
@@ -145,7 +136,7 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation, length of training, logging and checkpoints."""
 
-    engine: str = opt("torch", "training engine: torch, or numpy (the reference engine, no torch needed)", ENGINES)
+    engine: str = engine_option()
     seq_len: int = opt(50, "time steps per training window (truncated backpropagation length); in line mode the "
                        "longest line, and longer lines are cut")
     batching: str = opt("streams", "streams: B contiguous streams with carried state (char-rnn); windows: independent "
@@ -195,10 +186,8 @@ class TrainConfig:
     checkpoint_every: int = opt(1000, "iterations between checkpoints (0: only at validations and the end)")
     keep_last: int = opt(0, "also keep the last K numbered checkpoints (0: none)")
     seed: int = opt(1234, "random seed")
-    device: str = opt("auto", "device: auto (cuda when present), cpu or cuda", DEVICES)
-    precision: str = opt("auto", "mixed precision: auto uses bfloat16 autocast where the device computes it natively "
-                         "(CUDA; CPUs with AMX or AVX512-BF16, about 2x faster there) and float32 elsewhere; "
-                         "float16 adds a loss scaler on CUDA", PRECISIONS)
+    device: str = device_option()
+    precision: str = precision_option()
     threads: int = opt(0, "CPU threads (0: PyTorch's default)")
     quiet: bool = opt(False, "no progress bar or log lines")
     tensorboard: bool = opt(False, "also log to RUN/tensorboard (needs the tensorboard package)")
@@ -224,32 +213,6 @@ class TrainConfig:
         _check(not (self.nesterov and self.optimizer != "sgd"), "nesterov", "applies to --optimizer sgd only")
 
 
-@dataclass(frozen=True)
-class SampleConfig:
-    """How text is generated from a trained model."""
-
-    length: int = opt(500, "tokens to generate per sample")
-    temperature: float = opt(1.0, "divide logits by this (0 means greedy)")
-    top_k: int = opt(0, "sample only among the K most likely tokens (0: all)")
-    top_p: float = opt(1.0, "sample only from the smallest set of tokens whose probability reaches P")
-    greedy: bool = opt(False, "always take the most likely token (same as temperature 0)")
-    num_samples: int = opt(1, "independent samples to generate (in one batch)")
-    seed: int = opt(0, "random seed; the same seed gives the same text")
-    unknown: str = opt("error", "prime tokens outside the vocabulary: error, skip, or replace:C")
-    prime_from: str = opt("", "take the prime from a random place (chosen by seed) in this text file (the Caffe lab)")
-    prime_length: int = opt(50, "with prime_from: the prime's length in characters")
-
-    def __post_init__(self):
-        _check(self.length >= 0, "length", "must be 0 or more")
-        _check(self.temperature >= 0 and math.isfinite(self.temperature), "temperature", "must be 0 or more")
-        _check(self.top_k >= 0, "top_k", "must be 0 or more")
-        _check(self.prime_length >= 1, "prime_length", "must be 1 or more")
-        _check(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
-        _check(1 <= self.num_samples <= 100_000, "num_samples", "must be between 1 and 100000")
-        _check(self.unknown in ("error", "skip") or self.unknown.startswith("replace:"), "unknown",
-               "must be error, skip or replace:C (e.g. replace:' ')")
-
-
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "sample": SampleConfig}
 
 
@@ -266,16 +229,11 @@ class Config:
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
 
 
-def _check(ok: bool, key: str, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}: {message}")
+_check = options.check
 
 
 def _check_choices(obj) -> None:
-    for f in fields(obj):
-        choices = f.metadata.get("choices")
-        if choices and getattr(obj, f.name) not in choices:
-            raise ConfigError(f"{f.name}: {getattr(obj, f.name)!r} is not one of {', '.join(choices)}")
+    options.check_fields(obj)
 
 
 def key_section(key: str) -> str:
@@ -288,42 +246,9 @@ def key_section(key: str) -> str:
 
 def coerce(cls, key: str, value: Any) -> Any:
     """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it."""
-    f = next((f for f in fields(cls) if f.name == key), None)
-    if f is None:
+    if key not in {f.name for f in fields(cls)}:
         raise ConfigError(f"unknown option {key!r} in section [{_section_name(cls)}]")
-    default = f.default
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-                return value.lower() in ("true", "1", "yes")
-            if not isinstance(value, bool):
-                raise TypeError
-            return value
-        if isinstance(default, tuple):
-            if not isinstance(value, (str, int, float, list, tuple)) or isinstance(value, bool):
-                raise TypeError
-            items = value.split(",") if isinstance(value, str) else value
-            if isinstance(items, (int, float)):
-                items = [items]
-            kind = type(default[0]) if default else str
-            return tuple(kind(x) for x in items)
-        if isinstance(default, int):
-            if isinstance(value, float) and not value.is_integer():
-                raise TypeError
-            if isinstance(value, bool):
-                raise TypeError
-            return int(value)
-        if isinstance(default, float):
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        if isinstance(default, str):
-            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                raise TypeError
-            return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}: {value!r} is not a valid {type(default).__name__}") from None
-    return value
+    return options.coerce(cls, key, value)
 
 
 def _section_name(cls) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from rnntext.errors import InputError, RunError
+from rnntext.text import levels
 
-DEFAULT_N = {"char": 20, "byte": 20, "bpe": 20, "word": 5}
 CHUNK = 1 << 22  # training windows hashed at a time: bounds memory (~100 MB) for any corpus size
 
 
@@ -26,25 +26,28 @@ def novelty(samples: Sequence[str], training_text: str, level: str, n: int | Non
     whitespace-separated tokens (default 5). N-grams never span two samples.
     Returns {"novel_share", "ngrams", "novel", "n", "unit"}.
     """
-    if level not in DEFAULT_N:
-        raise InputError(f"level: unknown level {level!r}: use one of {', '.join(DEFAULT_N)}")
-    n = DEFAULT_N[level] if n is None else n
-    if level == "word":
+    home = levels.get(level)
+    n = home.novelty_n if n is None else n
+    if home.novelty_by_token:
         index: dict[str, int] = {}
         train = np.array([index.setdefault(t, len(index)) for t in training_text.split()], np.int64)
         rows = [np.array([index.get(t, -1) for t in s.split()], np.int64) for s in samples]
     else:
         train, rows = _code_points(training_text), [_code_points(s) for s in samples]
-    return _novelty_of_ids(rows, train, n, "word" if level == "word" else "char")
+    return _novelty_of_ids(rows, train, n, home.novelty_unit)
 
 
-def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0, temperature: float = 1.0,
-                  n: int | None = None, condition: str | None = None) -> dict:
+NOVELTY_SAMPLES = 10  # samples drawn by default: enough n-grams for a stable share
+
+
+def model_novelty(model, n: int | None = None, condition: str | None = None, **options) -> dict:
     """Sample from a loaded model (rnntext.load) and measure novelty against the train split
-    of the dataset the run was trained on. Also returns the samples' text under "samples"."""
+    of the dataset the run was trained on. `options` are the sampling options
+    (rnntext.sampling.SampleConfig: length, temperature, seed, ...); num_samples defaults to
+    NOVELTY_SAMPLES. Also returns the samples' text under "samples"."""
     from rnntext.data.dataset import open_dataset
 
-    level = model.vocab.level
+    home = levels.of(model.vocab)
     path = model.info.training.get("dataset")
     if not path:
         raise RunError(f"{model.info.path}/model.json does not say which dataset the run was trained on: "
@@ -52,39 +55,20 @@ def model_novelty(model, num_samples: int = 10, length: int = 500, seed: int = 0
     if not Path(path).is_file():
         raise RunError(f"the dataset this run was trained on, {path}, is gone: novelty needs its training text; "
                        f"prepare it again at that path with the run's settings")
-    rows = _sample_rows(model, num_samples, length, seed, temperature, condition)
-    texts = [model.decode(row) for row in rows]
+    options = {"num_samples": NOVELTY_SAMPLES, **options}
+    steps = [ids for _, ids in model.stream("", condition=condition, **options)]
+    texts = model.decode_steps(steps, options["num_samples"])
     with open_dataset(path) as dataset:
         train_ids = np.asarray(dataset.split("train")[:], np.int64)
-        if level == "word":
+        if home.novelty_by_token and steps:
             # Compare token ids, not re-tokenized text: detokenizing and splitting again is not
             # exact ("do n't" shows as "don't"), and the ids are what the model saw.
-            keep = [_content_ids(model, row) for row in rows]
-            result = _novelty_of_ids(keep, train_ids, DEFAULT_N["word"] if n is None else n, "word")
+            hidden = np.asarray(model.hidden_ids(), np.int64)
+            keep = [row[(row >= 0) & ~np.isin(row, hidden)] for row in np.stack(steps, axis=1)]
+            result = _novelty_of_ids(keep, train_ids, home.novelty_n if n is None else n, home.novelty_unit)
         else:
-            result = novelty(texts, dataset.vocab.decode(train_ids), level, n)
+            result = novelty(texts, dataset.vocab.decode(train_ids), home.name, n)
     return {**result, "samples": texts}
-
-
-def _sample_rows(model, num_samples: int, length: int, seed: int, temperature: float,
-                 condition: str | None = None) -> list[np.ndarray]:
-    """Generated ids per sample, (length,) each; -1 where a line-mode sample had stopped."""
-    steps = [ids.copy() for _, ids in model.stream("", num_samples=num_samples, length=length, seed=seed,
-                                                   temperature=temperature, condition=condition)]
-    if not steps:
-        return [np.zeros(0, np.int64)] * num_samples
-    return list(np.stack(steps, axis=1).astype(np.int64))
-
-
-def _content_ids(model, row: np.ndarray) -> np.ndarray:
-    """A sample's ids without stop marks and line-mode start/end tokens (as Model.decode drops them)."""
-    row = row[row >= 0]
-    if model.lines:
-        from rnntext.text.levels import line_tokens
-
-        specials = [model.vocab.id(t) for t in line_tokens(model.vocab.level)]
-        row = row[~np.isin(row, specials)]
-    return row
 
 
 def _code_points(text: str) -> np.ndarray:

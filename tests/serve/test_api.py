@@ -11,10 +11,11 @@ pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx: pip insta
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from rnntext.api import load  # noqa: E402
+from rnntext.api import Model, load  # noqa: E402
 from rnntext.errors import ConfigError  # noqa: E402
+from rnntext.sampling import SampleConfig  # noqa: E402
 from rnntext.serve.app import ErrorJSON, create_app, listen, model_names  # noqa: E402
-from rnntext.serve.schemas import Limits  # noqa: E402
+from rnntext.serve.limits import Limits  # noqa: E402
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "rnntext" / "serve" / "static"
 
@@ -111,11 +112,11 @@ def test_stream_sends_tokens_then_the_same_text(client):
 def test_next_tokens_get_and_post(client, tiny_run):
     expected = load(tiny_run).next_tokens("the q", 10)
     for response in (client.get("/v1/next", params={"model": "tiny", "prime": "the q"}),
-                     client.post("/v1/next", json={"model": "tiny", "prime": "the q", "k": 10})):
+                     client.post("/v1/next", json={"model": "tiny", "prime": "the q", "top_probs": 10})):
         tokens = response.json()["tokens"]
         assert [t["token"] for t in tokens] == [token for token, _ in expected]
         assert [t["prob"] for t in tokens] == pytest.approx([p for _, p in expected])
-    probs = [t["prob"] for t in client.get("/v1/next", params={"model": "tiny", "k": 30}).json()["tokens"]]
+    probs = [t["prob"] for t in client.get("/v1/next", params={"model": "tiny", "top_probs": 30}).json()["tokens"]]
     assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1, abs=1e-5)
 
 
@@ -125,7 +126,7 @@ def test_next_tokens_get_and_post(client, tiny_run):
     ("/v1/generate", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
     ("/v1/generate/stream", {"length": 2001}, 422, "max_length"),
     ("/v1/generate/stream", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
-    ("/v1/next", {"k": 101}, 422, "max_top"),
+    ("/v1/next", {"top_probs": 101}, 422, "max_top_probs"),
     ("/v1/next", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
 ])
 def test_default_limits(client, path, request_, status, limit):
@@ -138,13 +139,13 @@ def test_limits_at_the_edge_pass(client):
 
 
 def test_limits_are_configurable(tiny_run):
-    limits = {"max_length": 50, "max_samples": 2, "max_prime_chars": 20, "max_top": 5}
+    limits = {"max_length": 50, "max_samples": 2, "max_prime_chars": 20, "max_top_probs": 5}
     with TestClient(create_app({"tiny": tiny_run}, limits)) as c:
         assert c.post("/v1/generate", json={"model": "tiny", "length": 50, "num_samples": 2}).status_code == 200
         assert_error(c.post("/v1/generate", json={"model": "tiny", "length": 51}), 422, "max_length")
         assert_error(c.post("/v1/generate", json={"model": "tiny", "num_samples": 3}), 422, "max_samples")
         assert_error(c.post("/v1/generate", json={"model": "tiny", "prime": "a" * 21}), 413, "max_prime_chars")
-        assert_error(c.get("/v1/next", params={"model": "tiny", "k": 6}), 422, "max_top")
+        assert_error(c.get("/v1/next", params={"model": "tiny", "top_probs": 6}), 422, "max_top_probs")
         assert c.get("/v1/models").json()["limits"]["max_length"] == 50
 
 
@@ -162,16 +163,16 @@ def test_bodies_over_the_cap_are_refused_unread(tiny_run):
         assert c.get("/healthz").status_code == 200
 
 
-def test_time_limit(slow_model):
-    with TestClient(create_app({"slow": slow_model}, {"time_limit_s": 0.3})) as c:
-        assert_error(c.post("/v1/generate", json={"model": "slow", "length": 500}), 503, "time_limit_s")
+def test_request_timeout(slow_model):
+    with TestClient(create_app({"slow": slow_model}, {"request_timeout_s": 0.3})) as c:
+        assert_error(c.post("/v1/generate", json={"model": "slow", "length": 500}), 503, "request_timeout_s")
         got = events(c.post("/v1/generate/stream", json={"model": "slow", "length": 500}))
-        assert got[-1][0] == "error" and got[-1][1]["limit"] == "time_limit_s"
+        assert got[-1][0] == "error" and got[-1][1]["limit"] == "request_timeout_s"
         assert c.post("/v1/generate", json={"model": "slow", "length": 5}).status_code == 200
 
 
 def test_a_full_queue_answers_503_and_recovers(slow_model):
-    limits = {"max_concurrent": 1, "max_queue": 1, "time_limit_s": 20}
+    limits = {"max_concurrent": 1, "max_queue": 1, "request_timeout_s": 20}
     with TestClient(create_app({"slow": slow_model}, limits)) as c:
         statuses = []
 
@@ -207,7 +208,7 @@ def test_malformed_bodies(client, content, status):
 @pytest.mark.parametrize("field, value", [
     ("length", "abc"), ("length", -1), ("length", 1.5), ("temperature", "hot"), ("temperature", -0.1),
     ("top_k", -3), ("top_p", 0), ("top_p", 1.5), ("seed", -1), ("num_samples", 0), ("prime", 42),
-    ("stop_at_eos", "maybe"), ("model", ["tiny"]), ("unknown", "ignore"), ("surprise", 1),
+    ("stop_at_end", "maybe"), ("greedy", "maybe"), ("model", ["tiny"]), ("unknown", "ignore"), ("surprise", 1),
 ])
 def test_wrong_types_and_ranges_name_the_field(client, field, value):
     body = assert_error(client.post("/v1/generate", json={"model": "tiny", field: value}), 422)
@@ -269,7 +270,7 @@ def test_many_random_requests_get_no_server_error(client):
 
     rng = random.Random(0)
     fields = ["model", "model", "prime", "length", "temperature", "top_k", "top_p", "seed", "num_samples", "unknown",
-              "k", "x"]
+              "top_probs", "k", "stop_at_end", "greedy", "x"]
     values = [None, -1, 0, 1e309, "tiny", "../tiny", [], {}, True, "\u0000", "a" * 300, 2**70, "Q\u00ff", "skip",
               "replace:", "replace:Z"]
     statuses = []
@@ -294,8 +295,8 @@ def test_limits_are_checked():
     with pytest.raises(ConfigError, match="max_queue"):
         Limits(max_queue=0)
     for bad in (float("nan"), float("inf"), -1.0, 0):
-        with pytest.raises(ConfigError, match=r"time_limit_s \(--time-limit\): must be a finite number"):
-            Limits(time_limit_s=bad)
+        with pytest.raises(ConfigError, match=r"request_timeout_s \(--request-timeout\): must be "):
+            Limits(request_timeout_s=bad)
     with pytest.raises(ConfigError, match="whole number"):
         Limits(max_length=2.5)
 
@@ -316,7 +317,7 @@ def test_a_taken_port_is_the_users_error():
             listen("127.0.0.1", taken.getsockname()[1])
 
 
-def test_stop_at_eos_on_a_line_model(tmp_path):
+def test_stop_at_end_on_a_line_model(tmp_path):
     import rnntext
 
     corpus = tmp_path / "lines.txt"
@@ -327,6 +328,35 @@ def test_stop_at_eos_on_a_line_model(tmp_path):
         assert c.get("/v1/models").json()["models"][0]["lines"] is True
         request = {"model": "lines", "length": 300, "num_samples": 4, "seed": 0, "temperature": 0.5}
         stopped = c.post("/v1/generate", json=request).json()
-        running = c.post("/v1/generate", json={**request, "stop_at_eos": False}).json()
+        running = c.post("/v1/generate", json={**request, "stop_at_end": False}).json()
         assert stopped["tokens"] < 300 and running["tokens"] == 300
+        old = c.post("/v1/generate", json={**request, "stop_at_eos": False}).json()  # the old name, for one release
+        assert (old["samples"], old["tokens"]) == (running["samples"], 300)
         assert all(len(s) < 300 for s in stopped["samples"])
+
+
+def test_old_names_still_work_for_one_release(client, tiny_run, caplog):
+    new = client.post("/v1/next", json={"model": "tiny", "prime": "the q", "top_probs": 4}).json()["tokens"]
+    assert len(new) == 4
+    assert client.post("/v1/next", json={"model": "tiny", "prime": "the q", "k": 4}).json()["tokens"] == new
+    assert client.get("/v1/next", params={"model": "tiny", "prime": "the q", "k": 4}).json()["tokens"] == new
+    assert "old field 'k'" in caplog.text and "'top_probs'" in caplog.text
+    with pytest.warns(DeprecationWarning, match="time_limit_s is now request_timeout_s"):
+        assert Limits.of({"time_limit_s": 7.0}).request_timeout_s == 7.0
+    with pytest.warns(DeprecationWarning, match="max_top is now max_top_probs"):
+        assert Limits.of({"max_top": 3}).max_top_probs == 3
+
+
+def test_a_left_out_option_is_the_runs_then_the_default(tiny_run):
+    model = load(tiny_run)
+    greedy = Model(model.info, model.weights, {"greedy": True, "length": 30})  # a run whose [sample] says so
+    with TestClient(create_app({"plain": tiny_run, "greedy": greedy}, {"max_length": 700})) as c:
+        body = c.post("/v1/generate", json={"model": "plain", "seed": 1}).json()
+        assert body["tokens"] == SampleConfig.length == 500  # the one default, not a server's own
+        assert body["samples"] == [model.generate(seed=1)]
+        a = c.post("/v1/generate", json={"model": "greedy", "prime": "the "}).json()
+        b = c.post("/v1/generate", json={"model": "greedy", "prime": "the ", "seed": 99}).json()
+        assert a["tokens"] == 30 and a["samples"] == b["samples"] == [model.generate("the ", length=30, greedy=True)]
+    with TestClient(create_app({"plain": tiny_run}, {"max_length": 40})) as c:
+        assert c.post("/v1/generate", json={"model": "plain"}).json()["tokens"] == 40  # capped at max_length
+        assert_error(c.post("/v1/generate", json={"model": "plain", "length": 41}), 422, "max_length")

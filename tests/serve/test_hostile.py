@@ -21,7 +21,7 @@ uvicorn = pytest.importorskip("uvicorn", reason="these tests need uvicorn: pip i
 from rnntext.serve.app import create_app, server_config  # noqa: E402
 
 TIMEOUT = 0.5  # the server's header and body timeouts here
-LIMITS = {"max_concurrent": 1, "max_queue": 1, "time_limit_s": 60, "max_length": 3000, "header_timeout_s": TIMEOUT,
+LIMITS = {"max_concurrent": 1, "max_queue": 1, "request_timeout_s": 60, "max_length": 3000, "header_timeout_s": TIMEOUT,
           "body_timeout_s": TIMEOUT}
 
 

@@ -9,10 +9,11 @@ from rnntext.cli import main  # noqa: E402
 
 
 @pytest.mark.parametrize("flag, value", [
-    ("--time-limit", "nan"), ("--time-limit", "inf"), ("--time-limit", "-inf"), ("--time-limit", "0"),
-    ("--time-limit", "-5"), ("--header-timeout", "nan"), ("--header-timeout", "0"), ("--body-timeout", "inf"),
+    ("--request-timeout", "nan"), ("--request-timeout", "inf"), ("--request-timeout", "-inf"),
+    ("--request-timeout", "0"), ("--request-timeout", "-5"), ("--header-timeout", "nan"), ("--header-timeout", "0"), ("--body-timeout", "inf"),
     ("--body-timeout", "-1"), ("--port", "70000"), ("--port", "0"), ("--port", "-1"), ("--max-length", "0"),
     ("--max-samples", "-1"), ("--max-prime-chars", "0"), ("--max-concurrent", "0"), ("--max-queue", "0"),
+    ("--max-top-probs", "0"),
 ])
 def test_bad_numbers_are_one_line_and_exit_2(tmp_path, capsys, flag, value):
     # The run directory does not exist: the flag is checked first.
@@ -22,7 +23,7 @@ def test_bad_numbers_are_one_line_and_exit_2(tmp_path, capsys, flag, value):
     assert err.startswith("rnntext serve: error: ") and f"({flag})" in err and "must be" in err
 
 
-@pytest.mark.parametrize("flag, value", [("--port", "http"), ("--max-queue", "1.5"), ("--time-limit", "soon")])
+@pytest.mark.parametrize("flag, value", [("--port", "http"), ("--max-queue", "1.5"), ("--request-timeout", "soon")])
 def test_flags_that_are_not_numbers(tmp_path, capsys, flag, value):
     code = main(["serve", str(tmp_path), flag, value])
     err = capsys.readouterr().err.strip()
@@ -37,3 +38,23 @@ def test_ctrl_c_stops_the_server_without_a_traceback(tmp_path, capsys, monkeypat
 
     monkeypatch.setattr(rnntext.serve, "run", interrupted)
     assert main(["serve", str(tmp_path)]) == 0 and capsys.readouterr().err == ""
+
+
+def test_every_limit_has_its_flag_and_the_old_time_limit_still_works(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    import rnntext.serve
+    from rnntext.serve.limits import Limits
+
+    got = {}
+    monkeypatch.setattr(rnntext.serve, "run", lambda runs, host, port, **limits: got.update(limits))
+    argv = [f"--{f.name.removesuffix('_s').replace('_', '-')}=7" for f in dataclasses.fields(Limits)]
+    assert main(["serve", str(tmp_path), *argv]) == 0
+    assert got == {f.name: 7 for f in dataclasses.fields(Limits)} and Limits(**got).max_top_probs == 7
+    got.clear()
+    assert main(["serve", str(tmp_path), "--time-limit", "12.5"]) == 0
+    assert got == {"request_timeout_s": 12.5}
+    assert capsys.readouterr().err.strip() == ("rnntext serve: warning: --time-limit is now --request-timeout; the old "
+                                               "name will be removed in the next release")
+    assert main(["serve", "--help"]) == 0
+    assert "--time-limit" not in capsys.readouterr().out  # hidden: the help shows the new name only

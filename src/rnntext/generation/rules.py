@@ -26,35 +26,29 @@ convenience around it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from rnntext.errors import ConfigError
+from rnntext.sampling import SampleConfig, check_options
 
 
 @dataclass(frozen=True)
 class Rule:
-    """How the next token is drawn from the logits (the sampling options of SampleConfig)."""
+    """How the next token is drawn from the logits: the token-choosing options of
+    `rnntext.sampling.SampleConfig`, with its defaults and its checks."""
 
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    greedy: bool = False
+    temperature: float = SampleConfig.temperature
+    top_k: int = SampleConfig.top_k
+    top_p: float = SampleConfig.top_p
+    greedy: bool = SampleConfig.greedy
 
     def __post_init__(self):
-        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
-                and self.temperature >= 0):
-            raise ConfigError(f"temperature: must be a number, 0 or more (0 means greedy), not {self.temperature!r}")
-        if isinstance(self.top_k, bool) or not isinstance(self.top_k, (int, np.integer)) or self.top_k < 0:
-            raise ConfigError(f"top_k: must be a whole number, 0 or more (0 turns it off), not {self.top_k!r}")
-        if not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
-            raise ConfigError(f"top_p: must be in (0, 1] (1 turns it off), not {self.top_p!r}")
+        check_options(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, greedy=self.greedy)
 
     @classmethod
     def from_config(cls, sample_cfg) -> Rule:
-        """The rule of a `rnntext.config.SampleConfig`."""
+        """The rule of a `rnntext.sampling.SampleConfig`."""
         return cls(sample_cfg.temperature, sample_cfg.top_k, sample_cfg.top_p, sample_cfg.greedy)
 
     @property
@@ -66,8 +60,7 @@ class Uniforms:
     """One float64 in [0, 1) per stream per step, from each stream's own PCG64 (see module doc)."""
 
     def __init__(self, seed: int, num_streams: int, block: int = 0):
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seed: must be a whole number, 0 or more, not {seed!r}")
+        check_options(seed=seed)
         self.streams = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(b,))))
                         for b in range(num_streams)]
         # Drawing K numbers at once gives the same numbers as K single draws, at a fraction of
@@ -156,7 +149,7 @@ def choose(logits: np.ndarray, u: np.ndarray, rule: Rule) -> np.ndarray:
 
 
 def probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Softmax of logits (B, V) at `temperature` (> 0), float64: for --show-probs and --verbose."""
+    """Softmax of logits (B, V) at `temperature` (> 0), float64: for --top-probs and --verbose."""
     z = np.asarray(logits, np.float64)
     z = np.exp((z - z.max(axis=-1, keepdims=True)) / temperature)
     return z / z.sum(axis=-1, keepdims=True)

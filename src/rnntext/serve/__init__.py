@@ -12,9 +12,9 @@ from rnntext.errors import ConfigError
 def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
     """Serve the trained runs `run_dirs` at http://host:port/ until interrupted.
 
-    `limits` are fields of rnntext.serve.schemas.Limits (max_length, max_samples,
-    max_prime_chars, max_top, time_limit_s, max_concurrent, max_queue, header_timeout_s,
-    body_timeout_s).
+    `limits` are fields of rnntext.serve.limits.Limits (max_length, max_samples,
+    max_prime_chars, max_top_probs, request_timeout_s, max_concurrent, max_queue,
+    header_timeout_s, body_timeout_s).
     """
     try:
         import fastapi  # noqa: F401

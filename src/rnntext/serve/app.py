@@ -18,27 +18,19 @@ import time
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from rnntext.errors import ConfigError, RnntextError
+from rnntext.serve.bodies import BodyLimit
 from rnntext.serve.connections import header_timeout_protocol
-from rnntext.serve.limits import BodyLimit
-from rnntext.serve.schemas import (
-    UNKNOWN,
-    GenerateRequest,
-    LimitError,
-    Limits,
-    NextRequest,
-    api_wording,
-    check_generate,
-    check_next,
-)
+from rnntext.serve.limits import Limits
+from rnntext.serve.schemas import GenerateRequest, LimitError, NextQuery, NextRequest, api_wording, check_next
 from rnntext.serve.work import ClientGone, Gate, Job, sample_options, unless_gone
 
 log = logging.getLogger(__name__)
@@ -96,7 +88,7 @@ class Served:
                                      f"{', '.join(self.loaded) or 'no models'} (GET /v1/models)") from None
 
     def deadline(self) -> float:
-        return time.monotonic() + self.limits.time_limit_s
+        return time.monotonic() + self.limits.request_timeout_s
 
 
 def create_app(models: Mapping, limits: Limits | dict | None = None) -> FastAPI:
@@ -157,25 +149,21 @@ async def in_pool(request: Request, fn, deadline: float, cancel=None):
 
 def add_next_routes(app: FastAPI, served: Served) -> None:
     async def next_tokens(req: NextRequest, request: Request):
-        check_next(req, served.limits)
         model = served.pick(req.model)
-        job = lambda: model.next_tokens(req.prime, req.k, req.unknown)  # noqa: E731
+        cfg = model.sample_config(**req.options())  # the run's [sample] unknown, under the request's
+        check_next(cfg, served.limits)
+        job = lambda: model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown)  # noqa: E731
         tokens = await in_pool(request, job, served.deadline())
         return {"model": req.model, "tokens": [{"token": t, "prob": p} for t, p in tokens]}
 
     @app.post("/v1/next")
     async def next_post(req: NextRequest, request: Request):
-        """The k most likely next tokens after the prime, with probabilities."""
+        """The `top_probs` most likely next tokens after the prime, with probabilities."""
         return await next_tokens(req, request)
 
     @app.get("/v1/next")
-    async def next_get(request: Request, model: str = Query(max_length=256), prime: str = "",
-                       k: int = Query(10, ge=1), unknown: str = Query("error", max_length=64, pattern=UNKNOWN)):
+    async def next_get(req: Annotated[NextQuery, Query()], request: Request):
         """As POST /v1/next, for short primes in a URL."""
-        try:
-            req = NextRequest(model=model, prime=prime, k=k, unknown=unknown)
-        except ValidationError as e:  # a 422 like the body's, not a 500
-            raise RequestValidationError(e.errors()) from None
         return await next_tokens(req, request)
 
 
@@ -185,23 +173,21 @@ def add_generate_routes(app: FastAPI, served: Served) -> None:
     @app.post("/v1/generate")
     async def generate(req: GenerateRequest, request: Request):
         """Samples after the prime; `seed` in the reply reproduces them."""
-        check_generate(req, limits)
         model = served.pick(req.model)
-        job = Job(model, req, sample_options(req, model), limits, served.deadline())
+        job = Job(model, sample_options(req, model, limits), limits, served.deadline())
         result = await in_pool(request, job.run, job.deadline, job.cancel)
         return {"model": req.model, **result}
 
     @app.post("/v1/generate/stream")
     async def generate_stream(req: GenerateRequest, request: Request):
         """Server-sent events: `tokens` ({delta: [text per sample]} or {text: [...]}), then `done` or `error`."""
-        check_generate(req, limits)
         model = served.pick(req.model)
         events: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
-        job = Job(model, req, sample_options(req, model), limits, served.deadline(),
+        job = Job(model, sample_options(req, model, limits), limits, served.deadline(),
                   emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
         await unless_gone(request, request.app.state.gate.submit(job.run_streaming, job.deadline))
-        start = {"event": "start", "model": req.model, "num_samples": req.num_samples, "seed": job.options["seed"]}
+        start = {"event": "start", "model": req.model, "num_samples": job.cfg.num_samples, "seed": job.cfg.seed}
         return StreamingResponse(relay(start, events, job), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -5,7 +5,7 @@ response); a connection that opens and sends nothing, or sends its headers a byt
 is held for ever. Production servers close those (nginx's client_header_timeout, Apache's
 mod_reqtimeout), and so does this: a timer is armed when a connection opens and after each
 response, and closes the connection unless a new request's headers have arrived by then.
-Slow bodies are the ASGI layer's (limits.BodyLimit); the per-request time limit is the app's.
+Slow bodies are the ASGI layer's (bodies.BodyLimit); the per-request time limit is the app's.
 
 h11, not httptools: it is pure Python, always installed with uvicorn, so the behaviour is the
 same everywhere; parsing speed is no bound here (generating text is).

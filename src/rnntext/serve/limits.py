@@ -1,83 +1,64 @@
-"""Guards on request bodies, enforced before any of the body is parsed: a size cap and a deadline.
+"""The server's limits, declared once: what one request may ask for and how much work the
+server takes on at once.
 
-Pure ASGI rather than a route check: the framework would read and parse a body of any size
-(memory), for as long as the client cares to take (a connection held), before a handler could
-look at it. A declared Content-Length over the cap is refused at once; otherwise the body is
-read up to the cap, and refused as soon as it passes it. The whole body must arrive within
-`timeout_s` of the request's headers (nginx's client_body_timeout plays the same part), or the
-answer is 408 and the connection is closed: a client sending a byte a second holds nothing for
-long. The per-request time limit starts only once the body is in.
+`Limits` is the one definition of every limit: its name (a field, a key of GET /v1/models'
+`limits`, an argument of rnntext.serve.run), default, help text and check. `rnntext serve`'s
+flags are generated from it (the name with dashes, less the `_s` of seconds). Importing this
+module imports nothing of the server's, so the command line can build its flags cheaply.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
+import dataclasses
+import warnings
+from dataclasses import dataclass
+
+from rnntext.errors import ConfigError
+from rnntext.options import above, at_least, check_fields, flag, opt
+
+WHOLE, SECONDS = at_least(1), above(0)
+RENAMED = {"time_limit_s": "request_timeout_s", "max_top": "max_top_probs"}  # old names, accepted for one release
 
 
-class BodyTooLarge(Exception):
-    pass
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for, and how much work the server takes on at once."""
 
+    max_length: int = opt(2000, "most tokens per sample", check=WHOLE)
+    max_samples: int = opt(16, "most samples (num_samples) per request", check=WHOLE)
+    max_prime_chars: int = opt(10_000, "longest prime, in characters", check=WHOLE)
+    max_top_probs: int = opt(100, "most tokens (top_probs) a next-token request may ask for", check=WHOLE)
+    request_timeout_s: float = opt(30.0, "seconds per request, queueing included", check=SECONDS)
+    max_concurrent: int = opt(2, "generations at once (the machine's cores are the real bound)", check=WHOLE)
+    max_queue: int = opt(32, "requests waiting beyond those; more get 503", check=WHOLE)
+    header_timeout_s: float = opt(5.0, "seconds for a request's headers; an idle connection is closed after it",
+                                  check=SECONDS)
+    body_timeout_s: float = opt(10.0, "seconds for a request's body once its headers are in; slower gets 408",
+                                check=SECONDS)
 
-class BodyLimit:
-    def __init__(self, app, max_bytes: int, timeout_s: float = 10.0):
-        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self.refuse(send)
+    def __post_init__(self):
         try:
-            body = await asyncio.wait_for(self.read(receive), self.timeout_s)
-        except BodyTooLarge:
-            return await self.refuse(send)
-        except TimeoutError:
-            return await self.too_slow(send)
-        if body is None:  # the client left while sending
-            return None
-        return await self.app(scope, replay(body, receive), send)
+            check_fields(self, typed=True)
+        except ConfigError as e:
+            name, _, rest = str(e).partition(": ")
+            raise ConfigError(f"{name} ({flag(name)}): {rest}") from None
 
-    async def read(self, receive) -> bytes | None:
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                raise BodyTooLarge
-        return body
+    @property
+    def max_body_bytes(self) -> int:
+        # A prime character can take 12 bytes of JSON ("\ud83d\ude00"); the rest is small fields.
+        return 12 * self.max_prime_chars + 16_384
 
-    async def refuse(self, send) -> None:
-        await answer(send, 413, {"error": f"the request body is over this server's limit of {self.max_bytes} "
-                                          f"bytes (max_body_bytes, from max_prime_chars)", "limit": "max_body_bytes"})
-
-    async def too_slow(self, send) -> None:
-        await answer(send, 408, {"error": f"the request body did not arrive within this server's limit of "
-                                          f"{self.timeout_s:g} s (body_timeout_s)", "limit": "body_timeout_s"})
-
-
-async def answer(send, status: int, content: dict) -> None:
-    """A JSON error that also closes the connection (the rest of the body is never read)."""
-    payload = json.dumps(content).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": payload})
-
-
-def replay(body: bytes, receive):
-    """A receive() that hands over the buffered body once, then defers to the real one."""
-    sent = False
-
-    async def receive_again():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return receive_again
+    @classmethod
+    def of(cls, limits: Limits | dict | None) -> Limits:
+        if isinstance(limits, Limits):
+            return limits
+        limits = dict(limits or {})
+        for old, new in RENAMED.items():
+            if old in limits:
+                warnings.warn(f"the server limit {old} is now {new}", DeprecationWarning, stacklevel=3)
+                limits.setdefault(new, limits.pop(old))
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = set(limits) - set(names)
+        if unknown:
+            raise ConfigError(f"unknown server limit {sorted(unknown)[0]!r}: valid limits are {', '.join(names)}")
+        return cls(**limits)

@@ -11,6 +11,7 @@ lets it run to its answer), so `unless_gone` watches for the ASGI disconnect mes
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import threading
@@ -20,9 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from rnntext.config import SampleConfig
 from rnntext.errors import RnntextError
-from rnntext.serve.schemas import GenerateRequest, LimitError, Limits, api_wording
+from rnntext.sampling import SampleConfig
+from rnntext.serve.limits import Limits
+from rnntext.serve.schemas import GenerateRequest, LimitError, api_wording, check_generate
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class Gate:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 await self.free.acquire()
         except TimeoutError:
-            raise time_limit(self.limits) from None
+            raise timed_out(self.limits) from None
         finally:
             self.waiting -= 1
         try:
@@ -90,58 +92,60 @@ async def disconnected(receive) -> None:
         await asyncio.sleep(0.1)  # a server that repeats empty body messages: poll, don't spin
 
 
-def time_limit(limits: Limits) -> LimitError:
-    return LimitError(503, "time_limit_s", f"the request took longer than this server's limit of "
-                                           f"{limits.time_limit_s:g} s (time_limit_s): ask for fewer tokens or samples")
+def timed_out(limits: Limits) -> LimitError:
+    return LimitError(503, "request_timeout_s", f"the request took longer than this server's limit of "
+                                                f"{limits.request_timeout_s:g} s (request_timeout_s): ask for "
+                                                f"fewer tokens or samples")
 
 
-def sample_options(req: GenerateRequest, model) -> dict:
-    """SampleConfig options of a request, checked now (so errors are a 422, not a broken stream)."""
-    options = {"length": req.length, "temperature": req.temperature, "top_k": req.top_k, "top_p": req.top_p,
-               "num_samples": req.num_samples, "seed": secrets.randbelow(2**31) if req.seed is None else req.seed,
-               "unknown": req.unknown}
-    SampleConfig(**options)
-    if req.prime:
-        model.encode(req.prime, req.unknown)  # raises the user's error for unknown symbols
-    return options
+def sample_options(req: GenerateRequest, model, limits: Limits) -> SampleConfig:
+    """The sampling options of a request: the run's [sample] defaults under the request's
+    fields, a random seed when it gave none, a length it left out capped at max_length.
+    Checked now, so that errors are a 422 (or the limit's status), not a broken stream."""
+    options = req.options()
+    options.setdefault("seed", secrets.randbelow(2**31))
+    cfg = model.sample_config(**options)
+    if req.length is None and cfg.length > limits.max_length:
+        cfg = model.sample_config(**options, length=limits.max_length)
+    check_generate(cfg, limits)
+    if cfg.prime:
+        model.encode(cfg.prime, cfg.unknown)  # raises the user's error for unknown symbols
+    return cfg
 
 
 class Job:
     """One generation, run in a pool thread; `emit` (streaming) receives event dicts as text arrives."""
 
-    def __init__(self, model, req: GenerateRequest, options: dict, limits: Limits, deadline: float,
+    def __init__(self, model, cfg: SampleConfig, limits: Limits, deadline: float,
                  emit: Callable[[dict | None], None] | None = None):
-        self.model, self.req, self.options, self.limits = model, req, options, limits
+        self.model, self.cfg, self.limits = model, cfg, limits
         self.deadline, self.emit = deadline, emit
         self.cancel = threading.Event()
-        self.sent = [""] * options["num_samples"]
+        self.sent = [""] * cfg.num_samples
 
     def run(self) -> dict | None:
         """Generate; return {samples, tokens, seed, seconds}, or None when cancelled."""
         start, last_flush = time.monotonic(), 0.0
         steps: list[np.ndarray] = []  # each (B,) ids, -1 after a stream stopped
-        stop = None if self.req.stop_at_eos else False
-        for _, ids in self.model.stream(self.req.prime, stop=stop, **self.options):
+        options = dataclasses.asdict(self.cfg)
+        for _, ids in self.model.stream(options.pop("prime"), **options):
             steps.append(ids)
             if self.cancel.is_set():
                 return None
             now = time.monotonic()
             if now > self.deadline:
-                raise time_limit(self.limits)
+                raise timed_out(self.limits)
             if self.emit and now - last_flush >= FLUSH_SECONDS:
                 self.flush(steps)
                 last_flush = now
         texts = self.texts(steps)
         if self.emit:
             self.flush(steps, texts)
-        return {"samples": texts, "tokens": len(steps), "seed": self.options["seed"],
+        return {"samples": texts, "tokens": len(steps), "seed": self.cfg.seed,
                 "seconds": round(time.monotonic() - start, 4)}
 
     def texts(self, steps: list[np.ndarray]) -> list[str]:
-        if not steps:
-            return [""] * self.options["num_samples"]
-        grid = np.stack(steps, axis=1)  # (B, T)
-        return [self.model.decode(row) for row in grid]
+        return self.model.decode_steps(steps, self.cfg.num_samples)
 
     def flush(self, steps: list[np.ndarray], texts: list[str] | None = None) -> None:
         """Send what is new since the last flush; whole texts when decoding changed earlier text."""

@@ -55,7 +55,7 @@ function showModelInfo() {
     dd.textContent = value;
     info.append(dt, dd);
   }
-  $("top_k").max = Math.min(m.vocab_size, state.limits.max_top || 100);
+  $("top_k").max = Math.min(m.vocab_size, state.limits.max_top_probs || 100);
 }
 
 async function loadModels() {
@@ -108,7 +108,7 @@ async function refreshChart() {
   if (!model) return;
   const seq = ++state.chartSeq;
   try {
-    const data = await api("/v1/next", { model, prime: $("prime").value, k: 10, unknown: $("unknown").value });
+    const data = await api("/v1/next", { model, prime: $("prime").value, top_probs: 10, unknown: $("unknown").value });
     if (seq === state.chartSeq) renderChart(data.tokens);
   } catch (err) {
     if (seq !== state.chartSeq) return;

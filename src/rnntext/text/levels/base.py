@@ -80,6 +80,9 @@ class Level:
     restart_tokens: tuple[str, ...] = (".",)  # sampling without a prime starts after the first one known
     shows_example = False  # the trainer shows a context / true / predicted next token line
     recipe: str | None = None  # the preset this level's runs start from (rnntext.config.resolve)
+    novelty_unit = "char"  # what novelty's n-grams count (rnntext.judge): characters, or words
+    novelty_by_token = False  # novelty compares token ids (whitespace-separated words), not characters
+    novelty_n = 20  # the n-gram length novelty uses by default
     novelty_n, novelty_unit = 20, "char"  # n-grams rnntext.judge compares: n characters, or n words
     decoder_class = StreamDecoder
 
@@ -124,6 +127,11 @@ class Level:
     def decoder(self, vocab, drop: Iterable[int] = ()) -> StreamDecoder:
         """A StreamDecoder for ids of `vocab`; `drop` names ids never shown."""
         return self.decoder_class(vocab, drop)
+
+    def show_prime(self, decoder: StreamDecoder, prime: str, ids) -> str:
+        """The prime as a streaming display shows it before the continuation: decoded from its
+        ids, since the spacing of words and subwords depends on their neighbours."""
+        return decoder.feed(ids)
 
     def __repr__(self) -> str:
         return f"<level {self.name}>"

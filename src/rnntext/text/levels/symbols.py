@@ -27,6 +27,10 @@ class SymbolLevel(Level):
     line_joiner = ""
     restart_tokens = ("\n", ".")
 
+    def show_prime(self, decoder, prime: str, ids) -> str:
+        """Symbols stand alone: the prime is shown as typed (with any symbols the model skipped)."""
+        return prime
+
     def symbols(self, text: str) -> str:
         """The text as a string of this level's symbols."""
         return text

@@ -226,6 +226,9 @@ class WordLevel(Level):
     name = "word"
     token_name = "word"
     unit = "word"
+    novelty_unit = "word"
+    novelty_by_token = True
+    novelty_n = 5
     unknown_default = f"replace:{UNK}"  # words outside the vocabulary are scored as <unk> (PTB practice)
     replacement_hint = UNK
     restart_tokens = (EOS, ".")

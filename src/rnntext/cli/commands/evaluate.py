@@ -1,0 +1,65 @@
+"""`rnntext eval`: loss, bits per character, perplexity and accuracy on text; or, with
+--novelty, how much of what the model writes is not in its training text."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from rnntext.cli.flags import add_condition, add_option_flags, add_renamed, add_run, add_weights, option_values
+from rnntext.errors import ConfigError
+from rnntext.judge import NOVELTY_SAMPLES
+from rnntext.sampling import UNKNOWN_HELP, SampleConfig
+
+HELP = "loss, bits per character, perplexity and accuracy of a model on text"
+NOVELTY = ("num_samples", "length", "temperature", "top_k", "top_p", "seed")  # the sampling options of --novelty
+
+
+def add_arguments(p) -> None:
+    add_run(p)
+    p.add_argument("files", nargs="*", metavar="FILE", help="text files or directories (normalised as in training)")
+    add_weights(p)
+    p.add_argument("--unknown", default=None, help="outside the vocabulary: by default symbols are skipped and words "
+                                                    f"become <unk>, both counted; or {UNKNOWN_HELP}")
+    p.add_argument("--json", action="store_true", help="print one JSON object with loss, bpc, perplexity, accuracy, "
+                                                       "tokens, unknown")
+    add_condition(p, "evaluate")
+    p.add_argument("--novelty", action="store_true", help="instead: the share of sampled 20-character substrings "
+                                                         "(5-word n-grams) that never occur in the training text")
+    defaults = {f.name: f.default for f in dataclasses.fields(SampleConfig) if f.name in NOVELTY}
+    add_option_flags(p, SampleConfig, names=NOVELTY, defaults={**defaults, "num_samples": NOVELTY_SAMPLES},
+                     title="--novelty: sampling options")
+    add_renamed(p, "--samples", "num_samples", int)
+
+
+def run(args) -> int:
+    from rnntext import api
+
+    model = api.load(args.run, weights=args.weights)
+    if args.novelty:
+        return print_novelty(model, args)
+    if not args.files:
+        raise ConfigError("files: name the text to evaluate on (or pass --novelty)")
+    result = model.evaluate(model.read_text(args.files), unknown=args.unknown, condition=args.condition)
+    result.setdefault("bpc", None)
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown")}))
+        return 0
+    bpc = f", {result['bpc']:.4f} bits per character" if result["bpc"] is not None else ""
+    print(f"loss {result['loss']:.4f} nats per token{bpc}, perplexity {result['perplexity']:.2f}, "
+          f"accuracy {result['accuracy']:.4f} over {result['tokens']:,} tokens ({result['unknown']} unknown)")
+    return 0
+
+
+def print_novelty(model, args) -> int:
+    """torch-rnn's novel-substring check: how much of what the model writes is not copied."""
+    from rnntext.judge import model_novelty
+
+    options = option_values(args, SampleConfig)
+    r = model_novelty(model, condition=args.condition, **options)
+    if args.json:
+        print(json.dumps({k: v for k, v in r.items() if k != "samples"}))
+    else:
+        print(f"novel {r['n']}-{r['unit']} n-grams: {r['novel']:,} of {r['ngrams']:,} ({r['novel_share']:.1%}) "
+              f"in {args.num_samples} samples of {args.length} tokens at temperature {args.temperature}")
+    return 0

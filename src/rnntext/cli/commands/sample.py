@@ -1,0 +1,105 @@
+"""`rnntext sample`: generate text from a trained run; the flags are SampleConfig's fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from rnntext.cli.flags import add_condition, add_option_flags, add_renamed, add_run, add_weights, option_values
+from rnntext.errors import ConfigError, InputError
+from rnntext.options import utf8_problem
+from rnntext.sampling import SampleConfig
+
+HELP = "generate text from a trained model"
+DESCRIPTION = ("Generate text. The prime runs through the model once, then one step per token. Without a prime, "
+               "sampling starts from a newline. An option left out takes the run's [sample] setting (a preset's), "
+               "else the default shown.")
+
+
+def add_arguments(p) -> None:
+    add_run(p)
+    p.add_argument("--prime-file", help="a UTF-8 file whose text to start from")
+    add_weights(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object per sample")
+    p.add_argument("--verbose", action="store_true", help="print each generated token with its probability")
+    add_condition(p)
+    add_option_flags(p, SampleConfig, title="sample options")
+    add_renamed(p, "--show-probs", "top_probs", int)
+
+
+def read_prime(args) -> str | None:
+    """The prime of --prime or --prime-file, None when neither was given."""
+    if args.prime is not None and args.prime_file is not None:
+        raise ConfigError("prime: give --prime or --prime-file, not both")
+    if args.prime_file is None:
+        if args.prime and (bad := utf8_problem(args.prime)):
+            raise InputError(f"prime: in --prime, {bad}: pass UTF-8 text (is the terminal set to UTF-8?)")
+        return args.prime
+    try:
+        return Path(args.prime_file).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"prime file {args.prime_file} does not exist") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"prime file {args.prime_file} is not valid UTF-8 at byte {e.start}: save it as UTF-8") from None
+
+
+def run(args) -> int:
+    from rnntext import api
+
+    model = api.load(args.run, weights=args.weights)
+    cfg = model.sample_config(**{**option_values(args, SampleConfig), "prime": read_prime(args)})
+    prime = cfg.prime or (model.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed) if cfg.prime_from else "")
+    if args.verbose and cfg.num_samples > 1:
+        raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
+    if cfg.top_probs:
+        for token, p in model.next_tokens(prime, cfg.top_probs, cfg.unknown, args.condition):
+            print(f"{token!r:>10} {p:.4f}")
+    if cfg.length == 0:
+        return 0
+    prime_ids = model.encode(prime, cfg.unknown)[0] if prime else []  # errors before any output
+    options = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "prime"}
+    stream = model.stream(prime, condition=args.condition, **options)
+    if args.verbose:
+        print_verbose(model, stream, cfg.temperature)
+    elif not args.json and cfg.num_samples == 1:
+        print_streaming(model, stream, prime, prime_ids)
+    else:
+        print_samples(model, stream, prime, cfg.num_samples, args.json)
+    return 0
+
+
+def print_verbose(model, stream, temperature: float) -> None:
+    """Each token of one sample with the probability it was drawn with."""
+    from rnntext.generation import probabilities
+
+    for streams, ids in stream:
+        if ids[0] < 0:
+            break
+        p = probabilities(streams.logits, temperature or 1.0)[0, ids[0]]
+        print(f"{model.vocab.tokens[ids[0]]!r}\t{p:.4f}")
+
+
+def print_streaming(model, stream, prime: str, prime_ids) -> None:
+    """One sample, written as it is generated, after its prime."""
+    from rnntext.cli.sink import TextSink
+
+    sink = TextSink(model)
+    sink.start(prime, prime_ids)
+    for _, ids in stream:
+        if ids[0] >= 0:
+            sink.write(int(ids[0]))
+    sink.finish()
+    print(flush=True)
+
+
+def print_samples(model, stream, prime: str, num_samples: int, as_json: bool) -> None:
+    """Several samples (or JSON), printed when all are done."""
+    texts = model.decode_steps([ids for _, ids in stream], num_samples)
+    for i, text in enumerate(texts):
+        if as_json:
+            print(json.dumps({"sample": i, "prime": prime, "text": text}, ensure_ascii=False))
+        else:
+            print(f"--- sample {i + 1} ---\n{prime}{text}")
+    sys.stdout.flush()

@@ -1,0 +1,28 @@
+"""`rnntext serve`: the web playground and HTTP API; its limits' flags are made from Limits."""
+
+from __future__ import annotations
+
+from rnntext.cli.flags import add_option_flags, add_renamed, option_values
+from rnntext.serve.limits import Limits
+
+HELP = "a web playground and an HTTP API for trained runs"
+DESCRIPTION = ("Serve the named runs (chosen by directory name) with a playground page at / and a JSON API under /v1 "
+               "(docs at /docs). Needs the serve extra: pip install 'rnntext[serve]'.")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories to serve")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    add_option_flags(p, Limits, title="limits")
+    add_renamed(p, "--time-limit", "request_timeout_s", float)
+
+
+def run(args) -> int:
+    from rnntext.serve import run as serve
+
+    try:
+        serve(args.runs, args.host, args.port, **option_values(args, Limits))
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl-C, then raises it again: the stop asked for
+        pass
+    return 0

@@ -1,0 +1,45 @@
+"""The parser, from the table of subcommands, and `main`: parse, run, turn a user's mistake
+into one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from rnntext import __version__
+from rnntext.cli.commands import COMMANDS
+from rnntext.cli.flags import EXIT_USAGE, Parser
+from rnntext.errors import RnntextError
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="rnntext", description="Train recurrent language models on your own text and generate from them.")
+    parser.add_argument("--version", action="version", version=f"rnntext {__version__}")
+    parser.add_argument("-v", "--log-level", default="warning", choices=("debug", "info", "warning"),
+                        help="library log level (default: warning)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.HELP, description=getattr(command, "DESCRIPTION", None))
+        command.add_arguments(p)
+        p.set_defaults(func=command.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # usage errors, --help and --version: return the status in-process too
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.func(args)
+    except RnntextError as e:
+        print(f"rnntext {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,102 @@
+"""Flags made from option dataclasses, the flags several commands share, and renamed flags.
+
+A flag generated from a field (rnntext.options) has the field's name with dashes, its type,
+its allowed values and its help text, with the default shown. Left out, a generated flag is
+None, so that the layers under it (a run's [sample] section, a preset, the defaults) decide;
+a command whose own default differs passes it in `defaults` and the flag starts at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+
+from rnntext.config import SECTIONS
+from rnntext.options import flag
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (what, and where to look) and status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tuple[str, ...] = (),
+                     defaults: dict | None = None, title: str | None = None) -> None:
+    """One flag per field of dataclass `cls` (those in `names`, less `skip`), in a group `title`."""
+    group = parser.add_argument_group(title) if title else parser
+    defaults = defaults or {}
+    for f in fields(cls):
+        if (names is not None and f.name not in names) or f.name in skip:
+            continue
+        default = defaults.get(f.name, f.default)
+        start = default if f.name in defaults else None
+        help_text = f"{f.metadata.get('help', '')} (default: {_show(default)})"
+        if isinstance(f.default, bool):
+            group.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=start,
+                               help=help_text)
+        else:
+            kind = str if isinstance(f.default, (tuple, str)) else type(f.default)
+            group.add_argument(flag(f.name), dest=f.name, type=kind, default=start,
+                               metavar=flag(f.name)[2:].replace("-", "_").upper(),
+                               choices=f.metadata.get("choices"), help=help_text)
+
+
+def _show(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else repr(value)
+
+
+def add_section_flags(parser, section: str, skip: tuple[str, ...] = ()) -> None:
+    add_option_flags(parser, SECTIONS[section], skip=skip, title=f"{section} options")
+
+
+def option_values(args: argparse.Namespace, *classes) -> dict:
+    """The options of `classes` that were given (or that a command gave a default of its own)."""
+    names = {f.name for cls in classes for f in fields(cls)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
+def section_values(args: argparse.Namespace, *sections: str) -> dict:
+    return option_values(args, *(SECTIONS[s] for s in sections))
+
+
+def add_config_flags(parser) -> None:
+    parser.add_argument("--preset", help="start from a named preset (`rnntext presets` lists them)")
+    parser.add_argument("--config", help="a TOML file of options (applied after --preset, before flags)")
+
+
+def add_run(parser) -> None:
+    parser.add_argument("run", metavar="RUN", help="the run directory")
+
+
+def add_weights(parser) -> None:
+    parser.add_argument("--weights", default="latest", choices=("latest", "best"), help="which weights (default: latest)")
+
+
+def add_condition(parser, what: str = "generate") -> None:
+    parser.add_argument("--condition", metavar="LABEL", help=f"the label to {what} under (models trained with "
+                                                             f"--condition-by)")
+
+
+class Renamed(argparse.Action):
+    """An old flag, kept for one release: hidden from --help, it sets the new flag's value and
+    says on stderr which flag to use instead."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog}: warning: {option_string} is now {self.new}; the old name will be removed in the "
+              f"next release", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_renamed(parser, old: str, name: str, kind=str) -> None:
+    """`old` as a hidden alias of the flag of option `name` (added after that flag)."""
+    parser.add_argument(old, dest=name, type=kind, action=Renamed, new=flag(name), default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)

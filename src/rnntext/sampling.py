@@ -1,0 +1,105 @@
+"""Every sampling option, once: its name, default, help text and check.
+
+`SampleConfig` is the one source. The `sample` command's flags, chat's and `eval --novelty`'s,
+the `[sample]` section of presets and a run's config.toml, the Python API's keyword
+arguments (Model.generate, Model.stream) and the HTTP request fields (rnntext.serve.schemas)
+are all made from its fields, and every one of them is checked by constructing it.
+Precedence when sampling a run: these defaults < the run's `[sample]` section < what the
+caller gives.
+
+`sampling_plan` is the rule that turns `engine = "auto"` and `precision = "auto"` into what
+samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from rnntext.errors import ConfigError
+from rnntext.options import (
+    TORCH_STREAMS,
+    at_least,
+    between,
+    check_fields,
+    check_value,
+    device_option,
+    engine_option,
+    opt,
+    precision_option,
+)
+
+UNKNOWN_HELP = "error, skip, or replace:C (e.g. replace:' '; at word level replace:<unk>)"
+TOP_PROBS_NEXT = 10  # how many tokens a next-token list holds when not told (Model.next_tokens, /v1/next)
+
+
+def valid_unknown(value: str) -> bool:
+    return value in ("error", "skip") or (value.startswith("replace:") and len(value) > len("replace:"))
+
+
+SEED = ((lambda v: 0 <= v < 2**63), "must be 0 or more (below 2**63)")
+UNKNOWN_CHECK = (valid_unknown, f"must be {UNKNOWN_HELP}")
+
+
+def check_unknown(value: str) -> None:
+    """The one check of an `unknown` value, wherever one is given (sampling, evaluation, HTTP)."""
+    if not isinstance(value, str) or not valid_unknown(value):
+        raise ConfigError(f"unknown: {UNKNOWN_CHECK[1]}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How text is generated from a trained model."""
+
+    prime: str = opt("", "text to start from (empty: a line end, or the start token of a line-mode model)")
+    length: int = opt(500, "tokens to generate per sample", check=at_least(0))
+    temperature: float = opt(1.0, "divide logits by this (0 means greedy)", check=at_least(0))
+    top_k: int = opt(0, "sample only among the K most likely tokens (0: all)", check=at_least(0))
+    top_p: float = opt(1.0, "sample only from the smallest set of tokens whose probability reaches P (1: all)",
+                       check=between(0, 1, open_low=True))
+    greedy: bool = opt(False, "always take the most likely token (same as temperature 0)")
+    num_samples: int = opt(1, "independent samples to generate (in one batch)", check=between(1, 100_000))
+    seed: int = opt(0, "random seed; the same seed gives the same text", check=SEED)
+    unknown: str = opt("error", f"prime tokens outside the vocabulary: {UNKNOWN_HELP}", check=UNKNOWN_CHECK)
+    stop_at_end: bool = opt(True, "line-mode models: end a sample at the end token")
+    top_probs: int = opt(0, "how many of the most likely next tokens after the prime to list, with their "
+                            "probabilities (0: none)", check=at_least(0))
+    prime_from: str = opt("", "take the prime from a random place (chosen by seed) in this text file (the Caffe lab)")
+    prime_length: int = opt(50, "with prime_from: the prime's length in characters", check=at_least(1))
+    engine: str = engine_option()
+    device: str = device_option()
+    precision: str = precision_option()
+
+    def __post_init__(self):
+        check_fields(self, typed=True)
+
+
+def check_options(**values) -> None:
+    """Check option values by SampleConfig's definitions, without a whole config (a Rule, a seed)."""
+    for f in fields(SampleConfig):
+        if f.name in values:
+            check_value(f, values[f.name])
+
+
+def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
+    """(engine, precision) that sample under `cfg`: `auto` resolved by the rule in the engine
+    option's help. `labelled`: the model is conditioned on labels (the numpy engine's only)."""
+    low = cfg.precision in ("bfloat16", "float16")
+    engine = cfg.engine
+    if engine == "auto":
+        wants_torch = low or cfg.device == "cuda" or (
+            cfg.device == "auto" and cfg.num_samples >= TORCH_STREAMS and not labelled and _cuda())
+        engine = "torch" if wants_torch else "numpy"
+    if engine == "numpy" and low:
+        raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
+    if engine == "numpy" and cfg.device == "cuda":
+        raise ConfigError("device: the numpy engine runs on the CPU: drop --device or use --engine torch")
+    return engine, "float32" if cfg.precision == "auto" else cfg.precision
+
+
+def _cuda() -> bool:
+    """Whether torch sees a CUDA device (imports torch: asked only when a large batch could use one)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()

@@ -1,0 +1,111 @@
+"""One definition per option: every face of a sampling option (flag, API argument, HTTP field,
+chat setting, Rule) comes from rnntext.sampling.SampleConfig and is checked by it; the engine
+and precision rules; the demo is its preset."""
+
+import dataclasses
+
+import pytest
+
+import rnntext
+from rnntext import sampling
+from rnntext.cli import build_parser, main
+from rnntext.config import TrainConfig, resolve
+from rnntext.errors import ConfigError
+from rnntext.generation import Rule
+from rnntext.sampling import SampleConfig, sampling_plan
+
+FIELDS = {f.name: f for f in dataclasses.fields(SampleConfig)}
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("temperature", -0.5, "must be 0 or more"), ("temperature", float("nan"), "finite"),
+    ("top_k", -1, "must be 0 or more"), ("top_k", 1.5, "whole number"), ("top_p", 0.0, "must be in (0, 1]"),
+    ("top_p", 1.5, "must be in (0, 1]"), ("seed", -1, "0 or more"),
+])
+def test_a_rule_option_is_checked_once_with_one_message(name, value, says):
+    messages = []
+    for make in (lambda: SampleConfig(**{name: value}), lambda: Rule(**{name: value}) if name != "seed" else
+                 rnntext.generation.Uniforms(value, 1)):
+        with pytest.raises(ConfigError) as e:
+            make()
+        messages.append(str(e.value))
+    assert messages[0] == messages[1] and messages[0].startswith(f"{name}: ") and says in messages[0]
+
+
+@pytest.mark.parametrize("value", ["ignore", "replace:", "replace", "", "Skip"])
+def test_unknown_is_checked_one_way(value):
+    with pytest.raises(ConfigError, match="unknown: must be error, skip, or replace:C"):
+        SampleConfig(unknown=value)
+    with pytest.raises(ConfigError, match="unknown: must be error, skip, or replace:C"):
+        sampling.check_unknown(value)
+
+
+def test_eval_and_encode_refuse_a_bad_unknown(tmp_path, corpus, capsys):
+    run = tmp_path / "run"
+    rnntext.train(corpus, run, max_iters=2, num_layers=1, hidden_size=(8,), embed_size=4, seq_len=8, batch_size=2,
+                  sample_every=0, quiet=True)
+    with pytest.raises(ConfigError, match="unknown: must be"):
+        rnntext.load(run).encode("the Zebra", "ignore")  # an IndexError once
+    assert main(["eval", str(run), str(corpus), "--unknown", "ignore"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rnntext eval: error: unknown: must be error, skip, or replace:C") and "\n" not in err
+
+
+def test_shared_options_have_one_definition():
+    train = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for name in ("engine", "device", "precision"):
+        assert train[name].default == FIELDS[name].default == "auto"
+        assert train[name].metadata == FIELDS[name].metadata
+    assert Rule() == Rule(SampleConfig.temperature, SampleConfig.top_k, SampleConfig.top_p, SampleConfig.greedy)
+    assert FIELDS["precision"].metadata["choices"] == ("auto", "float32", "bfloat16", "float16")
+
+
+def plan(labelled=False, **options):
+    return sampling_plan(SampleConfig(**options), labelled)
+
+
+def test_the_sampling_engine_rule(monkeypatch):
+    monkeypatch.setattr(sampling, "_cuda", lambda: False)
+    assert plan() == plan(num_samples=1000) == ("numpy", "float32")  # no CUDA: numpy
+    assert plan(device="cuda") == ("torch", "float32")
+    assert plan(precision="bfloat16") == ("torch", "bfloat16")
+    assert plan(engine="torch") == ("torch", "float32")  # precision auto samples in float32 everywhere
+    monkeypatch.setattr(sampling, "_cuda", lambda: True)
+    assert plan(num_samples=sampling.TORCH_STREAMS - 1) == ("numpy", "float32")  # few streams: numpy
+    assert plan(num_samples=sampling.TORCH_STREAMS) == ("torch", "float32")  # a batch on a GPU: torch
+    assert plan(num_samples=1000, device="cpu") == ("numpy", "float32")
+    assert plan(labelled=True, num_samples=1000) == ("numpy", "float32")  # labels: the numpy engine's
+    with pytest.raises(ConfigError, match="precision: the numpy engine computes in float32"):
+        plan(engine="numpy", precision="float16")
+    with pytest.raises(ConfigError, match="device: the numpy engine runs on the CPU"):
+        plan(engine="numpy", device="cuda")
+
+
+def test_the_http_fields_are_sampleconfigs():
+    pytest.importorskip("pydantic")
+    from rnntext.serve.schemas import GENERATE, NEXT, GenerateRequest, NextRequest
+
+    for model, names in ((GenerateRequest, GENERATE), (NextRequest, NEXT)):
+        assert set(names) <= set(FIELDS) and set(model.model_fields) == {"model", *names}
+        for name in names:
+            assert model.model_fields[name].description.startswith(FIELDS[name].metadata["help"])
+
+
+def test_the_demo_is_its_preset(tmp_path, corpus, capsys, monkeypatch):
+    assert build_parser().parse_args(["demo"]).time_limit == resolve("demo").train.time_limit == 60.0
+    real, seen = rnntext.api.train, {}
+
+    def small(inputs, output, **options):  # the demo's own call, on a small text for a few iterations
+        seen.update(inputs=inputs, **options)
+        return real(corpus, output, max_iters=4, num_layers=1, hidden_size=(16,), embed_size=8, seq_len=16,
+                    batch_size=4, **options)
+
+    monkeypatch.setattr(rnntext.api, "train", small)
+    assert main(["demo", "--time-limit", "30", "-o", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert (seen["inputs"], seen["preset"], seen["time_limit"]) == ("python-docs", "demo", 30.0)
+    assert out.startswith("training a 2-layer LSTM on the built-in python-docs corpus for 30 s")
+    model = rnntext.load(tmp_path / "demo")
+    for temperature in resolve("demo").train.sample_temperatures:
+        text = model.generate("def ", length=300, seed=1, unknown="skip", temperature=temperature)
+        assert f"--- temperature {temperature} ---\ndef {text}\n" in out
