@@ -1,13 +1,11 @@
 """The wheel: `python -m build` makes a wheel and an sdist whose install works on its own.
 
 The source is copied to a temporary folder first, so building writes nothing into the
-checkout. The wheel goes into a fresh virtual environment that sees this environment's
-packages through a .pth file (so torch and the rest are not downloaded) and is installed with
-`pip install --no-deps --no-index` (build makes the wheel from the sdist, so both hold the package
-data); then the installed `rnntext` trains a few
-iterations on the demo's corpus and preset, samples from it, and imports itself from the new
-environment, not from src/.
-"""
+checkout; build makes the wheel from the sdist, so both hold the package data. The wheel goes
+into a fresh virtual environment that sees this environment's packages through a .pth file
+(so torch and the rest are not downloaded) and is installed with `pip install --no-deps
+--no-index`; then the installed `rnntext` trains a few iterations on the demo's corpus and
+preset, samples from it, and imports itself from the new environment, not from src/."""
 
 import importlib.util
 import os
