@@ -55,7 +55,7 @@ def test_the_wheel_holds_the_package_data(built):
 
     names = set(zipfile.ZipFile(built[0]).namelist())
     for wanted in ("rnntext/presets/demo.toml", "rnntext/presets/word-medium.toml", "rnntext/serve/static/index.html",
-                   "rnntext/serve/static/app.js", "rnntext/interop/web/runtime.js", "rnntext/interop/web/page.js",
+                   "rnntext/serve/static/app.js", "rnntext/interop/web/runtime.js", "rnntext/interop/web/levels.js", "rnntext/interop/web/page.js",
                    "rnntext/interop/web/index.html", "rnntext/interop/web.py", "rnntext/cli.py"):
         assert wanted in names, wanted
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)

@@ -117,7 +117,7 @@ def test_page_generates_what_the_numpy_runtime_does(tab, tmp_path, name):
     run = make_run(tmp_path, name)
     prime, condition = CASES[name][3], CASES[name][4]
     index = export_web(run, tmp_path / "site")
-    assert sorted(p.name for p in index.parent.iterdir()) == ["index.html", "model.js", "page.js", "runtime.js"]
+    assert sorted(p.name for p in index.parent.iterdir()) == ["index.html", "levels.js", "model.js", "page.js", "runtime.js"]
     model = api.load(run)
     label = None if condition is None else model.info.model.labels.index(condition)
     page = open_page(tab, index)
@@ -144,6 +144,7 @@ def test_the_form_shows_the_greedy_text_and_the_likeliest_tokens(tab, tmp_path):
     run = make_run(tmp_path, "lstm-char")
     page = open_page(tab, export_web(run, tmp_path / "site"))
     model = api.load(run)
+    assert not page.is_visible("#label-box")  # a model without labels has no label to choose
     page.fill("#prime", "the quick é")
     page.fill("#temperature", "0")
     page.fill("#length", "50")
@@ -188,6 +189,10 @@ def test_word_and_bpe_text_round_trips_as_the_project_does(tab, tmp_path):
                             [spec, text])
         assert got[0] == vocab.encode(text).tolist()
         assert got[1] == vocab.decode(vocab.encode(text))
+    byte = build_vocab("byte", [TEXT])[0]  # cut and broken UTF-8 becomes U+FFFD as Python's "replace" makes it
+    for cut in ([0xE6, 0x97, 0x61, 0x20], [0x61, 0xE6], [0xA9, 0xC3]):
+        ids = [byte.id(chr(b)) for b in cut]
+        assert page.evaluate("([v, ids]) => RnnText.LEVELS.byte.decode(v, ids)", [byte.to_json(), ids]) == byte.decode(ids)
     bpe = bpe_vocab()
     for text in [TEXT, "  spaces\t\ttabs 123 456 ünïcödé <s>x</s> 'll 've emoji 🎉 done", ""]:
         got = page.evaluate("""([v, t]) => { const enc = RnnText.LEVELS.bpe.encode(v, t);

@@ -1,6 +1,6 @@
 """A trained run as a self-contained web page: the model generates in the reader's browser.
 
-    export_web("runs/shakespeare", "site/")   # site/index.html, page.js, runtime.js, model.js
+    export_web("runs/shakespeare", "site/")   # site/index.html, model.js and three scripts
 
 The folder works opened from disk (file://) and from any static host: no server of ours, no
 CDN, no fetch() (browsers refuse it on file://). model.js sets one global,
@@ -15,7 +15,8 @@ CDN, no fetch() (browsers refuse it on file://). model.js sets one global,
   a line-mode model and the ids decoding leaves out, and for words each token's spacing
   (no space before, no space after) as `detokenize` spaces it.
 runtime.js steps the network with the NumPy runtime's maths and reproduces its seeded
-sampling exactly (numpy's SeedSequence and PCG64 ported); page.js is the form around it.
+sampling exactly (numpy's SeedSequence and PCG64 ported); levels.js turns text into ids and
+back for each token level; page.js is the form around them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from rnntext.config import GATES  # gates per cell: runtime.js checks its own ta
 from rnntext.errors import InputError
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
-ASSETS = ("index.html", "page.js", "runtime.js")  # copied from rnntext/interop/web/
+ASSETS = ("index.html", "levels.js", "page.js", "runtime.js")  # copied from rnntext/interop/web/
 MODEL_FILE = "model.js"
 GLOBAL = "RNNTEXT_MODEL"
 
