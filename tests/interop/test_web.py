@@ -121,6 +121,7 @@ def test_page_generates_what_the_numpy_runtime_does(tab, tmp_path, name):
     model = api.load(run)
     label = None if condition is None else model.info.model.labels.index(condition)
     page = open_page(tab, index)
+    assert page.is_visible("#label-box") == (condition is not None)
     unknown = "replace:<unk>" if model.vocab.level == "word" else "skip"
     want_prime = [int(i) for i in model.encode(prime, unknown)[0]] or model.start_ids()
     assert page.evaluate("p => rnntextModel.encode(p).ids", prime) == want_prime
