@@ -1,19 +1,18 @@
 """`export_web`: the page's JavaScript runtime against the NumPy runtime, in headless Chromium.
 
-Debian's /usr/bin/chromium driven by Playwright (never a downloaded browser), the page opened
-from file://. Each model has random weights drawn by the project's init (scaled up so that
+Debian's /usr/bin/chromium driven by Playwright (the `browser` fixture of conftest.py; never a
+downloaded browser), the page opened from file:// under the browser's default rules. Each model has random weights drawn by the project's init (scaled up so that
 greedy text is not one repeated token); the page must produce the NumPy runtime's tokens,
 greedy and seeded, and its next-token probabilities.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
-                                                             "(pip install playwright; no browser download needed)")
+pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+                                                   "(pip install playwright; no browser download needed)")
 
 from rnntext import api  # noqa: E402
 from rnntext.config import ModelConfig  # noqa: E402
@@ -25,9 +24,6 @@ from rnntext.text.vocab import Vocab, build_vocab  # noqa: E402
 from rnntext.text.words import build_word_vocab  # noqa: E402
 from rnntext.training.rundir import RunInfo, write_model  # noqa: E402
 
-CHROMIUM = os.environ.get("RNNTEXT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-dev-shm-usage"]  # file:// pages under the browser's default rules
 TEXT = "the quick brown fox jumps over the lazy dog, don't stop. héllo wörld 日本!\nsecond line: 3.14 «quoted»\n"
 
 
@@ -70,16 +66,6 @@ def make_run(root: Path, name: str) -> Path:
     run.mkdir()
     write_model(run, RunInfo(run, cfg, vocab, {"lines": level.endswith("lines")}, {}), weights)
     return run
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; `make test` does it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
