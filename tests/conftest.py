@@ -23,3 +23,22 @@ def shared_corpus(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"../shared/corpora/{name} is not present (it is only on the project's machines)")
     return path
+
+
+CHROMIUM = os.environ.get("RNNTEXT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright: never a downloaded browser. Skips, saying
+    why, where Playwright or /usr/bin/chromium (the Makefile installs it with apt-get) is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+                                                                 "(pip install playwright; no browser download needed)")
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; `make test` does it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -18,11 +18,6 @@ pytest.importorskip("uvicorn", reason="the browser test needs uvicorn: pip insta
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
                                                              "(pip install playwright; no browser download needed)")
 
-CHROMIUM = os.environ.get("RNNTEXT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-dev-shm-usage"]
-
-
 def keep(shot: Path) -> None:
     """Copy a screenshot to $RNNTEXT_SCREENSHOTS, when set, to look at after the run."""
     if os.environ.get("RNNTEXT_SCREENSHOTS"):
@@ -53,16 +48,6 @@ def server(tiny_run, slow_model):
     server.should_exit = True
     thread.join(10)
     sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; `make test` does it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

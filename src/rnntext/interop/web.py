@@ -1,0 +1,132 @@
+"""A trained run as a self-contained web page: the model generates in the reader's browser.
+
+    export_web("runs/shakespeare", "site/")   # site/index.html, model.js and three scripts
+
+The folder works opened from disk (file://) and from any static host: no server of ours, no
+CDN, no fetch() (browsers refuse it on file://). model.js sets one global,
+`globalThis.RNNTEXT_MODEL`, holding:
+- the architecture (cell, per-cell gate count, hidden sizes, embedding, labels, tying) and
+  the run's [sample] defaults (temperature, length, top-k, top-p, seed);
+- the weights in PyTorch's layout and names, exactly the tensors of model.safetensors as
+  little-endian float32 in one base64 blob, with each tensor's shape and offset (in floats);
+  runtime.js unpacks them, so the export is as large as the checkpoint (times 4/3);
+- the vocabulary as the project stores it (`vocab.to_json()`: tokens, and for bpe the
+  tokenizer JSON with its merges), where generation starts without a prime, the end token of
+  a line-mode model and the ids decoding leaves out, and for words each token's spacing
+  (no space before, no space after) as `detokenize` spaces it.
+runtime.js steps the network with the NumPy runtime's maths and reproduces its seeded
+sampling exactly (numpy's SeedSequence and PCG64 ported); levels.js turns text into ids and
+back for each token level; page.js is the form around them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from rnntext.config import GATES  # gates per cell: runtime.js checks its own table against it
+from rnntext.errors import InputError
+
+FORMAT, FORMAT_VERSION = "rnntext-web", 1
+ASSETS = ("index.html", "levels.js", "page.js", "runtime.js")  # copied from rnntext/interop/web/
+MODEL_FILE = "model.js"
+GLOBAL = "RNNTEXT_MODEL"
+
+
+def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -> Path:
+    """Write the page for the run in `run_dir` into folder `out_dir`; returns its index.html.
+
+    Files of an earlier export in `out_dir` are replaced only with `force`; other files there
+    are left alone.
+    """
+    from rnntext import api
+    from rnntext.data.atomic import write_bytes, write_text
+
+    model = api.load(run_dir, weights=weights)
+    out = _check_out(Path(out_dir), force)
+    spec = web_spec(model, name=Path(run_dir).resolve().name)
+    for name in ASSETS:
+        write_bytes(out / name, asset(name))
+    # ensure_ascii: the file is plain ASCII whatever the vocabulary holds (lone surrogates included)
+    write_text(out / MODEL_FILE, f"globalThis.{GLOBAL} = {json.dumps(spec, separators=(',', ':'))};\n")
+    return out / "index.html"
+
+
+def asset(name: str) -> bytes:
+    """One of the page's static files, as shipped inside the package."""
+    return resources.files("rnntext.interop").joinpath("web", name).read_bytes()
+
+
+def web_spec(model, name: str = "model") -> dict:
+    """Everything model.js holds (see the module docstring), for an `rnntext.api.Model`."""
+    m, vocab = model.info.model, model.vocab
+    blob, tensors = weight_blob(model.weights)
+    sample = model.sample_config()
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
+        "cell": m.cell, "gates": GATES[m.cell], "hidden": list(m.hidden_sizes), "embed_size": m.embed_size,
+        "labels": list(m.labels), "tie_weights": m.tie_weights, "vocab_size": len(vocab),
+        **vocab_spec(vocab),
+        "start_ids": [int(i) for i in model.start_ids()], "end_id": model.end_id(), "drop_ids": _drop_ids(model),
+        "sample": {"temperature": sample.temperature, "length": sample.length, "top_k": sample.top_k,
+                   "top_p": sample.top_p, "seed": str(sample.seed), "greedy": sample.greedy},  # str: any size
+        "tensors": tensors, "weights": base64.b64encode(blob).decode("ascii"),
+    }
+
+
+def weight_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict]:
+    """The tensors as one little-endian float32 byte string, and {name: {shape, offset}} (offset in floats)."""
+    parts, tensors, offset = [], {}, 0
+    for key in sorted(weights):
+        a = np.ascontiguousarray(weights[key], dtype="<f4")
+        tensors[key] = {"shape": list(a.shape), "offset": offset}
+        parts.append(a.tobytes())
+        offset += a.size
+    return b"".join(parts), tensors
+
+
+def vocab_spec(vocab) -> dict:
+    """The vocabulary as stored (`to_json`), and per token (no space before, no space after) for
+    the levels whose decode spaces tokens (None for the others)."""
+    spacing = SPACING.get(vocab.level)
+    return {"vocab": vocab.to_json(), "spacing": spacing(vocab) if spacing else None}
+
+
+def _word_spacing(vocab) -> list[list[bool]]:
+    # What detokenize does between a token and a plain word on either side; runtime.js handles
+    # <eos> and the straight quotes (which alternate) itself, as detokenize does.
+    from rnntext.text.words import detokenize
+
+    return [[detokenize(["a", t]) == "a" + t, detokenize([t, "a"]) == t + "a"] for t in vocab.tokens]
+
+
+SPACING = {"word": _word_spacing}
+
+
+def _drop_ids(model) -> list[int]:
+    """Ids that decoding leaves out: a line-mode model's start and end tokens (api.Model.decode)."""
+    if not model.lines:
+        return []
+    from rnntext.text.levels import line_tokens
+
+    return [model.vocab.id(t) for t in line_tokens(model.vocab.level)]
+
+
+def _check_out(out: Path, force: bool) -> Path:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output {out} is a file: give a folder for the page (it gets index.html and its scripts)")
+    present = [n for n in (*ASSETS, MODEL_FILE) if (out / n).exists()]
+    if present and not force:
+        raise InputError(f"{out} already holds {', '.join(present)}: choose another folder or pass --force to replace them")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the folder {out}: {e.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write to {out}: choose a folder you may write to")
+    return out
