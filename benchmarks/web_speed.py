@@ -32,7 +32,7 @@ from rnntext.config import ModelConfig
 from rnntext.engines.numpy.model import init_params
 from rnntext.generation import Rule, Runtime
 from rnntext.interop.web import export_web
-from rnntext.text.vocab import Vocab
+from rnntext.text.levels.symbols import Vocab
 from rnntext.training.rundir import RunInfo, write_model
 
 V, E, H = 65, 64, 256

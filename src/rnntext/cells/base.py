@@ -51,6 +51,10 @@ class Cell:
     torch_kernel: str = ""           # the fused torch op, e.g. "lstm" for torch.lstm
     packed_blocks: int = 1           # packed rows per unit of H (GRU adds its `in` rows: 4)
     halved_blocks: int = 0           # leading packed blocks stored at half scale (sigmoid via tanh)
+    # The step in JavaScript for the exported web page (rnntext.interop.web): a JS object literal
+    # `{ step(gx, gh, s, H) { ... } }` that writes the new state into s.h (and s.c, ...) from
+    # gx = W_ih x + b_ih and gh = W_hh h + b_hh in PyTorch's gate order; "" when it has none.
+    js_step: str = ""
 
     # --- layout -------------------------------------------------------------------------
     def parameter_shapes(self, input_size: int, hidden: int) -> dict[str, tuple[int, ...]]:

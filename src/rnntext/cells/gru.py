@@ -57,6 +57,13 @@ class _TorchStep:
 class GRU(Cell):
     name, torch_kernel = "gru", "gru"
     description = "GRU (Cho et al. 2014), nn.GRU's gates r, z, n with r applied to W_hn h + b_hn"
+    js_step = """{ step(gx, gh, s, H) {  // n = tanh(in + r * hn), h = (1 - z) * n + z * h
+      const h = s.h, sig = (x) => 1 / (1 + Math.exp(-x));
+      for (let j = 0; j < H; j++) {
+        const r = sig(gx[j] + gh[j]), z = sig(gx[H + j] + gh[H + j]);
+        const n = Math.tanh(gx[2 * H + j] + r * gh[2 * H + j]);
+        h[j] = (1 - z) * n + z * h[j];
+      } } }"""
     gates, packed_blocks, halved_blocks = 3, 4, 2
     NumpyStep, TorchStep = _NumpyStep, _TorchStep
 

@@ -61,6 +61,14 @@ class _TorchStep:
 class LSTM(Cell):
     name, torch_kernel = "lstm", "lstm"
     description = "LSTM (Hochreiter & Schmidhuber 1997; forget gate Gers et al. 2000), nn.LSTM's gates i, f, g, o"
+    js_step = """{ step(gx, gh, s, H) {  // c = f * c + i * g, h = o * tanh(c)
+      const h = s.h, c = s.c, sig = (x) => 1 / (1 + Math.exp(-x));
+      for (let j = 0; j < H; j++) {
+        const i = sig(gx[j] + gh[j]), f = sig(gx[H + j] + gh[H + j]);
+        const g = Math.tanh(gx[2 * H + j] + gh[2 * H + j]), o = sig(gx[3 * H + j] + gh[3 * H + j]);
+        c[j] = f * c[j] + i * g;
+        h[j] = o * Math.tanh(c[j]);
+      } } }"""
     gates, packed_blocks, halved_blocks = 4, 4, 3
     state_parts = ("h", "c")
     NumpyStep, TorchStep = _NumpyStep, _TorchStep

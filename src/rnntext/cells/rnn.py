@@ -53,6 +53,7 @@ class ElmanRNN(Cell):
 class TanhRNN(ElmanRNN):
     name, torch_kernel = "rnn_tanh", "rnn_tanh"
     description = "Elman (1990) network with tanh: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (nn.RNN)"
+    js_step = "{ step(gx, gh, s, H) { for (let j = 0; j < H; j++) s.h[j] = Math.tanh(gx[j] + gh[j]); } }"
 
     def activation(self, a):
         return np.tanh(a)
@@ -72,6 +73,7 @@ class TanhRNN(ElmanRNN):
 class ReLURNN(ElmanRNN):
     name, torch_kernel = "rnn_relu", "rnn_relu"
     description = "Elman network with ReLU: h' = max(0, W_ih x + b_ih + W_hh h + b_hh) (nn.RNN, Le et al. 2015)"
+    js_step = "{ step(gx, gh, s, H) { for (let j = 0; j < H; j++) s.h[j] = Math.max(gx[j] + gh[j], 0); } }"
 
     def activation(self, a):
         return np.maximum(a, 0)

@@ -4,7 +4,7 @@
 
 The folder works opened from disk (file://) and from any static host: no server of ours, no
 CDN, no fetch() (browsers refuse it on file://). model.js sets one global,
-`globalThis.RNNTEXT_MODEL`, holding:
+`globalThis.RNNTEXT_MODEL`, holding (and `RNNTEXT_CELLS`, the cell's step from its module):
 - the architecture (cell, per-cell gate count, hidden sizes, embedding, labels, tying) and
   the run's [sample] defaults (temperature, length, top-k, top-p, seed);
 - the weights in PyTorch's layout and names, exactly the tensors of model.safetensors as
@@ -29,13 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntext.config import GATES  # gates per cell: runtime.js checks its own table against it
+from rnntext import cells  # the cell's gate count, state parts and JavaScript step
 from rnntext.errors import InputError
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
 ASSETS = ("index.html", "levels.js", "page.js", "runtime.js")  # copied from rnntext/interop/web/
 MODEL_FILE = "model.js"
 GLOBAL = "RNNTEXT_MODEL"
+CELLS_GLOBAL = "RNNTEXT_CELLS"  # the model's cell step (its module's js_step), read by runtime.js
 
 
 def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -> Path:
@@ -48,12 +49,18 @@ def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -
     from rnntext.data.atomic import write_bytes, write_text
 
     model = api.load(run_dir, weights=weights)
+    if not cells.get(model.info.model.cell).js_step:
+        raise InputError(f"the web page has no step for the cell {model.info.model.cell!r} yet: "
+                         f"export this run with `rnntext export onnx` instead")
     out = _check_out(Path(out_dir), force)
     spec = web_spec(model, name=Path(run_dir).resolve().name)
     for name in ASSETS:
         write_bytes(out / name, asset(name))
     # ensure_ascii: the file is plain ASCII whatever the vocabulary holds (lone surrogates included)
-    write_text(out / MODEL_FILE, f"globalThis.{GLOBAL} = {json.dumps(spec, separators=(',', ':'))};\n")
+    cell = cells.get(model.info.model.cell)
+    step = f"{{gates: {cell.gates}, parts: {json.dumps(list(cell.state_parts))}, ...{cell.js_step}}}"
+    write_text(out / MODEL_FILE, f"globalThis.{CELLS_GLOBAL} = {{{json.dumps(cell.name)}: {step}}};\n"
+                                 f"globalThis.{GLOBAL} = {json.dumps(spec, separators=(',', ':'))};\n")
     return out / "index.html"
 
 
@@ -69,10 +76,10 @@ def web_spec(model, name: str = "model") -> dict:
     sample = model.sample_config()
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
-        "cell": m.cell, "gates": GATES[m.cell], "hidden": list(m.hidden_sizes), "embed_size": m.embed_size,
+        "cell": m.cell, "gates": cells.get(m.cell).gates, "hidden": list(m.hidden_sizes), "embed_size": m.embed_size,
         "labels": list(m.labels), "tie_weights": m.tie_weights, "vocab_size": len(vocab),
         **vocab_spec(vocab),
-        "start_ids": [int(i) for i in model.start_ids()], "end_id": model.end_id(), "drop_ids": _drop_ids(model),
+        "start_ids": [int(i) for i in model.start_ids()], "end_id": model.end_id(), "drop_ids": list(model.hidden_ids()),
         "sample": {"temperature": sample.temperature, "length": sample.length, "top_k": sample.top_k,
                    "top_p": sample.top_p, "seed": str(sample.seed), "greedy": sample.greedy},  # str: any size
         "tensors": tensors, "weights": base64.b64encode(blob).decode("ascii"),
@@ -93,28 +100,9 @@ def weight_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict]:
 def vocab_spec(vocab) -> dict:
     """The vocabulary as stored (`to_json`), and per token (no space before, no space after) for
     the levels whose decode spaces tokens (None for the others)."""
-    spacing = SPACING.get(vocab.level)
-    return {"vocab": vocab.to_json(), "spacing": spacing(vocab) if spacing else None}
+    from rnntext.text import levels
 
-
-def _word_spacing(vocab) -> list[list[bool]]:
-    # What detokenize does between a token and a plain word on either side; runtime.js handles
-    # <eos> and the straight quotes (which alternate) itself, as detokenize does.
-    from rnntext.text.words import detokenize
-
-    return [[detokenize(["a", t]) == "a" + t, detokenize([t, "a"]) == t + "a"] for t in vocab.tokens]
-
-
-SPACING = {"word": _word_spacing}
-
-
-def _drop_ids(model) -> list[int]:
-    """Ids that decoding leaves out: a line-mode model's start and end tokens (api.Model.decode)."""
-    if not model.lines:
-        return []
-    from rnntext.text.levels import line_tokens
-
-    return [model.vocab.id(t) for t in line_tokens(model.vocab.level)]
+    return {"vocab": vocab.to_json(), "spacing": levels.of(vocab).token_spacing(vocab)}
 
 
 def _check_out(out: Path, force: bool) -> Path:

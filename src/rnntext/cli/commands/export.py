@@ -1,18 +1,20 @@
-"""`rnntext export`: a dataset to the Caffe lab's HDF5 files, or a run to ONNX."""
+"""`rnntext export`: a dataset to the Caffe lab's HDF5 files, a run to ONNX or to a web page."""
 
 from __future__ import annotations
 
 from rnntext.cli.flags import add_weights
 
-HELP = "export a dataset to Caffe HDF5, or a run to ONNX"
+HELP = "export a dataset to Caffe HDF5, or a run to ONNX or a self-contained web page"
 DESCRIPTION = ("caffe-hdf5 DATA.h5: the Caffe lab's input/cont/target_sequence T x N files and a list file. "
-               "onnx RUN: a one-step model with the hidden state as input/output.")
+               "onnx RUN: a one-step model with the hidden state as input/output. "
+               "web RUN: a page that generates in the reader's browser (open DIR/index.html, or put DIR on any "
+               "static host).")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("format", choices=("caffe-hdf5", "onnx"))
-    p.add_argument("source", help="a prepared dataset (caffe-hdf5) or a run directory (onnx)")
-    p.add_argument("-o", "--output", required=True, help="output folder (caffe-hdf5) or .onnx file")
+    p.add_argument("format", choices=("caffe-hdf5", "onnx", "web"))
+    p.add_argument("source", help="a prepared dataset (caffe-hdf5) or a run directory (onnx, web)")
+    p.add_argument("-o", "--output", required=True, help="output folder (caffe-hdf5, web) or .onnx file")
     p.add_argument("--streams", type=int, default=250, help="caffe-hdf5: parallel streams N (default: 250)")
     p.add_argument("--steps", type=int, default=200, help="caffe-hdf5: time steps T per window (default: 200)")
     p.add_argument("--split", default="train", choices=("train", "val", "test"), help="caffe-hdf5: which split")
@@ -25,6 +27,13 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from rnntext.interop import export_caffe_hdf5, export_onnx
+
+    if args.format == "web":
+        from rnntext.interop.web import export_web
+
+        index = export_web(args.source, args.output, weights=args.weights, force=args.force)
+        print(f"wrote {index} and its scripts: open it in a browser, or put the folder on any static host")
+        return 0
 
     if args.format == "caffe-hdf5":
         s = export_caffe_hdf5(args.source, args.output, streams=args.streams, steps=args.steps, split=args.split,

@@ -16,41 +16,9 @@
   "use strict";
 
   // -- cells ------------------------------------------------------------------------------
-  const sigmoid = (x) => 1 / (1 + Math.exp(-x));
-
-  const CELLS = {
-    rnn_tanh: {
-      gates: 1, parts: ["h"],
-      step(gx, gh, s, H) { for (let j = 0; j < H; j++) s.h[j] = Math.tanh(gx[j] + gh[j]); },
-    },
-    rnn_relu: {
-      gates: 1, parts: ["h"],
-      step(gx, gh, s, H) { for (let j = 0; j < H; j++) s.h[j] = Math.max(gx[j] + gh[j], 0); },
-    },
-    lstm: { // c = f * c + i * g, h = o * tanh(c)
-      gates: 4, parts: ["h", "c"],
-      step(gx, gh, s, H) {
-        const h = s.h, c = s.c;
-        for (let j = 0; j < H; j++) {
-          const i = sigmoid(gx[j] + gh[j]), f = sigmoid(gx[H + j] + gh[H + j]);
-          const g = Math.tanh(gx[2 * H + j] + gh[2 * H + j]), o = sigmoid(gx[3 * H + j] + gh[3 * H + j]);
-          c[j] = f * c[j] + i * g;
-          h[j] = o * Math.tanh(c[j]);
-        }
-      },
-    },
-    gru: { // n = tanh(in + r * hn), h = (1 - z) * n + z * h
-      gates: 3, parts: ["h"],
-      step(gx, gh, s, H) {
-        const h = s.h;
-        for (let j = 0; j < H; j++) {
-          const r = sigmoid(gx[j] + gh[j]), z = sigmoid(gx[H + j] + gh[H + j]);
-          const n = Math.tanh(gx[2 * H + j] + r * gh[2 * H + j]);
-          h[j] = (1 - z) * n + z * h[j];
-        }
-      },
-    },
-  };
+  // The step of the model's cell comes with the model: model.js sets RNNTEXT_CELLS to the
+  // cell's `js_step` from its module (rnntext/cells), with its gate count and state parts.
+  const CELLS = global.RNNTEXT_CELLS || {};
 
   /** out[r] = bias[r] + W[r, :n] . x for r < rows; W row-major with `stride` columns. Eight rows
    *  at a time share each x[c] (about 1.7x the speed of one row at a time in V8). */

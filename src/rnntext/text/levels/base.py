@@ -128,6 +128,11 @@ class Level:
         """A StreamDecoder for ids of `vocab`; `drop` names ids never shown."""
         return self.decoder_class(vocab, drop)
 
+    def token_spacing(self, vocab) -> list[list[bool]] | None:
+        """Per token, whether decoding joins it to its left and right neighbour without a space
+        (the exported web page spaces tokens with it); None where tokens carry their own spacing."""
+        return None
+
     def show_prime(self, decoder: StreamDecoder, prime: str, ids) -> str:
         """The prime as a streaming display shows it before the continuation: decoded from its
         ids, since the spacing of words and subwords depends on their neighbours."""

@@ -228,6 +228,11 @@ class WordLevel(Level):
     unit = "word"
     novelty_unit = "word"
     novelty_by_token = True
+
+    def token_spacing(self, vocab) -> list[list[bool]]:
+        # What detokenize does between a token and a plain word on either side; the web page
+        # handles <eos> and the straight quotes (which alternate) itself, as detokenize does.
+        return [[detokenize(["a", t]) == "a" + t, detokenize([t, "a"]) == t + "a"] for t in vocab.tokens]
     novelty_n = 5
     unknown_default = f"replace:{UNK}"  # words outside the vocabulary are scored as <unk> (PTB practice)
     replacement_hint = UNK

@@ -1,0 +1,62 @@
+"""The shape of the source tree: small modules and functions, library text about the repository
+itself, and the README's package map in step with the imports."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "src" / "rnntext").rglob("*.py"))
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+def _load_architecture():
+    spec = importlib.util.spec_from_file_location("architecture", ROOT / "tools" / "architecture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sources_are_found():
+    assert len(SOURCES) > 40
+    assert any(p.name == "api.py" for p in SOURCES)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT / "src")))
+def test_module_and_function_sizes(path):
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\n") <= MAX_MODULE_LINES, f"{path.name}: {text.count(chr(10))} lines"
+    long = [(n.name, n.end_lineno - n.lineno + 1) for n in ast.walk(ast.parse(text))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.end_lineno - n.lineno + 1 > MAX_FUNCTION_LINES]
+    assert long == []
+
+
+def test_the_size_check_can_fail(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    tree = ast.parse(f"def f():\n{body}\n")
+    (fn,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert fn.end_lineno - fn.lineno + 1 == MAX_FUNCTION_LINES + 1
+
+
+OUTSIDE = re.compile(r"\bissue\s*#?\d+|\bDESIGN\.md\b|\.\./shared", re.IGNORECASE)
+
+
+def test_library_text_speaks_of_the_repository():
+    found = [f"{p.name}: {m.group(0)}" for p in SOURCES for m in OUTSIDE.finditer(p.read_text(encoding="utf-8"))]
+    assert found == []
+    assert OUTSIDE.search("as issue 12 said") and OUTSIDE.search("see DESIGN.md")
+
+
+def test_readme_package_map_matches_the_imports():
+    architecture = _load_architecture()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert architecture.readme_block(readme) == architecture.diagram(), \
+        "README's package map is stale: run python tools/architecture.py --write"
+    assert ("api", "config") in architecture.edges()
+    assert not any(a == "text" and b in ("engines", "training", "cli") for a, b in architecture.edges())
