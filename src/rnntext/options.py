@@ -120,8 +120,12 @@ def coerce(cls, key: str, value: Any) -> Any:
     """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it."""
     f = field_of(cls, key)
     default = f.default
-    if f.metadata.get("repeat") and isinstance(value, str):
-        return (value,) if value else ()
+    if f.metadata.get("repeat"):  # texts, whole: a str is one value
+        if isinstance(value, str):
+            return (value,) if value else ()
+        if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
+            raise ConfigError(f"{key}: {value!r} is not a text or a list of texts")
+        return tuple(value)
     try:
         if isinstance(default, bool):
             if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
