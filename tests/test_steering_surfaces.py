@@ -13,13 +13,13 @@ from rnntext.cli import main
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("steer")
-    text = tmp / "t.txt"
-    text.write_text("the quick brown fox jumps over the lazy dog.\n" * 80)
-    out = tmp / "run"
-    rnntext.train(text, out, max_iters=40, num_layers=1, hidden_size=(16,), embed_size=8, seq_len=16, batch_size=8,
-                  sample_every=0, quiet=True, lr=1e-2, engine="numpy")
-    return out
+    """A tiny run trained by the command line (40 iterations, a few seconds)."""
+    folder = tmp_path_factory.mktemp("steer")
+    (folder / "t.txt").write_text("the quick brown fox jumps over the lazy dog.\n" * 80)
+    flags = "--max-iters 40 --num-layers 1 --hidden-size 16 --embed-size 8 --seq-len 16 --batch-size 8 " \
+            "--sample-every 0 --quiet --lr 0.01 --engine numpy"
+    assert main(["train", str(folder / "t.txt"), "-o", str(folder / "run"), *flags.split()]) == 0
+    return folder / "run"
 
 
 def cli(capsys, *argv):

@@ -114,6 +114,8 @@ def test_model_json_records_the_parent_and_resume_needs_no_parent(tmp_path, text
     assert record["vocab_size"] == len(info.vocab)
     model = rundir.read_info(tmp_path / "r2").model
     assert (model.cell, model.hidden_size, model.embed_size) == (info.model.cell, (8,), 4)
+    with pytest.raises(ConfigError, match="init_from"):
+        api.train(None, tmp_path / "r2", resume=True, max_iters=4, init_from=str(tmp_path / "other"))
     shutil.rmtree(parent)  # a resume reads its own checkpoint and data, never the parent
     result = api.train(None, tmp_path / "r2", resume=True, max_iters=4)
     assert result.iterations == 4
@@ -156,7 +158,7 @@ def test_a_missing_parent_or_a_dataset_of_other_options_is_one_line(tmp_path, te
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and err.startswith("rnntext train: error: init_from:"), err
     with pytest.raises(RunError, match="init_from"):
-        finetune.read_parent(str(tmp_path / "nothing"))
+        finetune.read_parent(str(tmp_path / "nothing"), "latest")
     parent = parent_run(tmp_path / "r1", texts)
     api.prepare(texts / "new.txt", tmp_path / "lower.h5", lowercase=True)
     with pytest.raises(ConfigError, match="lowercase"):

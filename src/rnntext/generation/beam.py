@@ -21,6 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnntext.generation.rules import Penalty
+from rnntext.sampling import SampleConfig
+
+COUNT, PENALTY = SampleConfig.num_samples, SampleConfig.repetition_penalty
 
 
 def best(scores: np.ndarray, k: int) -> np.ndarray:
@@ -40,8 +43,8 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def beam_search(streams, length: int, width: int, count: int = 1, penalty: float = 1.0, end: int | None = None,
-                watch=None) -> list[list[int]]:
+def beam_search(streams, length: int, width: int, count: int = COUNT, penalty: float = PENALTY,
+                end: int | None = None, watch=None) -> list[list[int]]:
     """The `count` best hypotheses (token lists, best first) of a beam search of `width` beams
     over `streams` (B == width, primed). `end`: a token that ends a beam; `watch`: a
     rnntext.generation.stops.StopWatch over `width` rows."""
@@ -82,8 +85,8 @@ def beam_search(streams, length: int, width: int, count: int = 1, penalty: float
     return [finished[i][1] for i in ranked[:count]]
 
 
-def beam_steps(streams, length: int, width: int, count: int = 1, penalty: float = 1.0, end: int | None = None,
-               watch=None):
+def beam_steps(streams, length: int, width: int, count: int = COUNT, penalty: float = PENALTY,
+               end: int | None = None, watch=None):
     """What `generate` yields, for a beam search: the best `count` hypotheses as (count,) id arrays
     step by step, -1 after a hypothesis has ended."""
     found = beam_search(streams, length, width, count, penalty, end, watch)

@@ -50,12 +50,12 @@ class Parent:
                 "vocab_size": len(self.info.vocab)}
 
 
-def read_parent(path: str, which: str = "latest", weights: bool = True) -> Parent:
-    """The parent run at `path` (model.json, and its `which` weights when `weights`), or one line
+def read_parent(path: str, which: str | None) -> Parent:
+    """The parent run at `path` (model.json, and its `which` weights unless None), or one line
     saying why it cannot be one."""
     try:
         info = rundir.read_info(path)
-        return Parent(info, rundir.read_weights(info, which) if weights else None, which)
+        return Parent(info, rundir.read_weights(info, which) if which else None, which)
     except RnntextError as e:
         raise RunError(f"init_from: {e}") from None
 
@@ -66,7 +66,7 @@ def resolve(preset, config_file, overrides) -> Config:
     path = config_mod.given(config_mod.option_layers(preset, config_file, overrides), "train", "init_from", "")
     if not path:
         return config_mod.resolve(preset, config_file, overrides)
-    parent = read_parent(path, weights=False).info
+    parent = read_parent(path, None).info
     model = dataclasses.replace(parent.model, dropout=AUTO, weight_drop=AUTO)
     data = DataConfig(**{k: v for k, v in parent.data.items() if k in CARRIED})
     recipe = levels.recipe(data.level)  # the level's training recipe, as a new run of that level gets

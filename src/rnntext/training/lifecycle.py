@@ -59,6 +59,9 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
     if changed:
         raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
                           f"data: drop those options, or start a new run with another -o")
+    if cfg.train.init_from != base.train.init_from:
+        raise ConfigError(f"init_from: a resumed run continues from its own checkpoint: drop --init-from, or start "
+                          f"a new run with another -o")
     return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
 
 
