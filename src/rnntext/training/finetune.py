@@ -55,6 +55,9 @@ def read_parent(path: str, which: str | None) -> Parent:
     saying why it cannot be one."""
     try:
         info = rundir.read_info(path)
+        if which and not (info.path / rundir.WEIGHTS[which]).is_file():
+            raise RunError(f"{path} has no {which} weights ({rundir.WEIGHTS[which]}): pass --init-weights "
+                           f"{'latest' if which == 'best' else 'best'}, or train that run on")
         return Parent(info, rundir.read_weights(info, which) if which else None, which)
     except RnntextError as e:
         raise RunError(f"init_from: {e}") from None
