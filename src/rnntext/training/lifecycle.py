@@ -60,8 +60,8 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
         raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
                           f"data: drop those options, or start a new run with another -o")
     if cfg.train.init_from != base.train.init_from:
-        raise ConfigError(f"init_from: a resumed run continues from its own checkpoint: drop --init-from, or start "
-                          f"a new run with another -o")
+        raise ConfigError("init_from: a resumed run continues from its own checkpoint: drop --init-from, or start "
+                          "a new run with another -o")
     return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
 
 
