@@ -134,14 +134,23 @@ class Model:
         """Text of generated ids; start and end tokens and stop marks (-1) are dropped."""
         return levels.decode_ids(self.vocab, ids, self.hidden_ids())
 
-    def decode_steps(self, steps, count: int) -> list[str]:
-        """The texts of `count` streams from what `stream` yielded: one (count,) id array per step."""
-        return levels.decode_steps(self.vocab, steps, count, self.hidden_ids())
+    def decode_steps(self, steps, count: int, stop=(), partial: bool = False) -> list[str]:
+        """The texts of `count` streams from what `stream` yielded: one (count,) id array per step.
+        `stop`: the stop strings, each text ends before its first one; `partial`: the samples may go
+        on, so a tail that could begin a stop string is held back (rnntext.generation.stops)."""
+        from rnntext.generation.stops import cut
 
-    def decoder(self):
+        texts = levels.decode_steps(self.vocab, steps, count, self.hidden_ids())
+        return [cut(t, stop, partial) for t in texts] if stop else texts
+
+    def decoder(self, stop=()):
         """A stream decoder for one sample shown as it is generated: `.feed(ids) -> str` gives the
-        text the ids complete, `.flush() -> str` the rest (rnntext.text.levels.base.StreamDecoder)."""
-        return levels.decoder(self.vocab, self.hidden_ids())
+        text the ids complete, `.flush() -> str` the rest (rnntext.text.levels.base.StreamDecoder);
+        with `stop`, up to the first stop string, never showing it."""
+        from rnntext.generation.stops import StopDecoder
+
+        decoder = levels.decoder(self.vocab, self.hidden_ids())
+        return StopDecoder(decoder, stop) if stop else decoder
 
     def label_id(self, condition: str | None) -> int | None:
         """The id of a conditioning label; a model with labels needs one."""
@@ -157,12 +166,13 @@ class Model:
         return labels.index(condition)
 
     def streams(self, num_samples: int = 1, engine: str | None = None, device: str | None = None, condition=None,
-                precision: str | None = None):
+                precision: str | None = None, beam: int | None = None):
         """B = num_samples streams on the engine the sampling options choose (rnntext.sampling)."""
         from rnntext.sampling import sampling_plan
 
         label = self.label_id(condition)
-        cfg = self.sample_config(num_samples=num_samples, engine=engine, device=device, precision=precision)
+        cfg = self.sample_config(num_samples=1 if beam else num_samples, engine=engine, device=device,
+                                 precision=precision, beam=beam or 0)
         engine, precision = sampling_plan(cfg, label is not None)
         if engine == "torch":
             if label is not None:
@@ -180,8 +190,11 @@ class Model:
         """Prime once, then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
 
         `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
+        A stream that reaches a stop string stops; its text (decode_steps, decoder with `stop`)
+        ends before the string. With `beam` the search runs first, then its num_samples best
+        hypotheses come out step by step (streams.logits is then the search's last).
         """
-        from rnntext.generation import Rule, generate
+        from rnntext.generation import Rule, StopWatch, beam_steps, generate
 
         cfg = self.sample_config(prime=prime or None, **options)
         prime = cfg.prime
@@ -190,10 +203,16 @@ class Model:
         ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
         if len(ids) == 0:
             ids = np.array(self.start_ids())
-        streams = self.streams(cfg.num_samples, cfg.engine, cfg.device, condition, cfg.precision)
+        width = cfg.beam or cfg.num_samples
+        streams = self.streams(width, cfg.engine, cfg.device, condition, cfg.precision, cfg.beam)
         streams.prime(ids)
-        stop = self.end_id() if cfg.stop_at_end else None
-        for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
+        end = self.end_id() if cfg.stop_at_end else None
+        watch = StopWatch(self.decoder, cfg.stop, width) if cfg.stop else None
+        if cfg.beam:  # the search runs first; its best hypotheses come out as steps
+            steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch)
+        else:
+            steps = generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, end, watch)
+        for out in steps:
             yield streams, out
 
     def sample_config(self, **options):
@@ -219,7 +238,8 @@ class Model:
     def generate(self, prime: str = "", *, condition=None, **options) -> str | list[str]:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""
         steps = [ids for _, ids in self.stream(prime, condition=condition, **options)]
-        texts = self.decode_steps(steps, self.sample_config(**options).num_samples)
+        cfg = self.sample_config(**options)
+        texts = self.decode_steps(steps, cfg.num_samples, cfg.stop)
         return texts[0] if len(texts) == 1 else texts
 
     def next_tokens(self, prime: str = "", top_probs: int = TOP_PROBS_NEXT, unknown: str = "error",

@@ -30,6 +30,10 @@ SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
 AUTO_UNRESOLVED = 256  # what an auto hidden size reads as before a training run chooses it
 AUTO = -1.0  # dropout and weight_drop: chosen by the training run (rnntext.training.autosize)
 AUTO_DROPOUT_UNRESOLVED = (0.1, 0.0)  # what auto dropout and weight_drop read as before a run chooses them
+# A run trained --init-from another takes these from it: the model options that shape the
+# parameters, and the data options that decide what the tokens are (rnntext.training.finetune).
+ARCHITECTURE = ("cell", "num_layers", "hidden_size", "embed_size", "tie_weights")
+TOKEN_OPTIONS = ("level", "word_mode", "eos", "lines", "condition_by", "nfc", "lowercase", "keep")
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,9 @@ class TrainConfig:
     checkpoint_every: int = opt(1000, "iterations between checkpoints (0: only at validations and the end)")
     keep_last: int = opt(0, "also keep the last K numbered checkpoints (0: none)")
     seed: int = opt(1234, "random seed")
+    init_from: str = opt("", "fine-tune: start from this run's weights, architecture, token options and vocabulary "
+                             "(extended by new tokens); fresh optimizer and schedule (README: Fine-tuning)")
+    init_weights: str = opt("latest", "with init_from: that run's latest or best weights", ("latest", "best"))
     device: str = device_option()
     precision: str = precision_option()
     threads: int = opt(0, "CPU threads (0: PyTorch's default)")
@@ -326,14 +333,10 @@ def resolve(preset: str | None = None, config_file: str | Path | None = None,
             overrides: dict[str, Any] | None = None, base: Config | None = None) -> Config:
     """Defaults < the level's recipe < preset < config file < flat overrides (flags or API
     arguments). The level is the one the later layers ask for. With `base` (a resumed run's
-    recorded configuration) the layers apply to it instead of the defaults and the recipe."""
-    layers = [read_preset(preset)] if preset else []
-    if config_file:
-        layers.append(read_toml(config_file))
-    if overrides:
-        layers.append(flat_overrides(overrides))
-    level = next((layer["data"]["level"] for layer in reversed(layers) if "level" in layer.get("data", {})),
-                 DataConfig.level)
+    recorded configuration, a fine-tuned run's parent) the layers apply to it instead of the
+    defaults and the recipe."""
+    layers = option_layers(preset, config_file, overrides)
+    level = given(layers, "data", "level", DataConfig.level)
     cfg = Config() if base is None else base
     if base is None and levels.recipe(level):  # the defaults are the character recipe; a level may name another
         recipe = read_preset(levels.recipe(level))
@@ -344,6 +347,18 @@ def resolve(preset: str | None = None, config_file: str | Path | None = None,
     for layer in layers:
         cfg = merge(cfg, layer)
     return cfg
+
+
+def option_layers(preset: str | None = None, config_file: str | Path | None = None,
+                  overrides: dict[str, Any] | None = None) -> list[dict[str, dict[str, Any]]]:
+    """What the user asked for, lowest first: the preset, the config file, the flat overrides."""
+    layers = [read_preset(preset)] if preset else []
+    return layers + ([read_toml(config_file)] if config_file else []) + ([flat_overrides(overrides)] if overrides else [])
+
+
+def given(layers: list[dict[str, dict[str, Any]]], section: str, key: str, default: Any = None) -> Any:
+    """The value of `section.key` the highest layer sets, else `default`."""
+    return next((layer[section][key] for layer in reversed(layers) if key in layer.get(section, {})), default)
 
 
 def to_toml(cfg: Config) -> str:

@@ -25,11 +25,15 @@ from rnntext.errors import ConfigError
 Check = tuple[Callable[[Any], bool], str]  # (is the value good?, what it must be)
 
 
-def opt(default: Any, help: str, choices: tuple | None = None, check: Check | None = None) -> Any:
-    """A dataclass field with its help text, its allowed values and its check attached."""
+def opt(default: Any, help: str, choices: tuple | None = None, check: Check | None = None,
+        repeat: bool = False) -> Any:
+    """A dataclass field with its help text, its allowed values and its check attached.
+
+    `repeat`: a tuple of texts given one at a time (a repeatable flag, a JSON list or one text),
+    never split at commas, since a comma may be part of a value (a stop string)."""
     if isinstance(default, (list, dict)):
         raise TypeError("use tuples for sequence defaults (configs are frozen)")
-    return field(default=default, metadata={"help": help, "choices": choices, "check": check})
+    return field(default=default, metadata={"help": help, "choices": choices, "check": check, "repeat": repeat})
 
 
 def at_least(low: float) -> Check:
@@ -114,7 +118,14 @@ TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 def coerce(cls, key: str, value: Any) -> Any:
     """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it."""
-    default = field_of(cls, key).default
+    f = field_of(cls, key)
+    default = f.default
+    if f.metadata.get("repeat"):  # texts, whole: a str is one value
+        if isinstance(value, str):
+            return (value,) if value else ()
+        if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
+            raise ConfigError(f"{key}: {value!r} is not a text or a list of texts")
+        return tuple(value)
     try:
         if isinstance(default, bool):
             if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from rnntext.errors import ConfigError
 from rnntext.options import (
     TORCH_STREAMS,
+    above,
     at_least,
     between,
     check_fields,
@@ -26,6 +27,7 @@ from rnntext.options import (
     engine_option,
     opt,
     precision_option,
+    utf8_problem,
 )
 
 UNKNOWN_HELP = "error, skip, or replace:C (e.g. replace:' '; at word level replace:<unk>)"
@@ -38,6 +40,9 @@ def valid_unknown(value: str) -> bool:
 
 SEED = ((lambda v: 0 <= v < 2**63), "must be 0 or more (below 2**63)")
 UNKNOWN_CHECK = (valid_unknown, f"must be {UNKNOWN_HELP}")
+STOP_CHECK = ((lambda v: isinstance(v, tuple) and all(isinstance(s, str) and s and utf8_problem(s) is None for s in v)),
+              "each stop string must be non-empty UTF-8 text")
+MAX_BEAM = 64
 
 
 def check_unknown(value: str) -> None:
@@ -63,6 +68,17 @@ class SampleConfig:
     stop_at_end: bool = opt(True, "line-mode models: end a sample at the end token")
     top_probs: int = opt(0, "how many of the most likely next tokens after the prime to list, with their "
                             "probabilities (0: none)", check=at_least(0))
+    beam: int = opt(0, "beam search with this many beams instead of sampling: the likeliest continuation, ranked "
+                       "by average log-probability per token; deterministic (temperature, top_k, top_p and seed do "
+                       "not apply); num_samples returns the best beams, at most this many (0: sample)",
+                    check=between(0, MAX_BEAM))
+    repetition_penalty: float = opt(1.0, "CTRL's repetition penalty (Keskar et al. 2019): the logit of a token this "
+                                         "sample has already generated is divided by P when positive and multiplied "
+                                         "by P when negative, before temperature, top_k and top_p; the prime does not "
+                                         "count (1: off; above 1 repeats less)", check=above(0))
+    stop: tuple[str, ...] = opt((), "end a sample where its text first contains this string, which is left out of "
+                                    "the output (repeatable; matched in the generated text, not the prime)",
+                                check=STOP_CHECK, repeat=True)
     prime_from: str = opt("", "take the prime from a random place (chosen by seed) in this text file (the Caffe lab)")
     prime_length: int = opt(50, "with prime_from: the prime's length in characters", check=at_least(1))
     engine: str = engine_option()
@@ -71,6 +87,9 @@ class SampleConfig:
 
     def __post_init__(self):
         check_fields(self, typed=True)
+        if self.beam and self.num_samples > self.beam:
+            raise ConfigError(f"num_samples: beam search returns the best of its beams: give --num-samples at most "
+                              f"--beam ({self.beam}), or a wider --beam")
 
 
 def check_options(**values) -> None:
@@ -85,9 +104,11 @@ def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
     option's help. `labelled`: the model is conditioned on labels (the numpy engine's only)."""
     low = cfg.precision in ("bfloat16", "float16")
     engine = cfg.engine
+    if cfg.beam and (engine == "torch" or low or cfg.device == "cuda"):
+        raise ConfigError("beam: beam search runs on the numpy engine: drop --engine torch, --device and --precision")
     if engine == "auto":
         wants_torch = low or cfg.device == "cuda" or (
-            cfg.device == "auto" and cfg.num_samples >= TORCH_STREAMS and not labelled and _cuda())
+            cfg.device == "auto" and cfg.num_samples >= TORCH_STREAMS and not labelled and not cfg.beam and _cuda())
         engine = "torch" if wants_torch else "numpy"
     if engine == "numpy" and low:
         raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")

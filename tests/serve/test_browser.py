@@ -4,6 +4,7 @@ Never downloads a browser: it uses /usr/bin/chromium (the Makefile installs it w
 and skips, saying why, only where that or Playwright is missing.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -129,3 +130,21 @@ def test_docs_page_lists_the_endpoints_offline(page, server):
     generate = page.locator(".endpoint", has_text="/v1/generate").first
     assert "prime" in generate.text_content() and "temperature" in generate.text_content()
     assert page.is_hidden("#error") and page.errors == [] and page.elsewhere == []
+
+
+def test_steering_controls_send_penalty_stop_strings_and_beam(page):
+    sent = []
+    page.on("request", lambda r: r.url.endswith("/v1/generate/stream") and sent.append(json.loads(r.post_data)))
+    page.fill("#prime", "the ")
+    page.fill("#stop_strings", "o\n\\n\\n")  # two stop strings: "o", and a blank line written as \n\n
+    page.locator("#repetition_penalty").evaluate("el => { el.value = 1.5; el.dispatchEvent(new Event('input')); }")
+    assert page.text_content("#repetition_penalty-value") == "1.50"
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('tokens in')", timeout=30_000)
+    assert sent[-1]["stop"] == ["o", "\n\n"] and sent[-1]["repetition_penalty"] == 1.5 and "beam" not in sent[-1]
+    assert "o" not in page.text_content("#out-gen")
+    page.fill("#beam", "2")
+    page.evaluate("document.querySelector('#status').textContent = ''")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('tokens in')", timeout=30_000)
+    assert sent[-1]["beam"] == 2 and page.is_hidden("#error") and page.errors == []

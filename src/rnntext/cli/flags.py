@@ -39,6 +39,9 @@ def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tu
         if isinstance(f.default, bool):
             group.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=start,
                                help=help_text)
+        elif f.metadata.get("repeat"):  # given once per value: --stop A --stop B
+            group.add_argument(flag(f.name), dest=f.name, action="append", default=start,
+                               metavar=flag(f.name)[2:].replace("-", "_").upper(), help=help_text)
         else:
             kind = str if isinstance(f.default, (tuple, str)) else type(f.default)
             group.add_argument(flag(f.name), dest=f.name, type=kind, default=start,
@@ -47,7 +50,7 @@ def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tu
 
 
 def _show(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, tuple) else repr(value)
+    return (",".join(map(str, value)) or "none") if isinstance(value, tuple) else repr(value)
 
 
 def add_section_flags(parser, section: str, skip: tuple[str, ...] = ()) -> None:

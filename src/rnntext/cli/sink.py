@@ -11,8 +11,8 @@ import sys
 class TextSink:
     """Writes one sample to stdout as it is generated: the prime's text, then each token's."""
 
-    def __init__(self, model):
-        self.decoder, self.level, self.count = model.decoder(), model.level, 0
+    def __init__(self, model, stop=()):
+        self.decoder, self.level, self.count = model.decoder(stop), model.level, 0
 
     def start(self, prime: str, prime_ids) -> None:
         """Show the prime the way its level shows one (as typed, or decoded from its ids)."""

@@ -65,15 +65,18 @@ def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
 
 
-def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> dict:
-    """Read `sources`, build the vocabulary, encode into `out`; return a summary dict."""
+def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, extend=None) -> dict:
+    """Read `sources`, build the vocabulary, encode into `out`; return a summary dict. `extend`: a
+    vocabulary to extend by the text's new tokens instead (fine-tuning, rnntext.text.levels)."""
     out = check_output(out, force)
     if any(s.path is not None and s.path.resolve() == out.resolve() for s in sources):
         raise InputError(f"output {out} is also an input: the text would be replaced by the dataset: "
                          f"choose another -o")
     labels: dict[str, int] = {}
     try:
-        vocab, total = levels.build(data_cfg, _texts(_pieces(sources, data_cfg), labels))
+        texts = _texts(_pieces(sources, data_cfg), labels)
+        vocab, total = levels.build(data_cfg, texts) if extend is None else \
+            levels.of(extend).extend(extend, data_cfg, texts)
     except UnicodeError as e:  # a codec's own complaint (utf-16 without a byte-order mark, ...)
         raise InputError(f"cannot read the input as {data_cfg.encoding}: {e}: pass --encoding with the "
                          f"right codec") from None
@@ -96,11 +99,7 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
     dtype = id_dtype(len(vocab))
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["meta"] = json.dumps(meta, ensure_ascii=False)
-            dsets = {name: f.create_dataset(name, shape=(n,), dtype=dtype, chunks=(min(n, 1 << 20),) if n else None)
-                     for name, n in sizes.items()}
+            dsets = _start(f, meta, sizes, dtype)
             segments = _encode_into(dsets, sizes, vocab, _pieces(sources, data_cfg), labels)
             if labels:
                 for name, rows in segments.items():
@@ -108,6 +107,32 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
             f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
+
+
+def _start(f, meta: dict, sizes: dict[str, int], dtype) -> dict:
+    """Write the header of a new dataset file `f`; return its empty splits."""
+    f.attrs["format"] = FORMAT
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["meta"] = json.dumps(meta, ensure_ascii=False)
+    return {name: f.create_dataset(name, shape=(n,), dtype=dtype, chunks=(min(n, 1 << 20),) if n else None)
+            for name, n in sizes.items()}
+
+
+def remap_dataset(source: Dataset, vocab, id_map: np.ndarray, out: str | Path, block: int = 1 << 22) -> None:
+    """A copy of `source` in `out` whose ids are mapped through `id_map` (source id -> id in
+    `vocab`) and whose vocabulary is `vocab`: a dataset moved into a fine-tuned run's extended
+    vocabulary. Label segments and settings are kept; read and written a block at a time."""
+    out = check_output(out, force=True)
+    sizes = {name: source.size(name) for name in SPLITS}
+    with atomic_path(out) as tmp:
+        with h5py.File(tmp, "w") as f:
+            dsets = _start(f, {**source.meta, "vocab": vocab.to_json()}, sizes, id_dtype(len(vocab)))
+            for name, d in dsets.items():
+                for lo in range(0, sizes[name], block):
+                    d[lo:lo + block] = id_map[np.asarray(source.split(name)[lo:lo + block], np.int64)]
+                if (rows := source.segments(name)) is not None:
+                    f[f"{name}_segments"] = rows
+            f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
 
 
 def _pieces(sources, data_cfg):

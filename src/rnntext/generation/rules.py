@@ -1,4 +1,5 @@
-"""Sampling rules on logits: temperature, top-k, top-p (nucleus) and greedy, in NumPy.
+"""Sampling rules on logits: temperature, top-k, top-p (nucleus), greedy and the repetition
+penalty, in NumPy.
 
 One random-number design serves every path (one stream, a batch, the torch engine on a GPU),
 so the same seed gives the same text whichever produced it:
@@ -18,6 +19,11 @@ so the same seed gives the same text whichever produced it:
   top_p keeps, in that same order, each token whose preceding probability mass is below top_p
   (so the most likely token always stays and a tiny top_p is greedy). Temperature applies
   before both filters, as in most LM toolkits.
+- The repetition penalty (CTRL, Keskar et al. 2019, in the form most toolkits apply it, since
+  CTRL's plain division would raise a negative logit) comes first, on the model's logits:
+  for every token stream b has already generated (its prime does not count), a logit l > 0
+  becomes l / P and a logit l <= 0 becomes l * P; other logits are unchanged. `Penalty` keeps
+  each stream's generated tokens and applies it.
 
 `Sampler(rule, B, V)(logits, u)` is the one implementation: the runtime calls it on its
 (B, V) float32 logits, the torch engine on `logits.cpu().numpy()`. `choose` is a one-off
@@ -42,14 +48,17 @@ class Rule:
     top_k: int = SampleConfig.top_k
     top_p: float = SampleConfig.top_p
     greedy: bool = SampleConfig.greedy
+    repetition_penalty: float = SampleConfig.repetition_penalty
 
     def __post_init__(self):
-        check_options(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, greedy=self.greedy)
+        check_options(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, greedy=self.greedy,
+                      repetition_penalty=self.repetition_penalty)
 
     @classmethod
     def from_config(cls, sample_cfg) -> Rule:
         """The rule of a `rnntext.sampling.SampleConfig`."""
-        return cls(sample_cfg.temperature, sample_cfg.top_k, sample_cfg.top_p, sample_cfg.greedy)
+        return cls(sample_cfg.temperature, sample_cfg.top_k, sample_cfg.top_p, sample_cfg.greedy,
+                   sample_cfg.repetition_penalty)
 
     @property
     def is_greedy(self) -> bool:
@@ -140,6 +149,42 @@ class Sampler:
             before = mass - ranked                             # mass strictly before each rank
             ranked[before >= self.rule.top_p * mass[:, -1:]] = 0
         np.put_along_axis(w, order, ranked, axis=1)
+
+
+def penalize(logits: np.ndarray, seen: np.ndarray, penalty: float, out: np.ndarray | None = None) -> np.ndarray:
+    """The repetition penalty on logits (B, V): where `seen` (B, V) is true, a positive logit is
+    divided by `penalty` and any other multiplied by it (see the module doc); `out` may be given."""
+    out = np.empty_like(logits) if out is None else out
+    np.copyto(out, logits)
+    positive = logits > 0
+    np.divide(logits, out.dtype.type(penalty), out=out, where=seen & positive)
+    np.multiply(logits, out.dtype.type(penalty), out=out, where=seen & ~positive)
+    return out
+
+
+class Penalty:
+    """The repetition penalty of B streams: the tokens each has generated, and their logits
+    penalised (`__call__`). A penalty of 1 changes nothing and costs nothing."""
+
+    def __init__(self, penalty: float, batch: int, vocab_size: int):
+        self.penalty, self.active = penalty, penalty != 1
+        self.seen = np.zeros((batch, vocab_size) if self.active else (batch, 0), bool)
+        self.out = np.zeros((batch, vocab_size) if self.active else (0, 0), np.float32)
+        self.rows = np.arange(batch)
+
+    def __call__(self, logits: np.ndarray) -> np.ndarray:
+        """The logits to draw from: `logits` itself when off, else penalised in a reused buffer."""
+        return penalize(logits, self.seen, self.penalty, self.out) if self.active else logits
+
+    def saw(self, ids: np.ndarray) -> None:
+        """Note each stream's new token (ids (B,); -1, a stopped stream, is skipped)."""
+        if self.active:
+            ok = ids >= 0
+            self.seen[self.rows[ok], ids[ok]] = True
+
+    def reorder(self, indices: np.ndarray) -> None:
+        """Stream b now continues stream indices[b] (beam search)."""
+        self.seen = self.seen[indices]
 
 
 def choose(logits: np.ndarray, u: np.ndarray, rule: Rule) -> np.ndarray:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rnntext.generation.packing import Packed, pack
-from rnntext.generation.rules import Rule, Sampler, Uniforms
+from rnntext.generation.rules import Penalty, Rule, Sampler, Uniforms
 
 
 class Runtime:
@@ -127,6 +127,18 @@ class Streams:
         self.primed, self._shared = True, True
         return self.logits
 
+    def reorder(self, indices) -> None:
+        """Stream b takes the state and logits stream indices[b] has (beam search keeps its best
+        hypotheses so): every state array of every layer, in place. indices: (B,) ints."""
+        indices = np.asarray(indices, np.int64).reshape(-1)
+        if len(indices) != self.B or indices.min() < 0 or indices.max() >= self.B:
+            raise ValueError(f"reorder takes {self.B} stream indices in [0, {self.B})")
+        if self.B == 1:
+            return
+        for a in [*self._state(), self.logits]:
+            a[...] = a[indices]                                # the right side is a copy
+        self._shared = self._shared or bool((indices == indices[0]).all())
+
     def _twin(self) -> Streams:
         if self._single is None:
             self._single = Streams(self.packed, 1)
@@ -161,30 +173,37 @@ class Streams:
             outputs[t] = h
         return outputs
 
-    def generate(self, length: int, rule: Rule, seed: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    def generate(self, length: int, rule: Rule, seed: int = 0, stop: int | None = None,
+                 watch=None) -> Iterator[np.ndarray]:
         """Yield `length` steps of tokens, each (B,) int64: see `generate`."""
-        return generate(self, length, rule, seed, stop)
+        return generate(self, length, rule, seed, stop, watch)
 
 
-def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None = None,
+             watch=None) -> Iterator[np.ndarray]:
     """Yield `length` steps of tokens, each (B,) int64, drawn as rules.py documents.
 
     `streams` is any object with B, V, primed, logits (B, V) and step(ids): this runtime's
     Streams or the torch engine's. While the generator waits at a yield, `streams.logits`
-    still holds the logits the yielded tokens were drawn from (for --verbose). With `stop`,
-    a stream that has produced that token yields -1 from then on, and the generator ends
-    early once every stream has stopped.
+    still holds the logits the yielded tokens were drawn from (before the repetition penalty;
+    for --verbose). A stream stops after it has produced the token `stop`, or when `watch`
+    (a rnntext.generation.stops.StopWatch: the stop strings) says so: it yields -1 from then
+    on, and the generator ends early once every stream has stopped.
     """
     if not streams.primed:
         raise ValueError("prime the streams before generating")
     sample, uniforms = Sampler(rule, streams.B, streams.V), Uniforms(seed, streams.B)
+    penalty = Penalty(rule.repetition_penalty, streams.B, streams.V)
     stopped = np.zeros(streams.B, bool)
     for n in range(length):
-        ids = sample(streams.logits, uniforms.next())
+        ids = sample(penalty(streams.logits), uniforms.next())
         out = ids.copy()
+        out[stopped] = -1
+        penalty.saw(out)
         if stop is not None:
-            out[stopped] = -1
             stopped |= ids == stop
+        if watch is not None:
+            stopped |= watch(out)
         yield out
         if n + 1 == length or stopped.all():
             return

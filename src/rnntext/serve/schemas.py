@@ -25,7 +25,7 @@ from rnntext.serve.limits import Limits
 log = logging.getLogger(__name__)
 
 GENERATE = ("prime", "length", "temperature", "top_k", "top_p", "greedy", "num_samples", "seed", "unknown",
-            "stop_at_end")
+            "stop_at_end", "beam", "repetition_penalty", "stop")
 NEXT = ("prime", "top_probs", "unknown")
 RENAMED = {"k": "top_probs", "stop_at_eos": "stop_at_end"}  # old request fields, accepted for one release
 
@@ -84,7 +84,11 @@ def sample_fields(names: tuple[str, ...], defaults: dict | None = None) -> dict:
     out = {}
     for f in dataclasses.fields(SampleConfig):
         if f.name in names:
-            kind = Text if isinstance(f.default, str) else type(f.default)
+            kind = type(f.default)
+            if isinstance(f.default, str):
+                kind = Text
+            elif f.metadata.get("repeat"):  # a list of texts, or one text
+                kind = list[Text] | Text
             default = (defaults or {}).get(f.name)
             shown = repr(default) if default is not None else f"the run's [sample] {f.name}, else {f.default!r}"
             out[f.name] = (kind | None, Field(default, description=f"{f.metadata['help']} (default: {shown})"))
@@ -118,6 +122,9 @@ def check_generate(cfg: SampleConfig, limits: Limits) -> None:
     if cfg.num_samples > limits.max_samples:
         raise LimitError(422, "max_samples", f"num_samples {cfg.num_samples} is over this server's limit of "
                                              f"{limits.max_samples} (max_samples)")
+    if cfg.beam > limits.max_samples:  # a beam is a stream, as a sample is
+        raise LimitError(422, "max_samples", f"beam {cfg.beam} is over this server's limit of "
+                                             f"{limits.max_samples} streams (max_samples)")
 
 
 def check_next(cfg: SampleConfig, limits: Limits) -> None:

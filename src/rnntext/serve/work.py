@@ -144,12 +144,12 @@ class Job:
         return {"samples": texts, "tokens": len(steps), "seed": self.cfg.seed,
                 "seconds": round(time.monotonic() - start, 4)}
 
-    def texts(self, steps: list[np.ndarray]) -> list[str]:
-        return self.model.decode_steps(steps, self.cfg.num_samples)
+    def texts(self, steps: list[np.ndarray], partial: bool = False) -> list[str]:
+        return self.model.decode_steps(steps, self.cfg.num_samples, self.cfg.stop, partial)
 
     def flush(self, steps: list[np.ndarray], texts: list[str] | None = None) -> None:
         """Send what is new since the last flush; whole texts when decoding changed earlier text."""
-        texts = self.texts(steps) if texts is None else texts
+        texts = self.texts(steps, partial=True) if texts is None else texts
         if all(t.startswith(s) for t, s in zip(texts, self.sent)):
             delta = [t[len(s):] for t, s in zip(texts, self.sent)]
             if any(delta):

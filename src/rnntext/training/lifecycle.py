@@ -21,10 +21,16 @@ from rnntext.training import rundir
 log = logging.getLogger(__name__)
 
 
+def prepares_data(inputs, cfg: Config) -> bool:
+    """Whether the run trains on its own data.h5: prepared from text, or (fine-tuning) any input
+    moved into its extended vocabulary."""
+    return bool(cfg.train.init_from) or not (len(inputs) == 1 and is_dataset(str(inputs[0])))
+
+
 def claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
     """How this command takes the run directory (a rundir.Claim), decided before anything changes:
     only rnntext's own files are ever removed or replaced, never an input or another program's file."""
-    writes = set(rundir.RUN_FILES) - ({rundir.DATA} if is_dataset(str(inputs[0])) and len(inputs) == 1 else set())
+    writes = set(rundir.RUN_FILES) - (set() if prepares_data(inputs, cfg) else {rundir.DATA})
     if cfg.train.keep_last:
         writes.add(rundir.CHECKPOINTS)
     record = rundir.manifest_record([input_name(i) for i in inputs], cfg.to_dict())
@@ -42,7 +48,9 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
     checkpoint's, else the record's, else config.toml); its data options may not change, and a
     cosine schedule that has ended is re-fitted to a new time limit or refused."""
     if not resume:
-        return config_mod.resolve(preset, config_file, overrides)
+        from rnntext.training import finetune
+
+        return finetune.resolve(preset, config_file, overrides)  # with init_from: over the parent's options
     state = rundir.checkpoint_state(run) if run.is_dir() else None
     base = config_mod.merge(Config(), rundir.recorded_config(run, state))
     cfg = config_mod.resolve(preset, config_file, overrides, base=base)
@@ -51,6 +59,9 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
     if changed:
         raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
                           f"data: drop those options, or start a new run with another -o")
+    if cfg.train.init_from != base.train.init_from:
+        raise ConfigError("init_from: a resumed run continues from its own checkpoint: drop --init-from, or start "
+                          "a new run with another -o")
     return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
 
 

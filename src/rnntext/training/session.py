@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from rnntext.config import Config
-from rnntext.data.dataset import is_dataset, open_dataset, prepare_dataset
+from rnntext.data.dataset import open_dataset, prepare_dataset
 from rnntext.text.read import resolve_sources
-from rnntext.training import autosize, distributed, lifecycle, rundir
+from rnntext.training import autosize, distributed, finetune, lifecycle, rundir
 from rnntext.training.trainer import Trainer
 
 
@@ -22,23 +22,29 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     for --time-limit."""
     restart = resume and not rundir.has_checkpoint(run)  # no checkpoint yet: start the recorded run
     claim, removed = None, []
-    from_text = not (len(inputs) == 1 and is_dataset(inputs[0]))
-    data_path = rundir.data_path(run) if from_text else Path(inputs[0])
+    parent = finetune.load(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
+    own_data = lifecycle.prepares_data(inputs, cfg)
+    data_path = rundir.data_path(run) if own_data else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
         claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
         if not resume:
             removed = claim.apply()
-        if from_text and not (resume and data_path.is_file()):
-            sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
-            prepare_dataset(sources, cfg.data, data_path, force=True)
+        if own_data and not (resume and data_path.is_file()):
+            prepare_data(run, inputs, cfg, data_path, parent)
     distributed.barrier(world)
     with open_dataset(data_path) as dataset:
         dataset.check_ids()
         cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world)
         if resume and not restart:
             lifecycle.check_resumable(run, info)
+        if parent is not None:
+            finetune.check_data(parent, info)
+            info.training["init_from"] = parent.record()
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
                           spent=time.monotonic() - started)
+        if parent is not None:
+            trainer.engine.load_weights(finetune.grown(parent.weights, len(parent.info.vocab), cfg.model,
+                                                       len(info.vocab), cfg.train.seed))
         if resume and not restart:
             trainer.restore()
         if claim is not None and resume:  # every check has passed: now the directory may change
@@ -47,6 +53,17 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
                 rundir.truncate_metrics(run, 0)
         result = trainer.fit()
     return dataclasses.replace(result, removed=tuple(removed))
+
+
+def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent) -> None:
+    """Prepare the run's own data.h5 from text; a fine-tuned run's in its parent's vocabulary
+    extended (or, resumed without it, in its own)."""
+    if not cfg.train.init_from:
+        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
+        prepare_dataset(sources, cfg.data, data_path, force=True)
+        return
+    vocab = parent.info.vocab if parent is not None else rundir.read_info(run).vocab
+    finetune.prepare(inputs, cfg, vocab, data_path)
 
 
 def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):

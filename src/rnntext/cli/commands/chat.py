@@ -7,7 +7,7 @@ from rnntext.cli.flags import add_condition, add_option_flags, add_run, add_weig
 from rnntext.sampling import SampleConfig
 
 HELP = "an interactive prompt: type text, the model continues it"
-SETTINGS = ("length", "temperature", "top_k", "top_p", "greedy", "seed")  # chat's flags and `:name value` settings
+SETTINGS = ("length", "temperature", "top_k", "top_p", "greedy", "seed", "repetition_penalty", "beam")  # chat's flags and `:name value` settings
 OWN_DEFAULTS = {"length": 20, "temperature": 0.8}  # a chat answers briefly, a little more sure of itself
 
 

@@ -12,7 +12,7 @@ from rnntext.judge import NOVELTY_SAMPLES
 from rnntext.sampling import UNKNOWN_HELP, SampleConfig
 
 HELP = "loss, bits per character, perplexity and accuracy of a model on text"
-NOVELTY = ("num_samples", "length", "temperature", "top_k", "top_p", "seed")  # the sampling options of --novelty
+NOVELTY = ("num_samples", "length", "temperature", "top_k", "top_p", "seed", "repetition_penalty")  # the sampling options of --novelty
 
 
 def add_arguments(p) -> None:

@@ -53,6 +53,8 @@ def run(args) -> int:
     prime = cfg.prime or (model.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed) if cfg.prime_from else "")
     if args.verbose and cfg.num_samples > 1:
         raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
+    if args.verbose and cfg.beam:
+        raise ConfigError("verbose: shows the probabilities tokens were sampled with: drop --beam")
     if cfg.top_probs:
         for token, p in model.next_tokens(prime, cfg.top_probs, cfg.unknown, args.condition):
             print(f"{token!r:>10} {p:.4f}")
@@ -64,9 +66,9 @@ def run(args) -> int:
     if args.verbose:
         print_verbose(model, stream, cfg.temperature)
     elif not args.json and cfg.num_samples == 1:
-        print_streaming(model, stream, prime, prime_ids)
+        print_streaming(model, stream, prime, prime_ids, cfg.stop)
     else:
-        print_samples(model, stream, prime, cfg.num_samples, args.json)
+        print_samples(model, stream, prime, cfg.num_samples, args.json, cfg.stop)
     return 0
 
 
@@ -81,11 +83,11 @@ def print_verbose(model, stream, temperature: float) -> None:
         print(f"{model.vocab.tokens[ids[0]]!r}\t{p:.4f}")
 
 
-def print_streaming(model, stream, prime: str, prime_ids) -> None:
-    """One sample, written as it is generated, after its prime."""
+def print_streaming(model, stream, prime: str, prime_ids, stop=()) -> None:
+    """One sample, written as it is generated, after its prime (up to a stop string)."""
     from rnntext.cli.sink import TextSink
 
-    sink = TextSink(model)
+    sink = TextSink(model, stop)
     sink.start(prime, prime_ids)
     for _, ids in stream:
         if ids[0] >= 0:
@@ -94,9 +96,9 @@ def print_streaming(model, stream, prime: str, prime_ids) -> None:
     print(flush=True)
 
 
-def print_samples(model, stream, prime: str, num_samples: int, as_json: bool) -> None:
+def print_samples(model, stream, prime: str, num_samples: int, as_json: bool, stop=()) -> None:
     """Several samples (or JSON), printed when all are done."""
-    texts = model.decode_steps([ids for _, ids in stream], num_samples)
+    texts = model.decode_steps([ids for _, ids in stream], num_samples, stop)
     for i, text in enumerate(texts):
         if as_json:
             print(json.dumps({"sample": i, "prime": prime, "text": text}, ensure_ascii=False))

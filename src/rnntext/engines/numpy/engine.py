@@ -61,6 +61,12 @@ class NumpyEngine:
     def weights(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.params.items()}
 
+    def load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Start from these weights (PyTorch's names; fine-tuning), the optimizer still fresh."""
+        if set(weights) != set(self.params):
+            raise KeyError(f"weights {sorted(set(weights) ^ set(self.params))[:3]} do not fit this model")
+        self.params = {k: np.array(weights[k], np.float32) for k in self.params}
+
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict]:
         tensors = {f"model.{k}": v for k, v in self.params.items()}
         tensors |= {f"optim.{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()}

@@ -181,6 +181,10 @@ class TorchEngine:
     def weights(self) -> dict[str, np.ndarray]:
         return {k: v.float().cpu().numpy() for k, v in self.model.weights().items()}
 
+    def load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Start from these weights (PyTorch's names; fine-tuning), the optimizer still fresh."""
+        self.model.load_weights({k: torch.from_numpy(np.array(v, np.float32)) for k, v in weights.items()})
+
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict]:
         """Everything exact resume needs, as arrays plus JSON."""
         tensors = {f"model.{k}": v.cpu().numpy() for k, v in self.model.weights().items()}

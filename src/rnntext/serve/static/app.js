@@ -64,6 +64,7 @@ async function loadModels() {
   state.limits = data.limits;
   for (const m of data.models) $("model").add(new Option(m.name, m.name));
   $("length").max = data.limits.max_length;
+  $("beam").max = data.limits.max_samples;
   $("prime").maxLength = data.limits.max_prime_chars;
   if (!data.models.length) showError("This server has no models: start it with rnntext serve RUN.");
   showModelInfo();
@@ -74,6 +75,8 @@ async function loadModels() {
 function updateSliders() {
   $("temperature-value").textContent = Number($("temperature").value).toFixed(2);
   $("top_k-value").textContent = $("top_k").value === "0" ? "all" : $("top_k").value;
+  const penalty = Number($("repetition_penalty").value);
+  $("repetition_penalty-value").textContent = penalty === 1 ? "off" : penalty.toFixed(2);
   $("length-value").textContent = $("length").value;
 }
 
@@ -129,14 +132,24 @@ function setRunning(running) {
   $("caret").hidden = !running;
 }
 
+// Stop strings: one per line, with \n for a line end and \\ for a backslash.
+function stopStrings() {
+  return $("stop_strings").value.split("\n").filter((line) => line !== "")
+    .map((line) => line.replace(/\\(n|\\)/g, (_, c) => (c === "n" ? "\n" : "\\")));
+}
+
 function request() {
   const seed = $("seed").value.trim();
+  const beam = Number($("beam").value) || 0;
   return {
     model: $("model").value,
     prime: $("prime").value,
     temperature: Number($("temperature").value),
     top_k: Number($("top_k").value),
     length: Number($("length").value),
+    repetition_penalty: Number($("repetition_penalty").value),
+    stop: stopStrings(),
+    ...(beam > 0 ? { beam } : {}),
     unknown: $("unknown").value,
     ...(seed === "" ? {} : { seed: Number(seed) }),
   };
@@ -227,7 +240,7 @@ async function copyOutput() {
 }
 
 function init() {
-  for (const id of ["temperature", "top_k", "length"]) $(id).addEventListener("input", updateSliders);
+  for (const id of ["temperature", "top_k", "repetition_penalty", "length"]) $(id).addEventListener("input", updateSliders);
   $("model").addEventListener("change", () => { showModelInfo(); refreshChart(); });
   $("prime").addEventListener("input", scheduleChart);
   $("unknown").addEventListener("change", scheduleChart);

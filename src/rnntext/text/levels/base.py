@@ -94,6 +94,18 @@ class Level:
         """The vocabulary a dataset or model.json stores (RunError when damaged)."""
         raise NotImplementedError
 
+    def extend(self, vocab, data_cfg, chunks: Iterable[str]):
+        """Fine-tuning: `vocab` extended by the chunks' new tokens, and the number of tokens in
+        the chunks. The new tokens are those this level's own vocabulary of the chunks holds
+        (after min_count and max_vocab), appended in its order; the known ones keep their ids."""
+        own, total = self.build(data_cfg, chunks)
+        return self.extended(vocab, own.tokens), total
+
+    def extended(self, vocab, tokens: Iterable[str]):
+        """`vocab` with the `tokens` it lacks appended, in order."""
+        new = [t for t in dict.fromkeys(tokens) if t not in vocab]
+        return self.from_json({**vocab.to_json(), "tokens": [*vocab.tokens, *new]}) if new else vocab
+
     def specials(self, data_cfg) -> tuple[str, ...]:
         """The special tokens line mode adds to the vocabulary."""
         return (self.line_start, self.line_end) if data_cfg.lines else ()

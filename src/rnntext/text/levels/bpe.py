@@ -153,5 +153,18 @@ class BpeLevel(Level):
     def from_json(self, data: dict) -> BpeVocab:
         return BpeVocab.from_json(data)
 
+    def extend(self, vocab, data_cfg, chunks: Iterable[str]):
+        """Merges cannot be added to a trained BPE without changing how known text splits, so the
+        new text is encoded with `vocab` as it is: byte-level BPE encodes any text, nothing is
+        unknown, and rare words of the new text come out as several known subwords."""
+        return vocab, sum(len(vocab.encode(c)) for c in chunks)
+
+    def extended(self, vocab, tokens: Iterable[str]):
+        missing = [t for t in tokens if t not in vocab]
+        if missing:
+            raise ConfigError(f"a bpe vocabulary cannot take new tokens ({len(missing)}, e.g. {missing[0]!r}): "
+                              f"give the text instead of a dataset prepared with another tokenizer")
+        return vocab
+
 
 LEVEL = BpeLevel()
