@@ -117,7 +117,8 @@ def _pieces(sources, data_cfg):
     tab takes each line's label from before its first tab.
     """
     wrap = (lambda t: levels.as_lines(t, data_cfg.level)) if data_cfg.lines else (lambda t: t)
-    for source, chunk in iter_text(sources, data_cfg):
+    whole_lines = data_cfg.lines or data_cfg.condition_by == "tab"  # a line is a sample, or has a label
+    for source, chunk in iter_text(sources, data_cfg, whole_lines):
         if data_cfg.condition_by == "none":
             yield None, wrap(chunk)
         elif data_cfg.condition_by == "file":

@@ -24,11 +24,13 @@ def line_tokens(level: str) -> tuple[str, str]:
 
 
 def as_lines(chunk: str, level: str) -> str:
-    """Each non-empty line of `chunk` wrapped in start and end tokens (the line end dropped)."""
+    """Each non-empty line of `chunk` wrapped in start and end tokens (the line end dropped).
+    Word and bpe lines each start with a space, so that text read in chunks (each a run of
+    whole lines) wraps as it would whole: BPE makes that space a token, or joins it to "<"."""
     start, end = line_tokens(level)
     if level in ("char", "byte"):
         return "".join(f"{start}{line}{end}" for line in chunk.split("\n") if line.strip())
-    return " ".join(f"{start} {line} {end}" for line in chunk.split("\n") if line.strip())
+    return "".join(f" {start} {line} {end}" for line in chunk.split("\n") if line.strip())
 
 
 def build(data_cfg, chunks: Iterable[str]):
