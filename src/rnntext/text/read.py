@@ -180,11 +180,10 @@ def _last_cut(text: str) -> int:
     """The last position of _CUT in text (0: none), looking back from the end."""
     span = 1 << 12
     while True:
-        lo, last = max(0, len(text) - span), None
-        for last in _CUT.finditer(text, lo):
-            pass
-        if last is not None or lo == 0:
-            return last.start() if last is not None else 0
+        lo = max(0, len(text) - span)
+        cuts = [m.start() for m in _CUT.finditer(text, lo)]
+        if cuts or lo == 0:
+            return cuts[-1] if cuts else 0
         span *= 8
 
 

@@ -7,7 +7,6 @@ notebook that calls this keeps its own.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from rnntext.data.atomic import atomic_path
 from rnntext.errors import ConfigError, RunError
+from rnntext.training import metrics
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +22,26 @@ TRAIN_COLOR, VAL_COLOR, LR_COLOR = "tab:blue", "tab:orange", "tab:gray"
 
 
 def read_metrics(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
-    """(training lines, validation lines) of RUN/metrics.jsonl; RunError if there are none."""
+    """(training lines, validation lines) of RUN/metrics.jsonl, read as resume reads it (a torn
+    or damaged line is skipped with a warning); RunError if there are none."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise RunError(f"{path} does not exist: plot a run directory that `rnntext train` wrote metrics into")
-    train, val = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            # A crash mid-append can leave a torn last line; the rest is still worth plotting.
-            log.warning("skipping unreadable line %d of %s", number, path)
-            continue
-        if "train_loss" in record:
-            train.append(record)
-        elif "val_loss" in record:
-            val.append(record)
+    lines, damaged = metrics.read_lines(path)
+    train = [r for _, r in lines if _numbers(r, "iter", "train_loss")]
+    val = [r for _, r in lines if _numbers(r, "iter", "val_loss") and "train_loss" not in r]
+    skipped = damaged + len(lines) - len(train) - len(val)
+    if skipped:
+        # A crash mid-append can leave a torn last line; the rest is still worth plotting.
+        log.warning("skipped %d unreadable line(s) of %s", skipped, path)
     if not train and not val:
         raise RunError(f"{path} has no training or validation lines yet: train longer than --log-every steps")
     return train, val
+
+
+def _numbers(record: dict, *keys: str) -> bool:
+    """Whether the record holds a number (int or float, not bool) under every key."""
+    return all(isinstance(record.get(k), (int, float)) and not isinstance(record.get(k), bool) for k in keys)
 
 
 def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:

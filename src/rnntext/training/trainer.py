@@ -25,6 +25,7 @@ from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowB
 from rnntext.errors import RunError, TrainingError
 from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
+from rnntext.training.metrics import truncate as _truncate_metrics  # (api.py imports it from here)
 from rnntext.training.schedules import Plateau, lr_at
 from rnntext.training.threads import ThreadTuner
 
@@ -357,21 +358,3 @@ class Trainer:
         self.report({"kind": "val" if "val_loss" in record else "log", **record})
         log.debug("%s", record)
 
-
-def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Drop metrics lines written after the checkpoint we resume from, and any torn or damaged
-    line (a crash or a full disk mid-append)."""
-    if not path.is_file():
-        return
-    kept, dropped = [], 0
-    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
-        try:
-            record = json.loads(line)
-            ok = isinstance(record, dict) and 0 <= record.get("iter", 0) <= iteration
-        except (ValueError, TypeError):
-            ok = False
-        kept += [line] if ok else []
-        dropped += not ok and bool(line.strip())
-    if dropped:
-        log.info("dropped %d metrics lines of %s after iteration %d or damaged", dropped, path, iteration)
-    write_text(path, "".join(line + "\n" for line in kept))
