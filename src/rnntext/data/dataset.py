@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from rnntext.data.atomic import atomic_path
+from rnntext.data.atomic import FailLater, atomic_path
 from rnntext.errors import DatasetError, InputError
 from rnntext.text import levels
 from rnntext.text.read import iter_text
@@ -94,8 +94,9 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
         "labels": list(labels),
     }
     dtype = id_dtype(len(vocab))
-    with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as f:
+    with atomic_path(out) as tmp, open(tmp, "r+b", buffering=0) as raw:
+        disk = FailLater(raw)  # a full disk is raised here, after HDF5 has closed the file cleanly
+        with h5py.File(disk, "w") as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["meta"] = json.dumps(meta, ensure_ascii=False)
@@ -105,7 +106,10 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False) -> 
             if labels:
                 for name, rows in segments.items():
                     f[f"{name}_segments"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            f.flush()
+            disk.check()  # before reading back what may never have reached the disk
             f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
+        disk.check()
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
 
