@@ -25,6 +25,7 @@ from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowB
 from rnntext.errors import RunError, TrainingError
 from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
+from rnntext.training.lifecycle import InterruptGate
 from rnntext.training.metrics import truncate as _truncate_metrics  # (api.py imports it from here)
 from rnntext.training.schedules import Plateau, lr_at
 from rnntext.training.threads import ThreadTuner
@@ -191,8 +192,9 @@ class Trainer:
             from rnntext.training.tensorboard import TensorBoardWriter
 
             self.tensorboard = TensorBoardWriter(self.run)
+        gate = InterruptGate()  # interrupts between iterations only: a checkpoint then resumes exactly
         try:
-            while (stopped_by := self._stop_reason(start)) is None:
+            while gate.open() and (stopped_by := self._stop_reason(start)) is None:
                 epoch, b = divmod(self.iteration, nb)
                 # until the first fit every step may be the one; then only log windows (every rank
                 # agrees on both, so the broadcast inside stays collective, and off the hot loop)
@@ -229,6 +231,8 @@ class Trainer:
                     last_saved = self.iteration
         except KeyboardInterrupt:
             stopped_by = "interrupt"
+        finally:
+            gate.close()
         if stopped_by != "interrupt" and (not eval_every or self.iteration % eval_every):
             self._validate(start)
         elif self.iteration != last_saved:
