@@ -296,9 +296,10 @@ def _deliver(proc: subprocess.Popen, run: Path, signum: int, when: str, rng: ran
         deadline = time.time() + 60
         while not any(run.glob(".trainer.safetensors.*.tmp")) and proc.poll() is None and time.time() < deadline:
             time.sleep(0.003)
-    elif when == "training":  # a seeded moment once training has logged its first line
+    elif when == "training":  # a seeded moment once this session has logged a line
+        logged = _size(run / "metrics.jsonl")
         deadline = time.time() + 60
-        while not (run / "metrics.jsonl").is_file() and proc.poll() is None and time.time() < deadline:
+        while _size(run / "metrics.jsonl") <= logged and proc.poll() is None and time.time() < deadline:
             time.sleep(0.003)
         time.sleep(rng.uniform(0.0, seconds))
     else:  # a seeded moment from the start: importing, preparing, training or saving
@@ -357,6 +358,13 @@ def signal_in_process(lab: Path, text: Path, ref: dict, moment: str, nth: int) -
     result |= {"stopped_at": stopped, "lost": sum(not (run / n).is_file() for n in before)}
     result["difference"] = difference(ref, outcome(run)) if code == 0 else f"exit {code}: {err.strip()[:200]}"
     return result
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _readable(path: Path) -> bool:
