@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import errno
 import io
+import itertools
 import json
 import os
 import pathlib
@@ -273,6 +274,7 @@ def signal_chain(lab: Path, text: Path, ref: dict, plan: list[tuple[str, str]], 
     results, seen = [], set()
     for name, when in [*plan, ("", "")]:
         argv = ["train", "-o", run, "--resume"] if (run / ".rnntext-run").is_file() else first
+        stale = set(run.glob(".*.tmp"))
         proc = child(argv, inject if when == "write" else None)
         hit = bool(name) and _deliver(proc, run, getattr(signal, name), when, rng, seconds)
         _, err = proc.communicate()
@@ -281,7 +283,7 @@ def signal_chain(lab: Path, text: Path, ref: dict, plan: list[tuple[str, str]], 
                 raise RuntimeError(f"the final resume of {run} failed: {err.strip()[-300:]}")
             break
         results.append({"signal": name, "when": when, "hit": hit, "returncode": proc.returncode,
-                        "mid_write": any(run.glob(".*.tmp")),
+                        "mid_write": bool(set(run.glob(".*.tmp")) - stale),  # a temporary file left behind
                         "lost": sum(not (run / n).is_file() or not _readable(run / n) for n in seen)})
         seen |= {p.name for p in (run.iterdir() if run.is_dir() else ()) if p.is_file() and not _TMP.fullmatch(p.name)}
     diff = difference(ref, outcome(run))
@@ -301,7 +303,7 @@ def _deliver(proc: subprocess.Popen, run: Path, signum: int, when: str, rng: ran
         deadline = time.time() + 60
         while _size(run / "metrics.jsonl") <= logged and proc.poll() is None and time.time() < deadline:
             time.sleep(0.003)
-        time.sleep(rng.uniform(0.0, seconds))
+        time.sleep(rng.uniform(0.0, seconds / 3))
     else:  # a seeded moment from the start: importing, preparing, training or saving
         time.sleep(rng.uniform(0.2, seconds))
     if proc.poll() is not None:
@@ -399,7 +401,7 @@ def reference(lab: Path, text: Path, iters: int, in_process: bool) -> dict:
 
 
 MOMENTS = (("backward", 13), ("step", 27), ("checkpoint", 2))  # SIGTERM inside a step, inside a save
-ONCE = ("manifest", "config")  # written once a session; the others at every checkpoint or log line
+ONCE = ("manifest", "config")  # written once a session; best.safetensors twice in ITERS; the others more
 
 
 def disk_full_cases(quick: bool) -> list[tuple[str, int, str]]:
@@ -407,8 +409,18 @@ def disk_full_cases(quick: bool) -> list[tuple[str, int, str]]:
     if quick:
         return [(kind, 1 if kind in ONCE else 2, "write") for kind in KINDS] + [("model_json", 1, "write"),
                                                                                   ("checkpoint", 1, "fsync")]
-    return [(kind, nth, phase) for kind in KINDS for nth in ((1,) if kind in ONCE else (1, 2, 3))
-            for phase in ("write", "fsync") if not (kind == "metrics" and phase == "fsync")]
+    nths = {kind: (1,) if kind in ONCE else (1, 2) if kind == "best" else (1, 2, 3) for kind in KINDS}
+    return [(kind, nth, phase) for kind in KINDS for nth in nths[kind] for phase in ("write", "fsync")
+            if not (kind == "metrics" and phase == "fsync")]
+
+
+def signal_plans(kills: int, terms: int) -> list[list[tuple[str, str]]]:
+    """Chains of at most two signals (a SIGKILL, then a SIGTERM to the resumed run), each chain a
+    fresh run: SIGKILL at a random moment or while a checkpoint is written, SIGTERM at a random
+    moment, while a checkpoint is written or during training."""
+    kill = [("SIGKILL", ("random", "write")[i % 2]) for i in range(kills)]
+    term = [("SIGTERM", ("random", "write", "training")[i % 3]) for i in range(terms)]
+    return [[*k, *t] for k, t in itertools.zip_longest([[x] for x in kill], [[x] for x in term], fillvalue=[])]
 
 
 def run_all(lab: Path, kills: int, terms: int, seed: int, quick: bool = False) -> dict:
@@ -420,9 +432,8 @@ def run_all(lab: Path, kills: int, terms: int, seed: int, quick: bool = False) -
     started = time.monotonic()
     long_ref = reference(lab, text, ITERS * 5, in_process=False)
     seconds = time.monotonic() - started
-    plan = [(name, "write" if i % 2 else "random") for i in range(max(kills, terms))
-            for name, n in (("SIGKILL", kills), ("SIGTERM", terms)) if i < n]
-    faults += signal_chain(lab, text, long_ref, plan, rng, seconds)
+    for plan in signal_plans(kills, terms):
+        faults += signal_chain(lab, text, long_ref, plan, rng, seconds)
     return summarise(faults)
 
 

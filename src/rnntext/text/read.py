@@ -7,14 +7,14 @@ passes (vocabulary, then encoding) with the same chunks both times.
 Chunks are cut where no later step can tell the cut from the whole text, so the dataset is the
 same for any chunk size and any line length: before a space, tab or line end that follows a
 non-space character. Such a cut is never inside a UTF-8 sequence (the decoder is incremental),
-a word, a \r\n pair or a combining sequence; NFC and lowercasing (whose only context rule,
+a word, a \\r\\n pair or a combining sequence; NFC and lowercasing (whose only context rule,
 Final_Sigma, looks across case-ignorable characters, never across a space) see the same
 context; and it is a pre-token boundary of every tokenizer here (the word level's, and GPT-2's
 byte-level BPE pattern, which attaches a space to the word after it). Memory is bounded by the
 chunk size, whatever the line length. Two exceptions:
 
 * A run of over LONG_RUN characters with no such cut (text without spaces, such as Chinese) is
-  cut before a character where NFC, lowercasing and \r\n cannot tell the difference either;
+  cut before a character where NFC, lowercasing and \\r\\n cannot tell the difference either;
   at the word and bpe levels a "word" that long is then split in two. (Text that offers no
   such place in 2 * LONG_RUN characters, such as only combining marks, is cut anyway.)
 * Line mode (`--lines`) and `--condition-by tab` read whole lines, each line being one sample
@@ -164,8 +164,9 @@ def _recut(blocks: Iterator[str], source: Source, data_cfg, whole_lines: bool) -
                 raise InputError(f"{source.name}: line {line} is longer than {LONG_RUN:,} characters: --lines "
                                  f"and --condition-by tab read each line as one sample; break the text into "
                                  f"lines, or prepare it without those options")
-            # no such place in twice that (only in text made to have none): cut anyway
-            cut = _fallback_cut(text, data_cfg.nfc, data_cfg.lowercase) or (len(text) > 2 * LONG_RUN) * len(text)
+            cut = _fallback_cut(text, data_cfg.nfc, data_cfg.lowercase)
+            if not cut and len(text) > 2 * LONG_RUN:  # no such place in twice that (text made to have none)
+                cut = len(text)
         if cut:
             line += text.count("\n", 0, cut) if whole_lines else 0
             carry = text[cut:]
@@ -188,7 +189,7 @@ def _last_cut(text: str) -> int:
 
 
 def _fallback_cut(text: str, nfc: bool, lowercase: bool) -> int:
-    """The last position (0: none) in a run without whitespace where neither the \r\n rule, nor
+    """The last position (0: none) in a run without whitespace where neither the \\r\\n rule, nor
     NFC (when on), nor lowercasing (when on) can tell a cut there from the whole text."""
     for i in range(len(text) - 1, 0, -1):
         if text[i - 1] != "\r" and (not nfc or _nfc_safe(text, i)) and (not lowercase or _sigma_safe(text, i)):
