@@ -2,8 +2,8 @@
 the chunks fall (inside a UTF-8 sequence, between \\r and \\n, inside a word); and the memory of
 preparing one long line stays that of the same text with line breaks."""
 
-import importlib.util
 import json
+import runpy
 from pathlib import Path
 
 import h5py
@@ -117,18 +117,11 @@ def test_line_mode_refuses_a_line_longer_than_the_limit(tmp_path, monkeypatch):
     prepare_dataset(resolve_sources([str(path)]), DataConfig(lines=True), tmp_path / "d.h5")
 
 
-def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "prepare_memory.py"
-    spec = importlib.util.spec_from_file_location("prepare_memory", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_one_long_line_takes_no_more_memory_than_lines(tmp_path):
     # 4 MB read 1 MB at a time: reading the single line whole (or 4 chunks at once, as an
     # earlier version did) would show as 60-100 MB more.
-    got = _benchmark().measure(4_000_000, "char", 1 << 20)
+    benchmark = runpy.run_path(str(Path(__file__).resolve().parents[2] / "benchmarks" / "prepare_memory.py"))
+    got = benchmark["measure"](4_000_000, "char", 1 << 20)
     lines, single = got["lines"]["peak_rss_mb"], got["single_line"]["peak_rss_mb"]
     assert single <= lines + 16, got
     assert np.isfinite(lines) and lines > 20  # a real measurement of a Python process

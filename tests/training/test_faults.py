@@ -4,24 +4,18 @@ SIGKILL while a checkpoint is written and SIGTERM at a random moment of a traini
 Each is followed by a resume (or a retried prepare) that must end as the uninterrupted run
 ends: the same weights, the same metrics lines, no file lost on the way."""
 
-import importlib.util
 import random
+import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 pytest.importorskip("torch")
 
 
-def _harness():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "faults.py"
-    spec = importlib.util.spec_from_file_location("faults_harness", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _harness()
+# the benchmark's own harness, run as a module of functions (benchmarks/ is no package)
+F = SimpleNamespace(**runpy.run_path(str(Path(__file__).resolve().parents[2] / "benchmarks" / "faults.py")))
 
 
 @pytest.fixture(scope="module")
