@@ -276,7 +276,7 @@ def signal_chain(lab: Path, text: Path, ref: dict, plan: list[tuple[str, str]], 
         argv = ["train", "-o", run, "--resume"] if (run / ".rnntext-run").is_file() else first
         stale = set(run.glob(".*.tmp"))
         proc = child(argv, inject if when == "write" else None)
-        hit = bool(name) and _deliver(proc, run, getattr(signal, name), when, rng, seconds)
+        hit = bool(name) and _deliver(proc, run, getattr(signal, name), when, rng, seconds, stale)
         _, err = proc.communicate()
         if not name:
             if proc.returncode != 0:
@@ -292,11 +292,12 @@ def signal_chain(lab: Path, text: Path, ref: dict, plan: list[tuple[str, str]], 
     return results
 
 
-def _deliver(proc: subprocess.Popen, run: Path, signum: int, when: str, rng: random.Random, seconds: float) -> bool:
+def _deliver(proc: subprocess.Popen, run: Path, signum: int, when: str, rng: random.Random, seconds: float,
+             stale: set) -> bool:
     """Send `signum` at the chosen moment; whether the process was still running to get it."""
-    if when == "write":
+    if when == "write":  # a checkpoint's temporary file of this session (not one an earlier kill left)
         deadline = time.time() + 60
-        while not any(run.glob(".trainer.safetensors.*.tmp")) and proc.poll() is None and time.time() < deadline:
+        while not set(run.glob(".trainer.safetensors.*.tmp")) - stale and proc.poll() is None and time.time() < deadline:
             time.sleep(0.003)
     elif when == "training":  # a seeded moment once this session has logged a line
         logged = _size(run / "metrics.jsonl")
