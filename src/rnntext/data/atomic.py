@@ -7,6 +7,7 @@ half-written one. Used for datasets, weights, JSON and TOML files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -108,3 +109,55 @@ def _whole_lines(fd: int) -> int:
     cut = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else (0 if size <= 1 << 20 else size)
     os.ftruncate(fd, cut)
     return cut
+
+
+class FailLater:
+    """A binary file for a writer that cannot survive a failing write: HDF5 leaves a dataset
+    half-closed when a write fails at close and crashes the process later (h5py's fileobj
+    driver calls these methods). The first OSError of a write, truncate or flush is kept, later
+    writes are skipped, reads of what was lost come back as zeros, so the writer finishes
+    cleanly; `check()` then raises the error (inside atomic_path: a WriteError, the target intact)."""
+
+    def __init__(self, raw):
+        self.raw, self.error = raw, None  # raw: an unbuffered binary file (open(..., buffering=0))
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _keep(self, call, *args):
+        if self.error is None:
+            try:
+                return call(*args)
+            except OSError as e:
+                self.error = e
+        return None
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while self.error is None and done < len(view):
+            n = self._keep(self.raw.write, view[done:])
+            if n == 0:
+                self.error = OSError(errno.ENOSPC, "No space left on device (short write)")
+            done += n or 0
+        return len(view)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if self.error is not None and size > len(data):
+            data += bytes(size - len(data))
+        return data
+
+    def truncate(self, size: int) -> int:
+        self._keep(self.raw.truncate, size)
+        return size
+
+    def flush(self) -> None:
+        self._keep(self.raw.flush)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()

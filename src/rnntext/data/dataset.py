@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from rnntext.data.atomic import atomic_path
+from rnntext.data.atomic import FailLater, atomic_path
 from rnntext.errors import DatasetError, InputError
 from rnntext.text import levels
 from rnntext.text.read import iter_text
@@ -97,14 +98,15 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, ext
         "labels": list(labels),
     }
     dtype = id_dtype(len(vocab))
-    with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as f:
-            dsets = _start(f, meta, sizes, dtype)
-            segments = _encode_into(dsets, sizes, vocab, _pieces(sources, data_cfg), labels)
-            if labels:
-                for name, rows in segments.items():
-                    f[f"{name}_segments"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
-            f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
+    with atomic_path(out) as tmp, _hdf5_writer(tmp) as (f, disk):
+        dsets = _start(f, meta, sizes, dtype)
+        segments = _encode_into(dsets, sizes, vocab, _pieces(sources, data_cfg), labels)
+        if labels:
+            for name, rows in segments.items():
+                f[f"{name}_segments"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        f.flush()
+        disk.check()  # before reading back what may never have reached the disk
+        f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
 
@@ -118,21 +120,33 @@ def _start(f, meta: dict, sizes: dict[str, int], dtype) -> dict:
             for name, n in sizes.items()}
 
 
+@contextmanager
+def _hdf5_writer(tmp: Path):
+    """An HDF5 file written through FailLater: a full disk is raised after HDF5 has closed the
+    file cleanly (and inside atomic_path, so the target stays intact)."""
+    with open(tmp, "r+b", buffering=0) as raw:
+        disk = FailLater(raw)
+        with h5py.File(disk, "w") as f:
+            yield f, disk
+        disk.check()
+
+
 def remap_dataset(source: Dataset, vocab, id_map: np.ndarray, out: str | Path, block: int = 1 << 22) -> None:
     """A copy of `source` in `out` whose ids are mapped through `id_map` (source id -> id in
     `vocab`) and whose vocabulary is `vocab`: a dataset moved into a fine-tuned run's extended
     vocabulary. Label segments and settings are kept; read and written a block at a time."""
     out = check_output(out, force=True)
     sizes = {name: source.size(name) for name in SPLITS}
-    with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as f:
-            dsets = _start(f, {**source.meta, "vocab": vocab.to_json()}, sizes, id_dtype(len(vocab)))
-            for name, d in dsets.items():
-                for lo in range(0, sizes[name], block):
-                    d[lo:lo + block] = id_map[np.asarray(source.split(name)[lo:lo + block], np.int64)]
-                if (rows := source.segments(name)) is not None:
-                    f[f"{name}_segments"] = rows
-            f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
+    with atomic_path(out) as tmp, _hdf5_writer(tmp) as (f, disk):
+        dsets = _start(f, {**source.meta, "vocab": vocab.to_json()}, sizes, id_dtype(len(vocab)))
+        for name, d in dsets.items():
+            for lo in range(0, sizes[name], block):
+                d[lo:lo + block] = id_map[np.asarray(source.split(name)[lo:lo + block], np.int64)]
+            if (rows := source.segments(name)) is not None:
+                f[f"{name}_segments"] = rows
+        f.flush()
+        disk.check()  # before reading back what may never have reached the disk
+        f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
 
 
 def _pieces(sources, data_cfg):
@@ -142,7 +156,8 @@ def _pieces(sources, data_cfg):
     tab takes each line's label from before its first tab.
     """
     wrap = (lambda t: levels.as_lines(t, data_cfg.level)) if data_cfg.lines else (lambda t: t)
-    for source, chunk in iter_text(sources, data_cfg):
+    whole_lines = data_cfg.lines or data_cfg.condition_by == "tab"  # a line is a sample, or has a label
+    for source, chunk in iter_text(sources, data_cfg, whole_lines):
         if data_cfg.condition_by == "none":
             yield None, wrap(chunk)
         elif data_cfg.condition_by == "file":

@@ -3,11 +3,28 @@
 Inputs are files, directories (searched recursively with a glob) or the name of a built-in
 corpus. Text is read in chunks so that a corpus larger than memory can be prepared in two
 passes (vocabulary, then encoding) with the same chunks both times.
+
+Chunks are cut where no later step can tell the cut from the whole text, so the dataset is the
+same for any chunk size and any line length: before a space, tab or line end that follows a
+non-space character. Such a cut is never inside a UTF-8 sequence (the decoder is incremental),
+a word, a \\r\\n pair or a combining sequence; NFC and lowercasing (whose only context rule,
+Final_Sigma, looks across case-ignorable characters, never across a space) see the same
+context; and it is a pre-token boundary of every tokenizer here (the word level's, and GPT-2's
+byte-level BPE pattern, which attaches a space to the word after it). Memory is bounded by the
+chunk size, whatever the line length. Two exceptions:
+
+* A run of over LONG_RUN characters with no such cut (text without spaces, such as Chinese) is
+  cut before a character where NFC, lowercasing and \\r\\n cannot tell the difference either;
+  at the word and bpe levels a "word" that long is then split in two. (Text that offers no
+  such place in 2 * LONG_RUN characters, such as only combining marks, is cut anyway.)
+* Line mode (`--lines`) and `--condition-by tab` read whole lines, each line being one sample
+  (or one label's text): a line of over LONG_RUN characters is refused with an InputError.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -16,7 +33,15 @@ from pathlib import Path
 
 from rnntext.errors import InputError
 
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 8 << 20  # bytes read at a time (tests shrink it: the dataset must not change)
+LONG_RUN = 8 << 20  # characters held at most while looking for a cut (or, in line mode, a line end)
+# Where a chunk may end: before a space, tab or line end that follows a non-space character.
+# (Python's \S is narrower than Unicode's non-White_Space, so the character before the cut is
+# never one that a tokenizer's \s, or Python's, would join to the space.)
+_CUT = re.compile(r"(?<=\S)[ \t\n\r]")
+# A superset of Unicode's Case_Ignorable (Mn, Me, Cf, Lm, Sk and the MidLetter, MidNumLet and
+# Single_Quote word-break classes, which are all punctuation).
+_CASE_IGNORABLE = frozenset(("Mn", "Me", "Cf", "Lm", "Sk", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"))
 
 
 def _python_docs() -> str:
@@ -97,17 +122,20 @@ def _decode_chunks(source: Source, encoding: str, errors: str) -> Iterator[str]:
         raise InputError(f"cannot read {source.name}: {e.strerror}") from None
 
 
-def iter_text(sources: list[Source], data_cfg) -> Iterator[tuple[Source, str]]:
+def iter_text(sources: list[Source], data_cfg, whole_lines: bool = False) -> Iterator[tuple[Source, str]]:
     """Yield (source, normalised chunk) pairs in a fixed order, stopping at max_chars.
 
     Normalisation order (documented in `rnntext prepare --help`): line ends to "\n" (always),
-    NFC, lowercase, keep (drop characters outside the regex), max_chars. NFC runs per chunk:
-    chunks are cut at line ends so that no combining sequence is split.
+    NFC, lowercase, keep (drop characters outside the regex), max_chars. Each runs per chunk,
+    which the cuts (see the module's description) make the same as running on the whole text;
+    a --keep pattern that matches across whitespace sees only one chunk at a time. With
+    `whole_lines` every chunk ends at a line end.
     """
     keep = _compile_keep(data_cfg.keep)
     remaining = data_cfg.max_chars or -1
     for source in sources:
-        for chunk in _line_aligned(_decode_chunks(source, data_cfg.encoding, data_cfg.errors)):
+        blocks = _decode_chunks(source, data_cfg.encoding, data_cfg.errors)
+        for chunk in _recut(blocks, source, data_cfg, whole_lines):
             chunk = chunk.replace("\r\n", "\n")  # Windows line ends: one symbol, not two
             if data_cfg.nfc:
                 chunk = unicodedata.normalize("NFC", chunk)
@@ -124,19 +152,74 @@ def iter_text(sources: list[Source], data_cfg) -> Iterator[tuple[Source, str]]:
                 return
 
 
-def _line_aligned(chunks: Iterator[str]) -> Iterator[str]:
-    carry = ""
-    for chunk in chunks:
-        chunk = carry + chunk
-        cut = chunk.rfind("\n") + 1
-        if cut == 0 and len(chunk) < CHUNK_BYTES * 4:
-            carry = chunk
-            continue
-        cut = cut or len(chunk)
-        carry = chunk[cut:]
-        yield chunk[:cut]
+def _recut(blocks: Iterator[str], source: Source, data_cfg, whole_lines: bool) -> Iterator[str]:
+    """The decoded blocks cut again where the text may be cut: at the last line end (whole_lines)
+    or the last cut of _CUT in what has been read, else, past LONG_RUN characters, elsewhere."""
+    carry, line = "", 1
+    for block in blocks:
+        text = carry + block
+        cut = text.rfind("\n") + 1 if whole_lines else _last_cut(text)
+        if cut == 0 and len(text) > LONG_RUN:
+            if whole_lines:
+                raise InputError(f"{source.name}: line {line} is longer than {LONG_RUN:,} characters: --lines "
+                                 f"and --condition-by tab read each line as one sample; break the text into "
+                                 f"lines, or prepare it without those options")
+            cut = _fallback_cut(text, data_cfg.nfc, data_cfg.lowercase)
+            if not cut and len(text) > 2 * LONG_RUN:  # no such place in twice that (text made to have none)
+                cut = len(text)
+        if cut:
+            line += text.count("\n", 0, cut) if whole_lines else 0
+            carry = text[cut:]
+            yield text[:cut]
+        else:
+            carry = text
     if carry:
         yield carry
+
+
+def _last_cut(text: str) -> int:
+    """The last position of _CUT in text (0: none), looking back from the end."""
+    span = 1 << 12
+    while True:
+        lo = max(0, len(text) - span)
+        cuts = [m.start() for m in _CUT.finditer(text, lo)]
+        if cuts or lo == 0:
+            return cuts[-1] if cuts else 0
+        span *= 8
+
+
+def _fallback_cut(text: str, nfc: bool, lowercase: bool) -> int:
+    """The last position (0: none) in a run without whitespace where neither the \\r\\n rule, nor
+    NFC (when on), nor lowercasing (when on) can tell a cut there from the whole text."""
+    for i in range(len(text) - 1, 0, -1):
+        if text[i - 1] != "\r" and (not nfc or _nfc_safe(text, i)) and (not lowercase or _sigma_safe(text, i)):
+            return i
+    return 0
+
+
+def _nfc_safe(text: str, i: int) -> bool:
+    """NFC cannot join text[i] to what comes before: it starts with a starter (combining class 0,
+    so no reordering crosses the cut) that composes with nothing before it (Hangul L V | T
+    composes over three characters, hence the window)."""
+    if unicodedata.combining(unicodedata.normalize("NFD", text[i])[0]):
+        return False
+    before, after = text[max(0, i - 4):i], text[i:i + 4]
+    return _nfc(before) + _nfc(after) == _nfc(before + after)
+
+
+_nfc = functools.partial(unicodedata.normalize, "NFC")
+
+
+def _sigma_safe(text: str, i: int) -> bool:
+    """str.lower's one context rule (Final_Sigma) makes a Σ look across case-ignorable
+    characters to the first other one on either side: the cut must not lie in such a view.
+    A view that reaches the end of what has been read counts as unsafe."""
+    for step, j in ((-1, i - 1), (1, i)):
+        while 0 <= j < len(text) and unicodedata.category(text[j]) in _CASE_IGNORABLE:
+            j += step
+        if not 0 <= j < len(text) or text[j] == "\u03a3":
+            return False
+    return True
 
 
 def _compile_keep(pattern: str):

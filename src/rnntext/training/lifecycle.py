@@ -3,13 +3,16 @@
 A new run claims the directory (rundir.plan_claim: only rnntext's recorded files are removed,
 never an input or another program's file); a resume takes the run's recorded configuration,
 inputs and data options, refuses others, and never trains on at a learning rate of 0 after
-the cosine schedule has ended.
+the cosine schedule has ended. An interrupt is taken between training iterations only
+(InterruptGate), so that the checkpoint it leads to resumes exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
+import threading
 from pathlib import Path
 
 from rnntext import config as config_mod
@@ -101,6 +104,9 @@ def resume_inputs(run: Path, given: list) -> list:
     """What a resume reads: the recorded inputs; inputs given again must be those."""
     recorded = _recorded_inputs(run)
     if not given:
+        if not recorded and not rundir.has_checkpoint(run):  # e.g. the disk filled as it was claimed
+            raise RunError(f"{run} holds no rnntext run to resume (nothing was recorded there): start it with "
+                           f"`rnntext train INPUT -o {run}`")
         if not recorded:
             raise InputError(f"cannot tell which data {run} was trained on (it has no record of it): name the "
                              f"dataset or text it was trained on, with --resume")
@@ -115,7 +121,13 @@ def resume_inputs(run: Path, given: list) -> list:
 
 
 def check_resumable(run: Path, info) -> None:
-    """Architecture and vocabulary must match the checkpoint; length and schedule may change."""
+    """Architecture and vocabulary must match the checkpoint; length and schedule may change.
+    Without model.json (the disk filled before the first one was written) the checkpoint alone
+    decides: restoring it into another architecture fails, and model.json is written again at
+    the next checkpoint."""
+    if not (run / rundir.MODEL_JSON).is_file():
+        log.warning("%s has no model.json (writing it failed): it is written at the next checkpoint", run)
+        return
     old = rundir.read_info(run)
     if old.model != info.model:
         diff = [f"{f.name} {getattr(old.model, f.name)!r} -> {getattr(info.model, f.name)!r}"
@@ -126,3 +138,35 @@ def check_resumable(run: Path, info) -> None:
         raise TrainingError(f"cannot resume {run}: the dataset's vocabulary differs from the run's "
                             f"({len(info.vocab)} vs {len(old.vocab)} tokens): use the dataset it was trained on")
     info.training = {**old.training, **info.training}
+
+
+
+class InterruptGate:
+    """Interrupts taken between training iterations only. While the gate is up, a SIGINT or
+    SIGTERM with a Python handler (the CLI turns both into KeyboardInterrupt) is held, and
+    open(), called before each iteration, hands it to its handler. An iteration is so applied
+    entirely or not at all: an interrupt inside one would leave the weights, the optimizer or the
+    random state part-way, and the checkpoint saved then would not resume as the uninterrupted
+    run goes on. close() puts the handlers back (a signal still held is raised again). Outside
+    the main thread no signal arrives and the gate does nothing."""
+
+    def __init__(self):
+        self.held: list[int] = []
+        self.handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            self.handlers = {s: h for s in (signal.SIGINT, signal.SIGTERM) if callable(h := signal.getsignal(s))}
+        for s in self.handlers:
+            signal.signal(s, lambda signum, frame: self.held.append(signum))
+
+    def open(self) -> bool:
+        while self.held:
+            signum = self.held.pop(0)
+            self.handlers[signum](signum, None)
+        return True
+
+    def close(self) -> None:
+        for s, handler in self.handlers.items():
+            signal.signal(s, handler)
+        held, self.held, self.handlers = self.held, [], {}
+        for signum in held:
+            signal.raise_signal(signum)

@@ -22,16 +22,25 @@ TRAIN_COLOR, VAL_COLOR, LR_COLOR = "tab:blue", "tab:orange", "tab:gray"
 
 
 def read_metrics(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
-    """(training lines, validation lines) of the run's metrics; RunError if there are none."""
+    """(training lines, validation lines) of the run's metrics, read as resume reads them (a torn
+    or damaged line is skipped with a warning, and so is a record without numbers where plotting
+    needs them); RunError if there are none."""
     path = Path(run_dir) / rundir.METRICS
     if not path.is_file():
         raise RunError(f"{path} does not exist: plot a run directory that `rnntext train` wrote metrics into")
-    records = rundir.read_metrics(run_dir)  # a torn last line (a crash mid-append) is skipped
-    train = [r for r in records if "train_loss" in r]
-    val = [r for r in records if "val_loss" in r and "train_loss" not in r]
+    records = rundir.read_metrics(run_dir)
+    train = [r for r in records if _numbers(r, "iter", "train_loss")]
+    val = [r for r in records if _numbers(r, "iter", "val_loss") and "train_loss" not in r]
+    if len(records) > len(train) + len(val):
+        log.warning("skipped %d line(s) of %s without the numbers a plot needs", len(records) - len(train) - len(val), path)
     if not train and not val:
         raise RunError(f"{path} has no training or validation lines yet: train longer than --log-every steps")
     return train, val
+
+
+def _numbers(record: dict, *keys: str) -> bool:
+    """Whether the record holds a number (int or float, not bool) under every key."""
+    return all(isinstance(record.get(k), (int, float)) and not isinstance(record.get(k), bool) for k in keys)
 
 
 def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:

@@ -24,6 +24,7 @@ from rnntext.errors import RunError, TrainingError
 from rnntext.text import levels
 from rnntext.training import distributed, rundir
 from rnntext.training.distributed import SINGLE
+from rnntext.training.lifecycle import InterruptGate
 from rnntext.training.schedules import Plateau, lr_at
 from rnntext.training.threads import ThreadTuner
 
@@ -168,8 +169,9 @@ class Trainer:
             from rnntext.training.tensorboard import TensorBoardWriter
 
             self.tensorboard = TensorBoardWriter(self.run)
+        gate = InterruptGate()  # interrupts between iterations only: a checkpoint then resumes exactly
         try:
-            while (stopped_by := self._stop_reason(start)) is None:
+            while gate.open() and (stopped_by := self._stop_reason(start)) is None:
                 # until the first fit every step may be the one; then only log windows (every rank
                 # agrees on both, so the broadcast inside stays collective, and off the hot loop)
                 if self._cosine_auto and (not self.tc.cosine_iters or self.iteration % tc.log_every == 0):
@@ -192,6 +194,8 @@ class Trainer:
                     last_saved = self.iteration
         except KeyboardInterrupt:
             stopped_by = "interrupt"
+        finally:
+            gate.close()
         if stopped_by != "interrupt" and (not eval_every or self.iteration % eval_every):
             self._validate(start)
         elif self.iteration != last_saved:

@@ -111,9 +111,11 @@ class Level:
         return (self.line_start, self.line_end) if data_cfg.lines else ()
 
     def as_lines(self, chunk: str) -> str:
-        """Each non-empty line of `chunk` wrapped in start and end tokens (the line end dropped)."""
+        """Each non-empty line of `chunk` wrapped in start and end tokens (the line end dropped).
+        Each line starts with the joiner (a space for words and subwords), so that text read in
+        chunks (each a run of whole lines) wraps as it would whole."""
         j = self.line_joiner
-        return j.join(f"{self.line_start}{j}{line}{j}{self.line_end}" for line in chunk.split("\n") if line.strip())
+        return "".join(f"{j}{self.line_start}{j}{line}{j}{self.line_end}" for line in chunk.split("\n") if line.strip())
 
     def line_ids(self, vocab) -> tuple[int, int]:
         return vocab.id(self.line_start), vocab.id(self.line_end)

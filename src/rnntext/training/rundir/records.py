@@ -56,18 +56,20 @@ def append_metrics(run: Path, record: dict) -> None:
 
 
 def _lines(path: Path) -> Iterator[tuple[str, dict | None]]:
-    """Each line of a metrics file with its record (None: torn or damaged)."""
+    """Each line of a metrics file with its record. None marks a line a crash or a full disk
+    tore (no newline, or cut inside a UTF-8 sequence), bytes that are not text, or a line that
+    is not a JSON object: skipped by every reader, never an error."""
     for line in path.read_bytes().decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             record = None
-        yield line, record if isinstance(record, dict) else None
+        yield line, record if isinstance(record, dict) and "\ufffd" not in line else None
 
 
 def read_metrics(run: Path) -> list[dict]:
     """The records of the run's metrics.jsonl in order, skipping (with a warning) torn or damaged
-    lines; [] without the file."""
+    lines; [] without the file. The one reader, for resume, plot and TensorBoard alike."""
     path = Path(run) / METRICS
     if not path.is_file():
         return []
@@ -80,16 +82,14 @@ def read_metrics(run: Path) -> list[dict]:
 
 def truncate_metrics(run: Path, iteration: int) -> None:
     """Drop metrics lines written after the checkpoint a run resumes from (iteration), and any
-    torn or damaged line."""
+    torn or damaged line, so that the resumed run's lines follow on as an uninterrupted run's do."""
     path = Path(run) / METRICS
     if not path.is_file():
         return
     kept, dropped = [], 0
     for line, record in _lines(path):
-        try:
-            ok = record is not None and 0 <= record.get("iter", 0) <= iteration
-        except TypeError:  # an "iter" that is not a number
-            ok = False
+        step = None if record is None else record.get("iter", 0)
+        ok = isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= iteration
         kept += [line] if ok else []
         dropped += not ok and bool(line.strip())
     if dropped:
