@@ -184,17 +184,20 @@ class Model:
         from rnntext.generation import Rule, generate
 
         cfg = self.sample_config(prime=prime or None, **options)
-        prime = cfg.prime
-        if not prime and cfg.prime_from:
-            prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
-        ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
-        if len(ids) == 0:
-            ids = np.array(self.start_ids())
+        ids = self.prime_ids(cfg)
         streams = self.streams(cfg.num_samples, cfg.engine, cfg.device, condition, cfg.precision)
         streams.prime(ids)
         stop = self.end_id() if cfg.stop_at_end else None
         for out in generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, stop):
             yield streams, out
+
+    def prime_ids(self, cfg) -> np.ndarray:
+        """The ids a sample under SampleConfig `cfg` starts from: its prime (or `prime_from`'s), else start_ids."""
+        prime = cfg.prime
+        if not prime and cfg.prime_from:
+            prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
+        ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
+        return ids if len(ids) else np.array(self.start_ids())
 
     def sample_config(self, **options):
         """SampleConfig from defaults < the run's [sample] section < these options."""

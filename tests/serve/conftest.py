@@ -23,14 +23,27 @@ def tiny_run(tmp_path_factory):
 
 
 class SlowModel(Model):
-    """A model whose every generated token takes `delay` seconds: for time limits and queues."""
+    """A model whose every step of generation takes `delay` seconds: for time limits and queues.
+
+    Its streams, and so the server's batches made of the same kind of streams, sleep in `step`
+    and count the steps they take in `generated`.
+    """
 
     delay = 0.01
+    generated = 0
 
-    def stream(self, prime="", **options):
-        for step in super().stream(prime, **options):
-            time.sleep(self.delay)
-            yield step
+    def streams(self, *args, **kwargs):
+        streams = super().streams(*args, **kwargs)
+        model = self
+
+        class Slow(type(streams)):
+            def step(self, ids):
+                time.sleep(model.delay)
+                model.generated += 1
+                return super().step(ids)
+
+        streams.__class__ = Slow
+        return streams
 
 
 @pytest.fixture(scope="session")
@@ -41,20 +54,10 @@ def slow_model(tiny_run):
     return SlowModel(model.info, model.weights)
 
 
-class CountingModel(SlowModel):
-    """A SlowModel that counts the tokens it has generated: shows when a generation really stops."""
-
-    generated = 0
-
-    def stream(self, prime="", **options):
-        for step in super().stream(prime, **options):
-            self.generated += 1
-            yield step
-
-
 @pytest.fixture
 def counting_model(tiny_run):
+    """A SlowModel of its own, whose `generated` shows when a generation really stops."""
     from rnntext.api import load
 
     model = load(tiny_run)
-    return CountingModel(model.info, model.weights)
+    return SlowModel(model.info, model.weights)

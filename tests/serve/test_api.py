@@ -172,12 +172,15 @@ def test_request_timeout(slow_model):
 
 
 def test_a_full_queue_answers_503_and_recovers(slow_model):
-    limits = {"max_concurrent": 1, "max_queue": 1, "request_timeout_s": 20}
+    limits = {"max_batch": 1, "max_concurrent": 1, "max_queue": 1, "request_timeout_s": 20}  # one runs, one waits
     with TestClient(create_app({"slow": slow_model}, limits)) as c:
         statuses = []
 
         def call():
-            statuses.append(c.post("/v1/generate", json={"model": "slow", "length": 60}).status_code)
+            response = c.post("/v1/generate", json={"model": "slow", "length": 60})
+            statuses.append(response.status_code)
+            if response.status_code == 503:
+                assert response.headers["Retry-After"] == "1" and response.json()["limit"] == "max_queue"
 
         threads = [threading.Thread(target=call) for _ in range(4)]
         for t in threads:

@@ -4,7 +4,8 @@ Nothing here imports torch, so `rnntext sample` starts fast and a trained model 
 machine that has only NumPy. rules.py documents the random-number design every path shares.
 """
 
-from rnntext.generation.rules import Rule, Sampler, Uniforms, choose, probabilities, top_tokens
+from rnntext.generation.rules import RowSampler, Rule, Sampler, Uniforms, choose, probabilities, top_tokens
 from rnntext.generation.runtime import Runtime, Streams, generate
 
-__all__ = ["Rule", "Runtime", "Sampler", "Streams", "Uniforms", "choose", "generate", "probabilities", "top_tokens"]
+__all__ = ["Rule", "RowSampler", "Runtime", "Sampler", "Streams", "Uniforms", "choose", "generate", "probabilities",
+           "top_tokens"]
