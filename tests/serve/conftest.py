@@ -61,3 +61,30 @@ def counting_model(tiny_run):
 
     model = load(tiny_run)
     return SlowModel(model.info, model.weights)
+
+
+@pytest.fixture(scope="session")
+def line_run(tmp_path_factory):
+    """A tiny line-mode model (its samples end at an end token)."""
+    import rnntext
+
+    root = tmp_path_factory.mktemp("lines")
+    corpus = root / "lines.txt"
+    corpus.write_text("a cat sat\nthe dog ran\n" * 150, encoding="utf-8")
+    rnntext.train(corpus, root / "lines", max_iters=60, num_layers=1, hidden_size=(32,), embed_size=16,
+                  seq_len=16, batch_size=8, sample_every=0, quiet=True, lines=True, lr=0.02)
+    return root / "lines"
+
+
+@pytest.fixture
+def slowed():
+    """SlowModel of a run directory: a fresh one, whose `generated` starts at 0."""
+    from rnntext.api import load
+
+    def make(run, delay=0.01):
+        model = load(run)
+        slow = SlowModel(model.info, model.weights)
+        slow.delay = delay
+        return slow
+
+    return make
