@@ -9,7 +9,6 @@ Swagger UI loads its scripts from a CDN, so it is blank on a machine without int
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -156,12 +155,16 @@ def add_next_routes(app: FastAPI, served: Served) -> None:
 def add_generate_routes(app: FastAPI, served: Served) -> None:
     limits = served.limits
 
-    async def admitted(req: GenerateRequest, request: Request, emit=None) -> Job:
+    async def admitted(req: GenerateRequest, request: Request, streaming: bool = False) -> Job:
         """The request's job, admitted to its model's batch (waiting in the queue if need be)."""
         model = served.pick(req.model)
-        job = Job(model, sample_options(req, model, limits), limits, served.deadline(), emit)
+        job = Job(model, sample_options(req, model, limits), limits, served.deadline(), streaming)
         gate = request.app.state.gate
-        await unless_gone(request, gate.admit(gate.batch(req.model, model), job))
+        try:
+            await unless_gone(request, gate.admit(gate.batch(req.model, model), job))
+        except ClientGone:
+            job.cancel.set()  # in case it was admitted just as its client left
+            raise
         return job
 
     @app.post("/v1/generate")
@@ -174,19 +177,17 @@ def add_generate_routes(app: FastAPI, served: Served) -> None:
     @app.post("/v1/generate/stream")
     async def generate_stream(req: GenerateRequest, request: Request):
         """Server-sent events: `tokens` ({delta: [text per sample]}), then `done` or `error`."""
-        events: asyncio.Queue = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        job = await admitted(req, request, emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
+        job = await admitted(req, request, streaming=True)
         start = {"event": "start", "model": req.model, "num_samples": job.cfg.num_samples, "seed": job.cfg.seed}
-        return StreamingResponse(relay(start, events, job), media_type="text/event-stream",
+        return StreamingResponse(relay(start, job), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def relay(start: dict, events: asyncio.Queue, job: Job):
+async def relay(start: dict, job: Job):
     """The job's events as SSE frames; a client that leaves cancels the job."""
     try:
         yield sse(start)
-        while (event := await events.get()) is not None:
+        while (event := await job.events.get()) is not None:
             yield sse(event)
     finally:
         job.cancel.set()

@@ -97,7 +97,7 @@ class Gate:
         else:
             self.refuse_if_full()
             await self.queued(batch.reserve(job.n), job.deadline)
-        job.release = lambda: self.loop.call_soon_threadsafe(batch.release, job.n)
+        job.release = lambda: batch.release(job.n)
         job.start = time.monotonic()
         task = asyncio.create_task(self.prime_and_join(batch, job))
         self.starting.add(task)
@@ -187,12 +187,11 @@ def error_event(error: BaseException) -> dict:
 
 class Job:
     """One generation request: its streams' rule, draws and stops, the steps it has been given,
-    and where its outcome goes: `outcome` (a future on the loop), or `emit` (streaming), which
-    receives event dicts as text arrives and None at the end. Its batch's thread feeds it."""
+    and where its outcome goes: `outcome` (a future on the loop) or, streaming, `events` (a queue
+    on the loop of event dicts as text arrives, then None). Its batch's thread feeds it."""
 
-    def __init__(self, model, cfg: SampleConfig, limits: Limits, deadline: float,
-                 emit: Callable[[dict | None], None] | None = None):
-        self.model, self.cfg, self.limits, self.deadline, self.emit = model, cfg, limits, deadline, emit
+    def __init__(self, model, cfg: SampleConfig, limits: Limits, deadline: float, streaming: bool = False):
+        self.model, self.cfg, self.limits, self.deadline = model, cfg, limits, deadline
         self.n = cfg.num_samples
         self.rule = Rule.from_config(cfg)
         end = model.end_id() if cfg.stop_at_end else None
@@ -203,12 +202,13 @@ class Job:
         self.cancel = threading.Event()
         self.loop = asyncio.get_running_loop()
         self.outcome = self.loop.create_future()
+        self.events: asyncio.Queue | None = asyncio.Queue() if streaming else None
         self.start = time.monotonic()
-        self.release: Callable[[], None] | None = None  # gives the batch's room back (set by the gate)
+        self.release: Callable[[], None] | None = None  # gives the batch's room back, on the loop (set by the gate)
         self.primed = None                         # the one-stream state it joins its batch with
         self.rows = slice(0, 0)                    # its streams' rows in the batch
         self.finished = False
-        self.decoders = [model.decoder() for _ in range(self.n)] if emit else []
+        self.decoders = [model.decoder() for _ in range(self.n)] if streaming else []
         self.flushed, self.last_flush = 0, time.monotonic()
 
     def take(self, ids: np.ndarray, now: float) -> None:
@@ -220,7 +220,7 @@ class Job:
         self.steps.append(out)
         if len(self.steps) == self.cfg.length or (self.stop >= 0 and self.stopped.all()):
             self.finish(self.result())
-        elif self.emit and now - self.last_flush >= FLUSH_SECONDS:
+        elif self.events and now - self.last_flush >= FLUSH_SECONDS:
             self.flush()
             self.last_flush = now
 
@@ -242,16 +242,26 @@ class Job:
     def finish(self, result: dict | None = None, error: BaseException | None = None) -> None:
         """The end, once: the result, an error, or neither (cancelled); gives the room back."""
         self.finished = True
-        if self.emit:
+        if self.events is not None:
             if result is not None:
                 self.flush(final=True)
             if result is not None or error is not None:
                 self.emit({"event": "done", **result} if result is not None else error_event(error))
             self.emit(None)
         else:
-            self.loop.call_soon_threadsafe(settle, self.outcome, result, error)
+            self.post(settle, self.outcome, result, error)
         if self.release is not None:
-            self.release()
+            self.post(self.release)
+
+    def emit(self, event: dict | None) -> None:
+        self.post(self.events.put_nowait, event)
+
+    def post(self, fn: Callable, *args) -> None:
+        """fn(*args) on the event loop, from any thread; nothing once the loop has closed (shutdown)."""
+        try:
+            self.loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            pass
 
     async def answer(self) -> dict | None:
         """The result (or the error raised); the client leaving (this waiter cancelled) cancels the job."""
