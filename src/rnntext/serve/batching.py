@@ -7,9 +7,11 @@ the batch is regrouped whenever requests join or leave: a Streams of exactly the
 streams, each request's rows side by side, so a lone request steps as `rnntext sample` does
 and nothing is computed for empty places. Each row draws under its own request's options
 (generation.RowSampler) from its own request's random numbers (Uniforms(seed, num_samples)),
-and the batch multiplies row by row (Streams' `rowwise`), the very products of a lone stream.
-So a request's text is the same whatever else runs beside it, and sample b of a request is
-what `rnntext sample` draws for that seed's stream b, bit for bit (with one sample, its text).
+and the batch multiplies row by row (Streams' `rowwise`), the very products of a lone stream
+(a matrix-matrix product would round each row differently as the batch changes size). So a
+request's text is the same, bit for bit, whatever else runs beside it; a request's first
+sample is `rnntext sample`'s text for the same options and seed, and sample b is what a lone
+stream draws from that seed's stream b (generation/rules.py).
 
 The event loop holds the count of streams promised to admitted requests and the queue of those
 waiting for room (`fits`, `take`, `reserve`, `release`: event loop only); the batch's thread
