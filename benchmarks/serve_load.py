@@ -1,11 +1,15 @@
 """The server under load, and under garbage, as one JSON line.
 
-    python benchmarks/serve_load.py [--run RUN] [--requests 200] [--clients 8] [--length 200]
+    python benchmarks/serve_load.py [--run RUN] [--requests 200] [--clients 64] [--length 200] [--single 20]
 
 Starts `rnntext.serve` in a child process on a free loopback port (a small 2x128 LSTM trained
 here for a few seconds unless --run names one), then:
+- one stream: `single` POST /v1/generate calls one after another from one client: its
+  characters per second (the text's characters over the wall time, HTTP included);
 - `requests` POST /v1/generate calls from `clients` threads, each on its own keep-alive
-  connection: successes, failures, p50/p95 latency, requests per second;
+  connection, all stepping in the model's batch: successes (`answered_200`, and `all_200`
+  when every one was), failures, p50/p95 latency, requests per second, and the aggregate
+  characters per second, with its ratio to one stream's (`batching_gain`);
 - the server's resident memory, polled from /proc while it works: after the first 50 and the
   last 50 requests, and its peak (VmHWM) — flat memory means the two "after" figures agree;
 - then `requests` malformed requests (broken JSON, wrong types, oversized bodies and primes,
@@ -71,19 +75,45 @@ def start_server(run: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the server did not start")
 
 
-def call(port: int, method: str, path: str, body: bytes | None = None, conn=None, headers=None):
-    """(status, seconds); opens a connection unless given one."""
+def call(port: int, method: str, path: str, body: bytes | None = None, conn=None, headers=None, reply=None):
+    """(status, seconds); opens a connection unless given one; `reply` (a list) receives the body."""
     own = conn is None
     conn = conn or http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
     start = time.perf_counter()
     try:
         conn.request(method, path, body=body, headers=headers or {"Content-Type": "application/json"})
         response = conn.getresponse()
-        response.read()
+        data = response.read()
+        if reply is not None:
+            reply.append(data)
         return response.status, time.perf_counter() - start
     finally:
         if own:
             conn.close()
+
+
+def generate(port: int, name: str, length: int, seed: int, conn=None) -> tuple[int, float, int]:
+    """One POST /v1/generate: (status, seconds, characters of text)."""
+    body = json.dumps({"model": name, "prime": "the ", "length": length, "temperature": 0.8, "seed": seed})
+    reply: list[bytes] = []
+    status, seconds = call(port, "POST", "/v1/generate", body.encode(), conn, reply=reply)
+    chars = sum(map(len, json.loads(reply[0])["samples"])) if status == 200 else 0
+    return status, seconds, chars
+
+
+def single(port: int, name: str, count: int, length: int) -> float:
+    """Characters per second of one client's requests, one after another."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+    try:
+        start, chars = time.perf_counter(), 0
+        for i in range(count):
+            status, _, n = generate(port, name, length, 10_000 + i, conn)
+            if status != 200:
+                raise RuntimeError(f"a lone request got {status}")
+            chars += n
+        return chars / (time.perf_counter() - start)
+    finally:
+        conn.close()
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -109,15 +139,14 @@ def load(port: int, pid: int, name: str, requests: int, clients: int, length: in
     def one(i: int):
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
-        body = json.dumps({"model": name, "prime": "the ", "length": length, "temperature": 0.8, "seed": i})
         try:
-            status, seconds = call(port, "POST", "/v1/generate", body.encode(), local.conn)
+            status, seconds, chars = generate(port, name, length, i, local.conn)
         except OSError:
             local.conn.close()
             del local.conn
-            status, seconds = 0, float("nan")
+            status, seconds, chars = 0, float("nan"), 0
         with lock:
-            done.append((status, seconds))
+            done.append((status, seconds, chars))
             if len(done) in (50, requests):
                 marks[len(done)] = rss_mb(pid)
 
@@ -125,11 +154,12 @@ def load(port: int, pid: int, name: str, requests: int, clients: int, length: in
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, range(requests)))
     wall = time.perf_counter() - start
-    ok = sorted(s for status, s in done if status == 200)
+    ok = sorted(s for status, s, _ in done if status == 200)
     pick = lambda q: round(1000 * ok[min(len(ok) - 1, int(q * len(ok)))], 1) if ok else None  # noqa: E731
-    return {"successes": len(ok), "failures": requests - len(ok), "p50_ms": pick(0.5), "p95_ms": pick(0.95),
-            "requests_per_s": round(requests / wall, 1), "rss_after_first_50_mb": round(marks.get(50, 0), 1),
-            "rss_after_last_50_mb": round(marks.get(requests, 0), 1)}
+    return {"answered_200": len(ok), "all_200": len(ok) == requests, "failures": requests - len(ok),
+            "p50_ms": pick(0.5), "p95_ms": pick(0.95), "requests_per_s": round(requests / wall, 1),
+            "aggregate_chars_per_s": round(sum(chars for *_, chars in done) / wall),
+            "rss_after_first_50_mb": round(marks.get(50, 0), 1), "rss_after_last_50_mb": round(marks.get(requests, 0), 1)}
 
 
 def malformed(rng: random.Random, name: str, big: int) -> tuple[str, bytes]:
@@ -165,10 +195,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, help="a trained run directory (default: train a small one here)")
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--length", type=int, default=200)
+    parser.add_argument("--single", type=int, default=20, help="requests of the one-stream measure")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+    load_average = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run or train_small(Path(tmp))
         port = free_port()
@@ -176,7 +208,11 @@ def main() -> None:
         try:
             rss_start = rss_mb(proc.pid)
             name = model_name(port)
+            single(port, name, 2, args.length)  # warm up
+            one = single(port, name, args.single, args.length)
             result = load(port, proc.pid, name, args.requests, args.clients, args.length)
+            result |= {"single_stream_chars_per_s": round(one),
+                       "batching_gain": round(result["aggregate_chars_per_s"] / one, 2)}
             result |= garbage(port, proc.pid, name, args.requests)
             result |= {"rss_at_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(proc.pid, "VmHWM"), 1)}
         finally:
@@ -185,8 +221,8 @@ def main() -> None:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(json.dumps({"benchmark": "serve_load", "machine": hardware.describe(), "requests": args.requests, "clients": args.clients,
-                      "length": args.length, **result}))
+    print(json.dumps({"benchmark": "serve_load", "machine": hardware.describe(), "load_average_at_start": load_average,
+                      "requests": args.requests, "clients": args.clients, "length": args.length, **result}))
 
 
 if __name__ == "__main__":

@@ -197,12 +197,7 @@ class Model:
         from rnntext.generation import Rule, StopWatch, beam_steps, generate
 
         cfg = self.sample_config(prime=prime or None, **options)
-        prime = cfg.prime
-        if not prime and cfg.prime_from:
-            prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
-        ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
-        if len(ids) == 0:
-            ids = np.array(self.start_ids())
+        ids = self.prime_ids(cfg)
         width = cfg.beam or cfg.num_samples
         streams = self.streams(width, cfg.engine, cfg.device, condition, cfg.precision, cfg.beam)
         streams.prime(ids)
@@ -214,6 +209,14 @@ class Model:
             steps = generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, end, watch)
         for out in steps:
             yield streams, out
+
+    def prime_ids(self, cfg) -> np.ndarray:
+        """The ids a sample under SampleConfig `cfg` starts from: its prime (or `prime_from`'s), else start_ids."""
+        prime = cfg.prime
+        if not prime and cfg.prime_from:
+            prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
+        ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
+        return ids if len(ids) else np.array(self.start_ids())
 
     def sample_config(self, **options):
         """SampleConfig from defaults < the run's [sample] section < these options."""

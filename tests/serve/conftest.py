@@ -23,14 +23,27 @@ def tiny_run(tmp_path_factory):
 
 
 class SlowModel(Model):
-    """A model whose every generated token takes `delay` seconds: for time limits and queues."""
+    """A model whose every step of generation takes `delay` seconds: for time limits and queues.
+
+    Its streams, and so the server's batches made of the same kind of streams, sleep in `step`
+    and count the steps they take in `generated`.
+    """
 
     delay = 0.01
+    generated = 0
 
-    def stream(self, prime="", **options):
-        for step in super().stream(prime, **options):
-            time.sleep(self.delay)
-            yield step
+    def streams(self, *args, **kwargs):
+        streams = super().streams(*args, **kwargs)
+        model = self
+
+        class Slow(type(streams)):
+            def step(self, ids):
+                time.sleep(model.delay)
+                model.generated += 1
+                return super().step(ids)
+
+        streams.__class__ = Slow
+        return streams
 
 
 @pytest.fixture(scope="session")
@@ -41,20 +54,37 @@ def slow_model(tiny_run):
     return SlowModel(model.info, model.weights)
 
 
-class CountingModel(SlowModel):
-    """A SlowModel that counts the tokens it has generated: shows when a generation really stops."""
-
-    generated = 0
-
-    def stream(self, prime="", **options):
-        for step in super().stream(prime, **options):
-            self.generated += 1
-            yield step
-
-
 @pytest.fixture
 def counting_model(tiny_run):
+    """A SlowModel of its own, whose `generated` shows when a generation really stops."""
     from rnntext.api import load
 
     model = load(tiny_run)
-    return CountingModel(model.info, model.weights)
+    return SlowModel(model.info, model.weights)
+
+
+@pytest.fixture(scope="session")
+def line_run(tmp_path_factory):
+    """A tiny line-mode model (its samples end at an end token)."""
+    import rnntext
+
+    root = tmp_path_factory.mktemp("lines")
+    corpus = root / "lines.txt"
+    corpus.write_text("a cat sat\nthe dog ran\n" * 150, encoding="utf-8")
+    rnntext.train(corpus, root / "lines", max_iters=60, num_layers=1, hidden_size=(32,), embed_size=16,
+                  seq_len=16, batch_size=8, sample_every=0, quiet=True, lines=True, lr=0.02)
+    return root / "lines"
+
+
+@pytest.fixture
+def slowed():
+    """SlowModel of a run directory: a fresh one, whose `generated` starts at 0."""
+    from rnntext.api import load
+
+    def make(run, delay=0.01):
+        model = load(run)
+        slow = SlowModel(model.info, model.weights)
+        slow.delay = delay
+        return slow
+
+    return make

@@ -172,12 +172,15 @@ def test_request_timeout(slow_model):
 
 
 def test_a_full_queue_answers_503_and_recovers(slow_model):
-    limits = {"max_concurrent": 1, "max_queue": 1, "request_timeout_s": 20}
+    limits = {"max_batch": 1, "max_concurrent": 1, "max_queue": 1, "request_timeout_s": 20}  # one runs, one waits
     with TestClient(create_app({"slow": slow_model}, limits)) as c:
         statuses = []
 
         def call():
-            statuses.append(c.post("/v1/generate", json={"model": "slow", "length": 60}).status_code)
+            response = c.post("/v1/generate", json={"model": "slow", "length": 60})
+            statuses.append(response.status_code)
+            if response.status_code == 503:
+                assert response.headers["Retry-After"] == "1" and response.json()["limit"] == "max_queue"
 
         threads = [threading.Thread(target=call) for _ in range(4)]
         for t in threads:
@@ -317,14 +320,8 @@ def test_a_taken_port_is_the_users_error():
             listen("127.0.0.1", taken.getsockname()[1])
 
 
-def test_stop_at_end_on_a_line_model(tmp_path):
-    import rnntext
-
-    corpus = tmp_path / "lines.txt"
-    corpus.write_text("a cat sat\nthe dog ran\n" * 150, encoding="utf-8")
-    rnntext.train(corpus, tmp_path / "lines", max_iters=60, num_layers=1, hidden_size=(32,), embed_size=16,
-                  seq_len=16, batch_size=8, sample_every=0, quiet=True, lines=True, lr=0.02)
-    with TestClient(create_app({"lines": tmp_path / "lines"})) as c:
+def test_stop_at_end_on_a_line_model(line_run):
+    with TestClient(create_app({"lines": line_run})) as c:
         assert c.get("/v1/models").json()["models"][0]["lines"] is True
         request = {"model": "lines", "length": 300, "num_samples": 4, "seed": 0, "temperature": 0.5}
         stopped = c.post("/v1/generate", json=request).json()

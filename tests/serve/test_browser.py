@@ -29,7 +29,7 @@ def keep(shot: Path) -> None:
 def server(tiny_run, slow_model):
     """The app on uvicorn in a thread, on a free loopback port; yields its base URL.
 
-    One generation at a time, so a test can tell whether a stopped one really let go.
+    A batch of one stream, so a test can tell whether a stopped generation really let go.
     """
     import uvicorn
 
@@ -37,7 +37,7 @@ def server(tiny_run, slow_model):
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app({"tiny": tiny_run, "slow": slow_model}, {"max_concurrent": 1}), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app({"tiny": tiny_run, "slow": slow_model}, {"max_batch": 1, "max_concurrent": 1}), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -109,7 +109,7 @@ def test_errors_are_shown_plainly(page, tmp_path):
 
 
 def test_stop_ends_the_generation_on_the_server(page, server):
-    page.select_option("#model", "slow")  # 10 ms a token: 2000 tokens would hold the one slot for 20 s
+    page.select_option("#model", "slow")  # 10 ms a token: 2000 tokens would hold the batch's one place 20 s
     page.locator("#length").evaluate("el => { el.value = 2000; el.dispatchEvent(new Event('input')); }")
     page.click("#generate")
     page.wait_for_function("document.querySelector('#out-gen').textContent.length > 5")
@@ -118,7 +118,7 @@ def test_stop_ends_the_generation_on_the_server(page, server):
     assert page.is_enabled("#generate") and page.is_hidden("#error")
     start = time.monotonic()
     answer = page.evaluate("""fetch('/v1/generate', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                               body: JSON.stringify({model: 'tiny', length: 10})}).then(r => r.status)""")
+                               body: JSON.stringify({model: 'slow', length: 10})}).then(r => r.status)""")
     assert answer == 200 and time.monotonic() - start < 5
 
 

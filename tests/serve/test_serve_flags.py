@@ -12,7 +12,7 @@ from rnntext.cli import main  # noqa: E402
     ("--request-timeout", "nan"), ("--request-timeout", "inf"), ("--request-timeout", "-inf"),
     ("--request-timeout", "0"), ("--request-timeout", "-5"), ("--header-timeout", "nan"), ("--header-timeout", "0"), ("--body-timeout", "inf"),
     ("--body-timeout", "-1"), ("--port", "70000"), ("--port", "0"), ("--port", "-1"), ("--max-length", "0"),
-    ("--max-samples", "-1"), ("--max-prime-chars", "0"), ("--max-concurrent", "0"), ("--max-queue", "0"),
+    ("--max-samples", "-1"), ("--max-prime-chars", "0"), ("--max-batch", "0"), ("--max-concurrent", "0"), ("--max-queue", "0"),
     ("--max-top-probs", "0"),
 ])
 def test_bad_numbers_are_one_line_and_exit_2(tmp_path, capsys, flag, value):

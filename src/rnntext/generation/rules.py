@@ -27,11 +27,13 @@ so the same seed gives the same text whichever produced it:
 
 `Sampler(rule, B, V)(logits, u)` is the one implementation: the runtime calls it on its
 (B, V) float32 logits, the torch engine on `logits.cpu().numpy()`. `choose` is a one-off
-convenience around it.
+convenience around it. `RowSampler(rules, V)` draws each row under a rule of its own (a
+server's batch of requests): for every row, what `Sampler` would draw for that row alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +187,55 @@ class Penalty:
     def reorder(self, indices: np.ndarray) -> None:
         """Stream b now continues stream indices[b] (beam search)."""
         self.seen = self.seen[indices]
+
+
+class RowSampler:
+    """Draws one token per row of (B, V) logits, row b under `rules[b]`: the arithmetic of
+    `Sampler` (same weights, filters and inverse CDF, element for element) with the rule's
+    numbers held per row, so each row's token is the one `Sampler(rules[b], 1, V)` draws."""
+
+    def __init__(self, rules: Sequence[Rule], vocab_size: int):
+        V = self.V = vocab_size
+        greedy = np.array([r.is_greedy for r in rules], bool)
+        self.greedy, self.drawn = np.flatnonzero(greedy), np.flatnonzero(~greedy)
+        drawn = [rules[b] for b in self.drawn]
+        self.temperature = np.array([[r.temperature] for r in drawn], np.float64)    # (D, 1)
+        # Rows of the drawn ones that filter, with the ranks they keep (V: all) and the mass
+        # that ends them (inf: none); a rule without a filter is left exactly as Sampler leaves it.
+        filters = [(i, r) for i, r in enumerate(drawn) if 0 < r.top_k < V or r.top_p < 1]
+        self.filtered = np.array([i for i, _ in filters], np.int64)
+        self.keep = np.array([[r.top_k if 0 < r.top_k < V else V] for _, r in filters], np.int64)
+        self.mass = np.array([[r.top_p if r.top_p < 1 else np.inf] for _, r in filters], np.float64)
+        self.ids = np.zeros(len(rules), np.int64)
+
+    def __call__(self, logits: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Token ids (B,) int64 for logits (B, V) and uniforms u (B,); the array is reused."""
+        if len(self.greedy):
+            self.ids[self.greedy] = np.argmax(logits[self.greedy], axis=1)
+        if len(self.drawn):
+            some = len(self.drawn) < len(self.ids)
+            rows = logits[self.drawn] if some else logits
+            w = np.subtract(rows, rows.max(axis=1, keepdims=True), dtype=np.float64)
+            np.divide(w, self.temperature, out=w)
+            np.exp(w, out=w)
+            if len(self.filtered):
+                w[self.filtered] = self._filter(w[self.filtered])
+            cdf = np.cumsum(w, axis=1, out=w)
+            target = cdf[:, -1:] * (u[self.drawn] if some else u)[:, None]
+            drawn = np.minimum((cdf <= target).sum(axis=1), self.V - 1)
+            self.ids[self.drawn] = drawn
+        return self.ids
+
+    def _filter(self, w: np.ndarray) -> np.ndarray:
+        """Sampler._filter with per-row top_k (self.keep) and top_p (self.mass)."""
+        order = np.argsort(-w, axis=1, kind="stable")
+        ranked = np.take_along_axis(w, order, axis=1)
+        ranked[np.arange(self.V) >= self.keep] = 0
+        mass = np.cumsum(ranked, axis=1)
+        before = mass - ranked
+        ranked[before >= self.mass * mass[:, -1:]] = 0
+        np.put_along_axis(w, order, ranked, axis=1)
+        return w
 
 
 def choose(logits: np.ndarray, u: np.ndarray, rule: Rule) -> np.ndarray:

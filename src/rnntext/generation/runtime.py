@@ -10,8 +10,12 @@ Why it is fast at batch 1, where NumPy's per-call overhead dominates: the weight
 once (packing.py), every buffer is preallocated and every call writes into it, a step is one
 matrix product per layer plus a handful of element-wise calls (the cell's `numpy_step`,
 rnntext.cells), and one stream uses 1-D matrix-vector products, which OpenBLAS splits over
-both cores. Batches use (B, ...) views of the same buffers and matrix-matrix products. The
-prime runs layer by layer over the whole sequence: one table look-up for layer 0's inputs and
+both cores. Batches use (B, ...) views of the same buffers and matrix-matrix products, or,
+with `rowwise`, one matrix-vector product per stream: the very products of a lone stream, so
+that each stream's numbers are a lone stream's bit for bit whatever else is in the batch (a
+matrix-matrix product rounds differently with the batch's size, as BLAS picks its kernels by
+shape; a server that groups requests wants each request's text independent of the others).
+The prime runs layer by layer over the whole sequence: one table look-up for layer 0's inputs and
 one matrix product per higher layer for theirs, leaving only the recurrent product per token.
 """
 
@@ -32,14 +36,27 @@ class Runtime:
         self.packed = pack(model_cfg, vocab_size, weights, label)
         self.vocab_size = vocab_size
 
-    def streams(self, batch: int = 1) -> Streams:
-        return Streams(self.packed, batch)
+    def streams(self, batch: int = 1, rowwise: bool = False) -> Streams:
+        return Streams(self.packed, batch, rowwise)
+
+
+def _matvec(w: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[b] = w @ x[b] for each row: np.matvec where NumPy has it (2.2), else a loop of the same products."""
+    for row, dest in zip(x, out):
+        np.matmul(w, row, out=dest)
+    return out
+
+
+MATVEC = getattr(np, "matvec", _matvec)
 
 
 class Streams:
-    """The recurrent state of B streams with preallocated buffers; call `prime` first."""
+    """The recurrent state of B streams with preallocated buffers; call `prime` first.
 
-    def __init__(self, packed: Packed, batch: int):
+    `rowwise`: multiply one stream at a time (see the module docstring); one stream always does.
+    """
+
+    def __init__(self, packed: Packed, batch: int, rowwise: bool = False):
         if batch < 1:
             raise ValueError(f"batch must be 1 or more, not {batch}")
         self.packed, self.B, self.V = packed, batch, packed.vocab_size
@@ -53,8 +70,9 @@ class Streams:
         one = batch == 1
         row = (lambda a: a[0]) if one else (lambda a: a)  # batch 1 works on 1-D views
         # A product of W (N, K) with x: W @ x for one stream (a matrix-vector product that
-        # OpenBLAS threads), X @ W.T for a batch.
-        mm = (lambda w, x: (w, row(x))) if one else (lambda w, x: (x, w.T))
+        # OpenBLAS threads), X @ W.T for a batch, W @ x[b] for each b of a rowwise batch.
+        self.product = MATVEC if rowwise and not one else np.matmul
+        mm = (lambda w, x: (w, row(x))) if one or rowwise else (lambda w, x: (x, w.T))
         self.h = [self.hs[:, s:s + H] for s, H in zip(starts, hidden)]
         self.pre = [np.zeros((batch, packed.rec(0)), np.float32)] + \
                    [np.zeros((batch, packed.width(k)), np.float32) for k in range(1, len(hidden))]
@@ -88,7 +106,7 @@ class Streams:
         else:
             row = np.take(p.table, ids, axis=0, out=self.gathered)  # (B, W_0)
         a, b, out = self.first
-        np.matmul(a, b, out=out)
+        self.product(a, b, out=out)
         if self.split:
             np.add(out, row[..., :self.rec], out=out)
             self.kernels[0](row[..., self.rec:])
@@ -96,10 +114,10 @@ class Streams:
             np.add(out, row, out=out)
             self.kernels[0]()
         for a, b, out, kern, xin in self.upper:
-            np.matmul(a, b, out=out)
+            self.product(a, b, out=out)
             kern(xin)
         a, b, out = self.last
-        np.matmul(a, b, out=out)
+        self.product(a, b, out=out)
         self.primed, self._shared = True, False
         return self.logits
 
@@ -135,9 +153,19 @@ class Streams:
             raise ValueError(f"reorder takes {self.B} stream indices in [0, {self.B})")
         if self.B == 1:
             return
-        for a in [*self._state(), self.logits]:
-            a[...] = a[indices]                                # the right side is a copy
-        self._shared = self._shared or bool((indices == indices[0]).all())
+        shared = self._shared or bool((indices == indices[0]).all())
+        self.copy_streams(slice(None), self, indices)
+        self._shared = shared
+
+    def copy_streams(self, at, source: Streams, rows) -> None:
+        """Streams `at` of this batch take the state and last logits of `source`'s streams `rows`
+        (index arrays or slices of equal length; `source` may be this batch). For a scheduler
+        that regroups streams between steps: a request primed alone joins a batch, others leave."""
+        rows2d = lambda a: a if a.ndim == 2 else a[None]  # noqa: E731  one stream's state is 1-D
+        for mine, its in zip(self._state(), source._state()):
+            rows2d(mine)[at] = rows2d(its)[rows]
+        self.logits[at] = source.logits[rows]
+        self.primed, self._shared = True, False
 
     def _twin(self) -> Streams:
         if self._single is None:

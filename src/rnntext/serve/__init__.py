@@ -13,7 +13,7 @@ def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
     """Serve the trained runs `run_dirs` at http://host:port/ until interrupted.
 
     `limits` are fields of rnntext.serve.limits.Limits (max_length, max_samples,
-    max_prime_chars, max_top_probs, request_timeout_s, max_concurrent, max_queue,
+    max_prime_chars, max_top_probs, request_timeout_s, max_batch, max_concurrent, max_queue,
     header_timeout_s, body_timeout_s).
     """
     try:

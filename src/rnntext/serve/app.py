@@ -9,7 +9,6 @@ Swagger UI loads its scripts from a CDN, so it is blank on a machine without int
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -133,27 +132,13 @@ def add_pages(app: FastAPI, served: Served) -> None:
         return served.catalogue
 
 
-async def in_pool(request: Request, fn, deadline: float, cancel=None):
-    """fn() on the gate's pool; ClientGone if the client leaves first (setting `cancel`, a running job's flag)."""
-    async def work():
-        future = await request.app.state.gate.submit(fn, deadline)
-        try:
-            return await asyncio.shield(future)  # a thread cannot be cancelled: the job stops at its flag
-        except asyncio.CancelledError:
-            if cancel is not None:
-                cancel.set()
-            raise
-
-    return await unless_gone(request, work())
-
-
 def add_next_routes(app: FastAPI, served: Served) -> None:
     async def next_tokens(req: NextRequest, request: Request):
         model = served.pick(req.model)
         cfg = model.sample_config(**req.options())  # the run's [sample] unknown, under the request's
         check_next(cfg, served.limits)
         job = lambda: model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown)  # noqa: E731
-        tokens = await in_pool(request, job, served.deadline())
+        tokens = await unless_gone(request, request.app.state.gate.run(job, served.deadline()))
         return {"model": req.model, "tokens": [{"token": t, "prob": p} for t, p in tokens]}
 
     @app.post("/v1/next")
@@ -170,33 +155,39 @@ def add_next_routes(app: FastAPI, served: Served) -> None:
 def add_generate_routes(app: FastAPI, served: Served) -> None:
     limits = served.limits
 
+    async def admitted(req: GenerateRequest, request: Request, streaming: bool = False) -> Job:
+        """The request's job, admitted to its model's batch (waiting in the queue if need be)."""
+        model = served.pick(req.model)
+        job = Job(model, sample_options(req, model, limits), limits, served.deadline(), streaming)
+        gate = request.app.state.gate
+        try:
+            await unless_gone(request, gate.admit(gate.batch(req.model, model), job))
+        except ClientGone:
+            job.cancel.set()  # in case it was admitted just as its client left
+            raise
+        return job
+
     @app.post("/v1/generate")
     async def generate(req: GenerateRequest, request: Request):
         """Samples after the prime; `seed` in the reply reproduces them."""
-        model = served.pick(req.model)
-        job = Job(model, sample_options(req, model, limits), limits, served.deadline())
-        result = await in_pool(request, job.run, job.deadline, job.cancel)
+        job = await admitted(req, request)
+        result = await unless_gone(request, job.answer())
         return {"model": req.model, **result}
 
     @app.post("/v1/generate/stream")
     async def generate_stream(req: GenerateRequest, request: Request):
-        """Server-sent events: `tokens` ({delta: [text per sample]} or {text: [...]}), then `done` or `error`."""
-        model = served.pick(req.model)
-        events: asyncio.Queue = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        job = Job(model, sample_options(req, model, limits), limits, served.deadline(),
-                  emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
-        await unless_gone(request, request.app.state.gate.submit(job.run_streaming, job.deadline))
+        """Server-sent events: `tokens` ({delta: [text per sample]}), then `done` or `error`."""
+        job = await admitted(req, request, streaming=True)
         start = {"event": "start", "model": req.model, "num_samples": job.cfg.num_samples, "seed": job.cfg.seed}
-        return StreamingResponse(relay(start, events, job), media_type="text/event-stream",
+        return StreamingResponse(relay(start, job), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def relay(start: dict, events: asyncio.Queue, job: Job):
+async def relay(start: dict, job: Job):
     """The job's events as SSE frames; a client that leaves cancels the job."""
     try:
         yield sse(start)
-        while (event := await events.get()) is not None:
+        while (event := await job.events.get()) is not None:
             yield sse(event)
     finally:
         job.cancel.set()

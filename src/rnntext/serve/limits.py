@@ -29,8 +29,11 @@ class Limits:
     max_prime_chars: int = opt(10_000, "longest prime, in characters", check=WHOLE)
     max_top_probs: int = opt(100, "most tokens (top_probs) a next-token request may ask for", check=WHOLE)
     request_timeout_s: float = opt(30.0, "seconds per request, queueing included", check=SECONDS)
-    max_concurrent: int = opt(2, "generations at once (the machine's cores are the real bound)", check=WHOLE)
-    max_queue: int = opt(32, "requests waiting beyond those; more get 503", check=WHOLE)
+    max_batch: int = opt(64, "streams a model generates at once, in one stepping batch (a request takes num_samples "
+                              "of them); requests beyond wait in the queue", check=WHOLE)
+    max_concurrent: int = opt(2, "primes and next-token lists computed at once, each in a thread beside the "
+                                 "batches' own (the machine's cores are the real bound)", check=WHOLE)
+    max_queue: int = opt(32, "requests waiting for room in a batch or for a thread; more get 503", check=WHOLE)
     header_timeout_s: float = opt(5.0, "seconds for a request's headers; an idle connection is closed after it",
                                   check=SECONDS)
     body_timeout_s: float = opt(10.0, "seconds for a request's body once its headers are in; slower gets 408",

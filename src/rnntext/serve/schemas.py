@@ -125,6 +125,9 @@ def check_generate(cfg: SampleConfig, limits: Limits) -> None:
     if cfg.beam > limits.max_samples:  # a beam is a stream, as a sample is
         raise LimitError(422, "max_samples", f"beam {cfg.beam} is over this server's limit of "
                                              f"{limits.max_samples} streams (max_samples)")
+    if cfg.num_samples > limits.max_batch:  # a request's samples step in one batch
+        raise LimitError(422, "max_batch", f"num_samples {cfg.num_samples} is over this server's batch of "
+                                           f"{limits.max_batch} streams (max_batch)")
 
 
 def check_next(cfg: SampleConfig, limits: Limits) -> None:

@@ -1,11 +1,17 @@
-"""Running generations off the event loop: a bounded gate, and the jobs that run in its threads.
+"""What runs, what waits, and each request's generation: the gate, the jobs, disconnects.
 
-Generation is CPU-bound NumPy, so it runs in a small thread pool (NumPy releases the GIL in
-its matrix products) and the event loop stays free to answer /healthz and queue the rest.
-A thread cannot be killed, so each job checks its deadline and a cancel flag every step;
-its slot is freed only when the thread really ends, so the bound on concurrent work holds
-even when clients disconnect. A handler is not cancelled when its client leaves (Starlette
-lets it run to its answer), so `unless_gone` watches for the ASGI disconnect message itself.
+Generating is CPU-bound NumPy and runs off the event loop, which stays free to answer
+/healthz and to queue the rest. Each model has one stepping batch in a thread of its own
+(rnntext.serve.batching): every running generation of that model steps in it, joining and
+leaving between steps. Primes and next-token lists run in a small pool of threads. NumPy
+releases the GIL in its matrix products, so these overlap.
+
+The gate admits a generation when its model's batch has room for its num_samples streams,
+and a next-token request when a pool thread is free; up to `max_queue` requests wait, in
+order, and the rest get 503 with Retry-After. Nobody waits past the request's deadline, and a
+running generation checks its deadline and its cancel flag at every step. A handler is not
+cancelled when its client leaves (Starlette lets it run to its answer), so `unless_gone`
+watches for the ASGI disconnect message itself.
 """
 
 from __future__ import annotations
@@ -22,49 +28,110 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from rnntext.errors import RnntextError
+from rnntext.generation import Penalty, Rule, StopWatch, Uniforms
 from rnntext.sampling import SampleConfig
+from rnntext.serve.batching import Batch
 from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, api_wording, check_generate
 
 log = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.05  # streaming: send what was generated at most this often (each send re-decodes)
+FLUSH_SECONDS = 0.05  # streaming: send what was generated at most this often
 
 
 class Gate:
-    """At most `max_concurrent` jobs run; at most `max_queue` wait; nobody waits past their deadline."""
+    """Each model's batch (max_batch streams), the pool (max_concurrent threads) and the queue
+    of at most max_queue requests waiting for either; made on the serving event loop."""
 
     def __init__(self, limits: Limits):
-        self.limits = limits
-        self.free = asyncio.Semaphore(limits.max_concurrent)
-        self.waiting = 0
+        self.limits, self.waiting = limits, 0
+        self.loop = asyncio.get_running_loop()
+        self.threads = asyncio.Semaphore(limits.max_concurrent)
         self.pool = ThreadPoolExecutor(max_workers=limits.max_concurrent, thread_name_prefix="rnntext-serve")
+        self.batches: dict[str, Batch] = {}
+        self.starting: set[asyncio.Task] = set()
 
-    async def submit(self, fn: Callable, deadline: float) -> asyncio.Future:
-        """Wait for a slot, then start fn() in the pool; returns its future (await it shielded)."""
-        if self.free.locked() and self.waiting >= self.limits.max_queue:
+    def batch(self, name: str, model) -> Batch:
+        """The stepping batch of the model served as `name` (made, with its thread, at its first request)."""
+        if name not in self.batches:
+            self.batches[name] = Batch(model, self.limits.max_batch, name)
+        return self.batches[name]
+
+    def refuse_if_full(self) -> None:
+        if self.waiting >= self.limits.max_queue:
             raise LimitError(503, "max_queue", f"the server is busy: {self.waiting} requests are already waiting "
                                                f"(max_queue {self.limits.max_queue}); retry shortly")
-        # asyncio.timeout, not wait_for: wait_for (3.11) runs acquire() in a task of its own, so a
-        # request that took a free slot would still count as waiting for a loop turn or two, and
-        # others arriving then would be turned away from a queue that is empty.
+
+    async def queued(self, wait: Awaitable, deadline: float) -> None:
+        """Await `wait` as one of the requests waiting, until `deadline` (then the timeout's 503)."""
+        # asyncio.timeout, not wait_for: wait_for (3.11) runs its awaitable in a task of its own,
+        # so a request that found room would still count as waiting for a loop turn or two.
         self.waiting += 1
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                await self.free.acquire()
+                await wait
         except TimeoutError:
             raise timed_out(self.limits) from None
         finally:
             self.waiting -= 1
+
+    async def run(self, fn: Callable, deadline: float):
+        """fn() in a pool thread, once one is free; the thread is counted busy until fn really ends."""
+        if self.threads.locked():
+            self.refuse_if_full()
+            await self.queued(self.threads.acquire(), deadline)
+        else:
+            await self.threads.acquire()
         try:
-            future = asyncio.get_running_loop().run_in_executor(self.pool, fn)
+            future = self.loop.run_in_executor(self.pool, fn)
         except BaseException:
-            self.free.release()
+            self.threads.release()
             raise
-        future.add_done_callback(lambda _: self.free.release())
-        return future
+        future.add_done_callback(lambda _: self.threads.release())
+        return await asyncio.shield(future)  # a thread cannot be cancelled: it runs to its end
+
+    async def admit(self, batch: Batch, job: Job) -> None:
+        """Take room in `batch` for the job's streams, waiting in the queue if need be; then start
+        it: primed in a pool thread, it joins the batch (the job gives the room back when it ends)."""
+        if batch.fits(job.n):
+            batch.take(job.n)
+        else:
+            self.refuse_if_full()
+            await self.queued(batch.reserve(job.n), job.deadline)
+        job.release = lambda: batch.release(job.n)
+        job.start = time.monotonic()
+        task = asyncio.create_task(self.prime_and_join(batch, job))
+        self.starting.add(task)
+        task.add_done_callback(self.starting.discard)
+
+    async def prime_and_join(self, batch: Batch, job: Job) -> None:
+        try:
+            async with asyncio.timeout(max(0.0, job.deadline - time.monotonic())):
+                await self.threads.acquire()
+        except TimeoutError:
+            return job.finish(error=timed_out(self.limits))
+        try:
+            if not job.cancel.is_set() and job.cfg.beam:
+                job.steps = await self.loop.run_in_executor(self.pool, job.search)
+            elif not job.cancel.is_set():
+                job.primed = await self.loop.run_in_executor(self.pool, batch.prime, job.cfg)
+        except Exception as e:
+            if not isinstance(e, RnntextError):
+                log.exception("priming failed")
+            return job.finish(error=e)
+        finally:
+            self.threads.release()
+        if job.cancel.is_set():
+            return job.finish()
+        if job.cfg.length == 0 or job.cfg.beam:
+            return job.finish(job.result())
+        batch.join(job)
 
     def close(self) -> None:
+        for task in self.starting:
+            task.cancel()
+        for batch in self.batches.values():
+            batch.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -113,63 +180,112 @@ def sample_options(req: GenerateRequest, model, limits: Limits) -> SampleConfig:
     return cfg
 
 
+def error_event(error: BaseException) -> dict:
+    if isinstance(error, LimitError):
+        return {"event": "error", "error": str(error), "limit": error.limit}
+    if isinstance(error, RnntextError):
+        return {"event": "error", "error": api_wording(str(error))}
+    return {"event": "error", "error": "internal error while generating (see the server log)"}
+
+
 class Job:
-    """One generation, run in a pool thread; `emit` (streaming) receives event dicts as text arrives."""
+    """One generation request: its streams' rule, draws and stops, the steps it has been given,
+    and where its outcome goes: `outcome` (a future on the loop) or, streaming, `events` (a queue
+    on the loop of event dicts as text arrives, then None). Its batch's thread feeds it."""
 
-    def __init__(self, model, cfg: SampleConfig, limits: Limits, deadline: float,
-                 emit: Callable[[dict | None], None] | None = None):
-        self.model, self.cfg, self.limits = model, cfg, limits
-        self.deadline, self.emit = deadline, emit
+    def __init__(self, model, cfg: SampleConfig, limits: Limits, deadline: float, streaming: bool = False):
+        self.model, self.cfg, self.limits, self.deadline = model, cfg, limits, deadline
+        self.n = cfg.num_samples
+        self.rule = Rule.from_config(cfg)
+        end = model.end_id() if cfg.stop_at_end else None
+        self.stop = -1 if end is None else end    # -1: no stop token (no sampled id is -1)
+        self.uniforms = Uniforms(cfg.seed, self.n)
+        self.penalty = Penalty(self.rule.repetition_penalty, self.n, len(model.vocab))
+        self.watch = StopWatch(model.decoder, cfg.stop, self.n) if cfg.stop else None
+        self.stopped = np.zeros(self.n, bool)
+        self.steps: list[np.ndarray] = []          # each (n,) ids, -1 after a stream stopped
         self.cancel = threading.Event()
-        self.sent = [""] * cfg.num_samples
+        self.loop = asyncio.get_running_loop()
+        self.outcome = self.loop.create_future()
+        self.events: asyncio.Queue | None = asyncio.Queue() if streaming else None
+        self.start = time.monotonic()
+        self.release: Callable[[], None] | None = None  # gives the batch's room back, on the loop (set by the gate)
+        self.primed = None                         # the one-stream state it joins its batch with
+        self.rows = slice(0, 0)                    # its streams' rows in the batch
+        self.finished = False
+        self.decoders = [model.decoder(cfg.stop) for _ in range(self.n)] if streaming else []
+        self.flushed, self.last_flush = 0, time.monotonic()
 
-    def run(self) -> dict | None:
-        """Generate; return {samples, tokens, seed, seconds}, or None when cancelled."""
-        start, last_flush = time.monotonic(), 0.0
-        steps: list[np.ndarray] = []  # each (B,) ids, -1 after a stream stopped
+    def take(self, ids: np.ndarray, now: float) -> None:
+        """One step's drawn ids (n,), as `rnntext.generation.generate` yields them; finish when done."""
+        out = ids.copy()
+        out[self.stopped] = -1
+        self.penalty.saw(out)
+        if self.stop >= 0:
+            self.stopped |= ids == self.stop
+        if self.watch is not None:
+            self.stopped |= self.watch(out)
+        self.steps.append(out)
+        if len(self.steps) == self.cfg.length or self.stopped.all():
+            self.finish(self.result())
+        elif self.events and now - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+            self.last_flush = now
+
+    def search(self) -> list[np.ndarray]:
+        """A beam search's steps, whole (in a pool thread: the search runs before any step is
+        known, so a beam request does not join the stepping batch)."""
         options = dataclasses.asdict(self.cfg)
-        for _, ids in self.model.stream(options.pop("prime"), **options):
-            steps.append(ids)
-            if self.cancel.is_set():
-                return None
-            now = time.monotonic()
-            if now > self.deadline:
-                raise timed_out(self.limits)
-            if self.emit and now - last_flush >= FLUSH_SECONDS:
-                self.flush(steps)
-                last_flush = now
-        texts = self.texts(steps)
-        if self.emit:
-            self.flush(steps, texts)
-        return {"samples": texts, "tokens": len(steps), "seed": self.cfg.seed,
-                "seconds": round(time.monotonic() - start, 4)}
+        return [ids.copy() for _, ids in self.model.stream(options.pop("prime"), **options)]
 
-    def texts(self, steps: list[np.ndarray], partial: bool = False) -> list[str]:
-        return self.model.decode_steps(steps, self.cfg.num_samples, self.cfg.stop, partial)
+    def late(self) -> LimitError:
+        return timed_out(self.limits)
 
-    def flush(self, steps: list[np.ndarray], texts: list[str] | None = None) -> None:
-        """Send what is new since the last flush; whole texts when decoding changed earlier text."""
-        texts = self.texts(steps, partial=True) if texts is None else texts
-        if all(t.startswith(s) for t, s in zip(texts, self.sent)):
-            delta = [t[len(s):] for t, s in zip(texts, self.sent)]
-            if any(delta):
-                self.emit({"event": "tokens", "delta": delta, "tokens": len(steps)})
-        else:  # e.g. a byte-level sample that ended mid-character and has now completed it
-            self.emit({"event": "tokens", "text": texts, "tokens": len(steps)})
-        self.sent = texts
+    def result(self) -> dict:
+        return {"samples": self.model.decode_steps(self.steps, self.n, self.cfg.stop), "tokens": len(self.steps),
+                "seed": self.cfg.seed, "seconds": round(time.monotonic() - self.start, 4)}
 
-    def run_streaming(self) -> None:
-        """run(), reporting the outcome as events and always ending with None."""
-        try:
-            result = self.run()
+    def flush(self, final: bool = False) -> None:
+        """Send the text of the steps since the last flush (each sample's stream decoder's)."""
+        new, self.flushed = self.steps[self.flushed:], len(self.steps)
+        grid = np.stack(new, axis=1) if new else np.zeros((self.n, 0), np.int64)
+        delta = [d.feed(row) + (d.flush() if final else "") for d, row in zip(self.decoders, grid)]
+        if any(delta):
+            self.emit({"event": "tokens", "delta": delta, "tokens": len(self.steps)})
+
+    def finish(self, result: dict | None = None, error: BaseException | None = None) -> None:
+        """The end, once: the result, an error, or neither (cancelled); gives the room back."""
+        self.finished = True
+        if self.events is not None:
             if result is not None:
-                self.emit({"event": "done", **result})
-        except LimitError as e:
-            self.emit({"event": "error", "error": str(e), "limit": e.limit})
-        except RnntextError as e:
-            self.emit({"event": "error", "error": api_wording(str(e))})
-        except Exception:
-            log.exception("generation failed")
-            self.emit({"event": "error", "error": "internal error while generating (see the server log)"})
-        finally:
+                self.flush(final=True)
+            if result is not None or error is not None:
+                self.emit({"event": "done", **result} if result is not None else error_event(error))
             self.emit(None)
+        else:
+            self.post(settle, self.outcome, result, error)
+        if self.release is not None:
+            self.post(self.release)
+
+    def emit(self, event: dict | None) -> None:
+        self.post(self.events.put_nowait, event)
+
+    def post(self, fn: Callable, *args) -> None:
+        """fn(*args) on the event loop, from any thread; nothing once the loop has closed (shutdown)."""
+        try:
+            self.loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            pass
+
+    async def answer(self) -> dict | None:
+        """The result (or the error raised); the client leaving (this waiter cancelled) cancels the job."""
+        try:
+            return await asyncio.shield(self.outcome)
+        except asyncio.CancelledError:
+            self.cancel.set()
+            raise
+
+
+def settle(future: asyncio.Future, result, error) -> None:
+    if not future.done():
+        future.set_exception(error) if error is not None else future.set_result(result)
