@@ -43,7 +43,7 @@ def test_matches_the_loop_at_T800_in_float64_and_float32(scale):
 
 
 def test_every_length_and_the_reverse_direction():
-    for length in (1, 2, 3, 5, 8, 9, 64, 65):
+    for length in (1, 2, 3, 5, 8, 9, 16, 17, 64, 65, 130, 1000):  # direct, blocked, blocked twice
         a, b, h0 = _case(seed=length, length=length)
         np.testing.assert_allclose(scan(a, b, h0), _loop(a, b, h0), rtol=0, atol=1e-13)
         backwards = _loop(a.flip(0), b.flip(0), torch.zeros_like(h0)).flip(0)
@@ -96,7 +96,7 @@ class _CountCalls(TorchFunctionMode):
 
 @pytest.mark.parametrize("name", [n for n in cells.names() if not cells.get(n).recurrent])
 def test_the_torch_layer_has_no_loop_over_time(name):
-    """Forward and backward of a layer: torch calls grow with log2 T, not with T."""
+    """Forward and backward of a layer: torch calls grow with log T, not with T."""
     cell = cells.get(name)
     calls = {}
     for length in (50, 800):
@@ -107,6 +107,6 @@ def test_the_torch_layer_has_no_loop_over_time(name):
             out.sum().backward()
         assert out.shape == (B, length, H) and state.shape == (1, B, H) and w.grad.abs().sum() > 0
         calls[length] = count.calls
-    # 16 times the steps: 4 more doubling levels of a few calls each, both ways (104 and 156 calls
-    # when written); a loop over time steps would make at least 800
-    assert calls[800] < 1.6 * calls[50] and calls[800] < 250, calls
+    # 16 times the steps: one more level of blocks each way (144 and 287 calls when written); a
+    # loop over time steps would make at least 2 x 800
+    assert calls[800] < 2.5 * calls[50] and calls[800] < 400, calls

@@ -34,7 +34,8 @@ class MinGRU(ScanCell):
     def coefficients(self, xw):
         H = xw.shape[-1] // 2
         k, cand = xw[..., :H], xw[..., H:]
-        z, keep = sigmoid(k), sigmoid(-k)  # keep = 1 - z, without the cancellation near z = 1
+        z = sigmoid(k)
+        keep = 1.0 - z
         return keep, z * cand, (z, keep, cand)
 
     def coefficients_backward(self, da, db, cache):
@@ -45,7 +46,8 @@ class MinGRU(ScanCell):
         import torch
 
         k, cand = xw.chunk(2, dim=-1)
-        return torch.sigmoid(-k), torch.sigmoid(k) * cand
+        z = torch.sigmoid(k)
+        return 1.0 - z, z * cand
 
     def packing(self, H):
         return np.arange(2 * H), np.repeat([0.5, 1.0], H)
