@@ -32,8 +32,7 @@ class MinGRU(ScanCell):
     gates, packed_blocks, halved_blocks = 2, 2, 1
 
     def coefficients(self, xw):
-        H = xw.shape[-1] // 2
-        k, cand = xw[..., :H], xw[..., H:]
+        k, cand = self.blocks(xw)
         z = sigmoid(k)
         keep = 1.0 - z
         return keep, z * cand, (z, keep, cand)
@@ -45,7 +44,7 @@ class MinGRU(ScanCell):
     def torch_coefficients(self, xw):
         import torch
 
-        k, cand = xw.chunk(2, dim=-1)
+        k, cand = xw.chunk(2, dim=-1)  # its backward is one concatenation
         z = torch.sigmoid(k)
         return 1.0 - z, z * cand
 
@@ -88,8 +87,7 @@ class MinLSTM(ScanCell):
     gates, packed_blocks, halved_blocks = 3, 3, 0
 
     def coefficients(self, xw):
-        H = xw.shape[-1] // 3
-        kf, ki, cand = xw[..., :H], xw[..., H:2 * H], xw[..., 2 * H:]
+        kf, ki, cand = self.blocks(xw)
         d = np.logaddexp(0, -ki) - np.logaddexp(0, -kf)  # log f - log i
         f_, i_ = sigmoid(d), sigmoid(-d)  # f' and i'
         return f_, i_ * cand, (f_, i_, cand, sigmoid(-kf), sigmoid(-ki))

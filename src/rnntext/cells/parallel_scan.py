@@ -34,6 +34,8 @@ def scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, rever
     """h (T, ...) with h_t = a_t * h_(t-1) + b_t from h_0 = h0 (None: zero); reverse runs from
     the end, h_t = a_t * h_(t+1) + b_t. a and b are not changed; no autograd graph is kept."""
     T = a.shape[0]
+    if T == 1:  # one step, as the ONNX export traces it: plain operations, no writes into views
+        return b.clone() if h0 is None else torch.addcmul(b, a, h0)
     if T <= CHUNK:
         return _steps(a, b, h0, reverse)
     pad = -T % CHUNK  # zeros at the end: they reach no real step in either direction

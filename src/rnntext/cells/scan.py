@@ -23,6 +23,11 @@ class ScanCell(Cell):
 
     recurrent = False
 
+    def blocks(self, xw):
+        """xw (..., G*H) as its G gate blocks (..., H), views."""
+        H = xw.shape[-1] // self.gates
+        return [xw[..., j * H:(j + 1) * H] for j in range(self.gates)]
+
     def coefficients(self, xw: np.ndarray):
         """(a, b, cache) from xw (..., G*H), each of a, b (..., H)."""
         raise NotImplementedError
