@@ -19,7 +19,7 @@ from rnntext.config import AUTO, Config, merge, preset_description, preset_names
 from rnntext.errors import ConfigError
 
 LABS = ("caffe-lstm", "caffe-lstm-multilayer", "tf-words", "keras-chars", "keras-captions", "numpy-chars")
-RECIPES = ("char-small", "char-large", "word-medium")
+RECIPES = ("char-small", "char-large", "word-medium", "min-chars")
 
 
 def _raw(name: str) -> dict:
@@ -170,6 +170,7 @@ SMALL = {  # sizes only: the level, lines, batching, engine and one-hot input st
     "char-large": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
     "word-medium": dict(hidden_size=16, embed_size=16, batch_size=4, seq_len=10),
     "demo": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
+    "min-chars": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
 }
 
 
