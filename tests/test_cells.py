@@ -24,11 +24,12 @@ ALLOWED = {("config.py", "lstm")}
 
 
 def test_registry_lists_the_cells_in_order_and_config_offers_them():
-    assert cells.names()[:4] == ("rnn_tanh", "rnn_relu", "lstm", "gru") and CELLS == cells.names()
+    assert cells.names()[:6] == ("rnn_tanh", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
+    assert CELLS == cells.names()
     assert ModelConfig.__dataclass_fields__["cell"].metadata["choices"] == cells.names()
     assert all(cells.get(name).name == name for name in cells.names())
     for wrong in (lambda: cells.get("lstn"), lambda: ModelConfig(cell="lstn")):  # the same one line
-        with pytest.raises(ConfigError, match="^cell: 'lstn' is not one of rnn_tanh, rnn_relu, lstm, gru"):
+        with pytest.raises(ConfigError, match="^cell: 'lstn' is not one of rnn_tanh, rnn_relu, lstm, gru, mingru"):
             wrong()
 
 
@@ -59,20 +60,23 @@ def test_the_name_check_can_fail():
 @pytest.mark.parametrize("name", cells.names())
 def test_every_cell_describes_itself_consistently(name):
     cell = cells.get(name)
-    assert cell.description and cell.torch_kernel
+    assert cell.description and (cell.torch_kernel or type(cell).torch_layer is not cells.base.Cell.torch_layer)
     assert cell.state_parts[0] == "h" and len(set(cell.state_parts)) == len(cell.state_parts)
     assert cell.gates <= cell.packed_blocks and 0 <= cell.halved_blocks <= cell.packed_blocks
+    assert cell.recurrent_blocks == (cell.gates if cell.recurrent else 0)
     shapes = cell.parameter_shapes(5, 3)
-    assert list(shapes) == list(cells.base.PARAMETERS)
-    assert shapes == {"weight_ih": (3 * cell.gates, 5), "weight_hh": (3 * cell.gates, 3),
-                      "bias_ih": (3 * cell.gates,), "bias_hh": (3 * cell.gates,)}
+    assert list(shapes) == list(cell.parameters) == (["weight_ih", "weight_hh", "bias_ih", "bias_hh"] if cell.recurrent
+                                                     else ["weight_ih", "bias_ih"])
+    expected = {"weight_ih": (3 * cell.gates, 5), "weight_hh": (3 * cell.gates, 3),
+                "bias_ih": (3 * cell.gates,), "bias_hh": (3 * cell.gates,)}
+    assert shapes == {name: expected[name] for name in shapes}
     parts = tuple(np.full((2, 3), j) for j in range(len(cell.state_parts)))
     state = cell.layer_state(parts)
     assert all(a is b for a, b in zip(cell.parts(state), parts, strict=True))
     rng = np.random.default_rng(0)
     w_x, b, w_h = cell.pack_rows(3, *(rng.standard_normal(s) for s in shapes.values()))
     assert w_x.shape == (3 * cell.packed_blocks, 5) and b.shape == (3 * cell.packed_blocks,)
-    assert w_h.shape == (3 * cell.packed_blocks, 3)
+    assert (w_h is None) if not cell.recurrent else w_h.shape == (3 * cell.packed_blocks, 3)
 
 
 @pytest.mark.parametrize("name", cells.names())
@@ -81,10 +85,12 @@ def test_layer_shapes_add_up_to_the_parameter_count(name):
 
     cfg = ModelConfig(cell=name, num_layers=2, hidden_size=(6, 4), embed_size=3)
     layers = layer_shapes(cfg, 9)
-    G = cells.get(name).gates
-    assert [s["rnn.weight_hh_l0"] for s in layers[:1]] == [(6 * G, 6)]
-    assert layers[1] == {"rnn.weight_ih_l1": (4 * G, 6), "rnn.weight_hh_l1": (4 * G, 4),
-                         "rnn.bias_ih_l1": (4 * G,), "rnn.bias_hh_l1": (4 * G,)}
+    G, recurrent = cells.get(name).gates, cells.get(name).recurrent
+    assert layers[0]["rnn.weight_ih_l0"] == (6 * G, 3) and layers[0].get("rnn.weight_hh_l0") == ((6 * G, 6) if recurrent
+                                                                                             else None)
+    second = {"rnn.weight_ih_l1": (4 * G, 6), "rnn.weight_hh_l1": (4 * G, 4), "rnn.bias_ih_l1": (4 * G,),
+              "rnn.bias_hh_l1": (4 * G,)}
+    assert layers[1] == (second if recurrent else {"rnn.weight_ih_l1": (4 * G, 6), "rnn.bias_ih_l1": (4 * G,)})
     rest = {"embedding.weight": (9, 3), "output.weight": (9, 4), "output.bias": (9,)}
     assert param_shapes(cfg, 9) == {**rest, **layers[0], **layers[1]}
 

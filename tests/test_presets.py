@@ -19,7 +19,7 @@ from rnntext.config import AUTO, Config, merge, preset_description, preset_names
 from rnntext.errors import ConfigError
 
 LABS = ("caffe-lstm", "caffe-lstm-multilayer", "tf-words", "keras-chars", "keras-captions", "numpy-chars")
-RECIPES = ("char-small", "char-large", "word-medium")
+RECIPES = ("char-small", "char-large", "word-medium", "min-chars")
 
 
 def _raw(name: str) -> dict:
@@ -98,7 +98,7 @@ def test_numpy_chars_values():
 
 
 def test_recipe_values():
-    small, large, word = (resolve(preset=n) for n in RECIPES)
+    small, large, word, minimal = (resolve(preset=n) for n in RECIPES)
     assert (small.model.hidden_sizes, small.model.embed_size, small.train.seq_len, small.train.batch_size) == \
            ((256, 256), 64, 50, 32)
     assert (small.model.dropout, small.model.weight_drop, small.train.lr_schedule) == (AUTO, AUTO, "auto")  # by the data
@@ -109,6 +109,8 @@ def test_recipe_values():
     assert (word.model.locked_dropout, word.model.input_dropout, word.model.weight_drop) == (True, 0.4, 0.3)
     assert (word.train.seq_len, word.train.batch_size, word.train.optimizer, word.train.lr_schedule) == \
            (35, 20, "adamw", "auto")
+    assert (minimal.model.cell, minimal.model.hidden_sizes, minimal.model.embed_size, minimal.train.seq_len) == \
+           ("mingru", (256,) * 4, 256, 128)
 
 
 def test_flags_override_presets_and_presets_override_defaults(tmp_path):
@@ -170,6 +172,7 @@ SMALL = {  # sizes only: the level, lines, batching, engine and one-hot input st
     "char-large": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
     "word-medium": dict(hidden_size=16, embed_size=16, batch_size=4, seq_len=10),
     "demo": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
+    "min-chars": dict(hidden_size=16, embed_size=8, batch_size=4, seq_len=16),
 }
 
 

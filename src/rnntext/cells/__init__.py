@@ -1,7 +1,7 @@
 """The recurrent cells, one module each, and their registry.
 
     from rnntext import cells
-    cells.names()        # ("rnn_tanh", "rnn_relu", "lstm", "gru"): the choices of --cell
+    cells.names()        # ("rnn_tanh", "rnn_relu", "lstm", "gru", "mingru", "minlstm"): --cell's choices
     cells.get("lstm")    # the Cell: gates, state parts, NumPy and torch steps, packing (base.py)
 
 Everything outside this package asks the registry what a cell is; nothing else branches on
@@ -17,7 +17,7 @@ import importlib
 from rnntext.cells.base import Cell
 from rnntext.errors import ConfigError
 
-MODULES = ("rnn", "lstm", "gru")  # in the order of names(): the registration of every cell
+MODULES = ("rnn", "lstm", "gru", "minimal")  # in the order of names(): the registration of every cell
 
 REGISTRY: dict[str, Cell] = {
     cell.name: cell for module in MODULES for cell in importlib.import_module(f"{__name__}.{module}").CELLS}

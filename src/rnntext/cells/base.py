@@ -4,7 +4,9 @@ A cell is laid out as PyTorch lays out nn.RNN, nn.LSTM and nn.GRU, so a checkpoi
 both engines and in torch itself. Per layer k of width H with input width D:
 
     parameters  weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,)
-                G gate blocks of H rows each, in PyTorch's gate order
+                G gate blocks of H rows each, in PyTorch's gate order. A cell whose state
+                enters only element-wise (`recurrent = False`: minGRU, minLSTM) has no
+                weight_hh and bias_hh: its layer is one input projection and a scan.
     state       one (B, H) array per part in `state_parts`: ("h",), or ("h", "c") for LSTM.
                 A layer's state is the bare array when there is one part, else a tuple of
                 the parts in that order (PyTorch's convention: torch.lstm takes (h, c)).
@@ -12,7 +14,8 @@ both engines and in torch itself. Per layer k of width H with input width D:
 The pieces a cell module provides, and who calls them:
 
     forward(xw, w_hh, b_hh, state) -> (out, final, cache)     NumPy training (engines/numpy/model.py):
-    backward(dout, w_hh, cache) -> (dxw, dw_hh, db_hh)        one layer over a window, hand-written
+    backward(dout, w_hh, cache) -> (dxw, dw_hh, db_hh)        one layer over a window, hand-written;
+                                                              w_hh, b_hh, dw_hh, db_hh None without them
     torch_kernel                                              torch training: the name of the fused
                                                               torch op (torch.lstm, ...), cuDNN on CUDA
     pack_rows(H, w_ih, w_hh, b_ih, b_hh) -> (w_x, b, w_h)     sampling (generation/packing.py): the
@@ -22,10 +25,11 @@ The pieces a cell module provides, and who calls them:
     init_layer(params, k, H, model_cfg)                       cell-specific initialisation (optional)
 
 A step kernel is built once over views of preallocated buffers: `pre` holds the layer's
-packed pre-activations (its first `gates * H` columns, the recurrent rows, have the recurrent
-product added), `h` is where the new hidden state goes. `kernel.state` is the tuple of state
+packed pre-activations (its first `recurrent_blocks * H` columns, the recurrent rows, have
+the recurrent product added), `h` is where the new hidden state goes. `kernel.state` is the tuple of state
 arrays (h first); `kernel(xin)` runs one step in place, xin being the packed rows past the
-recurrent ones (GRU's `in`; empty for the others). The ONNX graph is the torch model traced
+recurrent ones (GRU's `in`; every row for a cell without recurrent weights; empty for the
+others): a kernel reads it and never writes it. The ONNX graph is the torch model traced
 one step at a time: all a cell gives it is `state_parts`, the names of its state inputs.
 """
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # PyTorch's names, in its kernels' order
+INPUT_PARAMETERS = ("weight_ih", "bias_ih")  # those of a cell without recurrent weights
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -51,17 +56,28 @@ class Cell:
     torch_kernel: str = ""           # the fused torch op, e.g. "lstm" for torch.lstm
     packed_blocks: int = 1           # packed rows per unit of H (GRU adds its `in` rows: 4)
     halved_blocks: int = 0           # leading packed blocks stored at half scale (sigmoid via tanh)
+    recurrent: bool = True           # has weight_hh and bias_hh (a recurrent matrix product per step)
     # The step in JavaScript for the exported web page (rnntext.interop.web): a JS object literal
     # `{ step(gx, gh, s, H) { ... } }` that writes the new state into s.h (and s.c, ...) from
     # gx = W_ih x + b_ih and gh = W_hh h + b_hh in PyTorch's gate order; "" when it has none.
     js_step: str = ""
 
     # --- layout -------------------------------------------------------------------------
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """One layer's parameter names (without `_l{k}`), in the order torch_layer takes them."""
+        return PARAMETERS if self.recurrent else INPUT_PARAMETERS
+
+    @property
+    def recurrent_blocks(self) -> int:
+        """Leading packed blocks that the recurrent product fills: `gates`, or 0 without weight_hh."""
+        return self.gates if self.recurrent else 0
+
     def parameter_shapes(self, input_size: int, hidden: int) -> dict[str, tuple[int, ...]]:
         """One layer's parameters, PyTorch's names (without `_l{k}`) in its kernels' order."""
         rows = self.gates * hidden
-        shapes = ((rows, input_size), (rows, hidden), (rows,), (rows,))
-        return dict(zip(PARAMETERS, shapes))
+        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden), "bias_ih": (rows,), "bias_hh": (rows,)}
+        return {name: shapes[name] for name in self.parameters}
 
     def layer_state(self, parts):
         """A layer's state from its parts (h first): the bare array for one part, else a tuple."""
@@ -88,7 +104,7 @@ class Cell:
     # --- torch training -------------------------------------------------------------------
     def torch_layer(self, x, state, params: list, training: bool):
         """One layer over a window with the fused kernel: x (B, T, D), state per `layer_state`
-        of (1, B, H) tensors, params in PARAMETERS order. Returns (out (B, T, H), new state)."""
+        of (1, B, H) tensors, params in `parameters` order. Returns (out (B, T, H), new state)."""
         import torch
 
         out, *parts = getattr(torch, self.torch_kernel)(x, state, params, True, 1, 0.0, training, False, True)
@@ -97,7 +113,8 @@ class Cell:
     # --- sampling ---------------------------------------------------------------------------
     def pack_rows(self, H: int, w_ih, w_hh, b_ih, b_hh):
         """(W_x (W, D), b (W,), W_h (W, H)) in the packed gate layout, W = packed_blocks * H;
-        both biases folded into b; the first halved_blocks * H rows scaled by 1/2."""
+        both biases folded into b; the first halved_blocks * H rows scaled by 1/2. A cell without
+        recurrent weights is given w_ih and b_ih only and returns W_h None."""
         raise NotImplementedError
 
     NumpyStep: type | None = None    # the step kernels' classes, built as Kernel(pre, h)

@@ -16,7 +16,9 @@ The packed gate layout is the cell's (rnntext.cells: `pack_rows`), W = packed_bl
 LSTM (i/2, f/2, o/2, g), W = 4H; GRU (r/2, z/2, hn, in), W = 4H, where hn = W_hn h + b_hn (it
 has no input part) and in = W_in x + b_in (no recurrent part), since PyTorch's
 n = tanh(in + r * hn); vanilla RNN (a), W = H. The recurrent rows are the first
-`rec` = gates * H of them: 4H, 3H (GRU: `in` has none) and H.
+`rec` = gates * H of them: 4H, 3H (GRU: `in` has none) and H. A cell without recurrent weights
+(minGRU, minLSTM) has none (rec = 0): its higher layers' matrices are [W_x | b] against
+[h_below, 1], and every packed row is the step kernel's input.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class Packed:
     vocab_size: int
     table: np.ndarray              # (V, W_0) layer-0 pre-activations per token, biases folded
     rec0: np.ndarray               # (rec_0, H_0) layer-0 recurrent rows
-    stacked: tuple[np.ndarray, ...]  # per layer k >= 1: (W_k, H_{k-1} + 1 + H_k) [W_x | b | W_h]
+    stacked: tuple[np.ndarray, ...]  # per layer k >= 1: (W_k, H_{k-1} + 1 + H_k) [W_x | b | W_h] ([W_x | b]: rec 0)
     out: np.ndarray                # (V, H_last + 1) [W_out | b_out]
 
     def width(self, k: int) -> int:
@@ -48,7 +50,7 @@ class Packed:
 
     def rec(self, k: int) -> int:
         """Recurrent rows of layer k: those a product with h_k fills."""
-        return self.hidden[k] * self.cell.gates
+        return self.hidden[k] * self.cell.recurrent_blocks
 
 
 def pack(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], label: int | None = None) -> Packed:
@@ -72,9 +74,9 @@ def pack(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], label: int 
             table = (emb @ w_x[:, :base].T if emb is not None else w_x[:, :base].T) + b
             if model_cfg.labels:
                 table = table + w_x[:, base + label]  # the label's one-hot column, every step
-            rec0 = w_h[: cell.gates * H]
+            rec0 = np.zeros((0, H)) if w_h is None else w_h[: cell.recurrent_blocks * H]
         else:
-            stacked.append(np.concatenate([w_x, b[:, None], w_h], axis=1))
+            stacked.append(np.concatenate([w_x, b[:, None], *([] if w_h is None else [w_h])], axis=1))
     if model_cfg.tie_weights:
         w_out = emb  # Press & Wolf (2017): the output layer reuses the embedding
     else:

@@ -78,10 +78,12 @@ class Streams:
                    [np.zeros((batch, packed.width(k)), np.float32) for k in range(1, len(hidden))]
         self.kernels = [packed.cell.numpy_step(row(p), row(h)) for p, h in zip(self.pre, self.h)]
         self.rec = packed.rec(0)
-        self.split = self.rec < packed.width(0)   # GRU: `in` comes from the table, not the product
+        self.split = self.rec < packed.width(0)   # GRU: `in` comes from the table, not the product;
+        # a cell without recurrent weights (rec 0): every row does, and there is no product
         self.first = mm(packed.rec0, self.h[0]) + (row(self.pre[0]),)
-        # Higher layers: (lhs, rhs, out, kernel, xin) with GRU's `in` rows at the end of `pre`.
-        self.upper = [mm(w, self.hs[:, starts[k - 1]:starts[k + 1] - 1]) + (row(self.pre[k]), self.kernels[k],
+        # Higher layers: (lhs, rhs, out, kernel, xin) with GRU's `in` rows at the end of `pre`;
+        # w's columns say what it multiplies: [h_below, 1, h_k], or [h_below, 1] without W_h.
+        self.upper = [mm(w, self.hs[:, starts[k - 1]:starts[k - 1] + w.shape[1]]) + (row(self.pre[k]), self.kernels[k],
                       row(self.pre[k])[..., packed.rec(k):] if self.split else None)
                       for k, w in enumerate(packed.stacked, start=1)]
         self.logits = np.zeros((batch, self.V), np.float32)  # (B, V) after the last token fed
@@ -106,11 +108,14 @@ class Streams:
         else:
             row = np.take(p.table, ids, axis=0, out=self.gathered)  # (B, W_0)
         a, b, out = self.first
-        self.product(a, b, out=out)
-        if self.split:
+        if not self.rec:
+            self.kernels[0](row)
+        elif self.split:
+            self.product(a, b, out=out)
             np.add(out, row[..., :self.rec], out=out)
             self.kernels[0](row[..., self.rec:])
         else:
+            self.product(a, b, out=out)
             np.add(out, row, out=out)
             self.kernels[0]()
         for a, b, out, kern, xin in self.upper:
@@ -195,9 +200,10 @@ class Streams:
         h, pre = self.h[k][0], self.pre[k][0, :rec]                 # (H_k,), (rec_k,)
         outputs = np.empty((len(inputs), len(h)), np.float32)       # (T, H_k)
         for t, x in enumerate(inputs):
-            np.matmul(w_h, h, out=pre)
-            np.add(pre, x[:rec], out=pre)
-            kern(x[rec:])                                           # GRU's `in` rows; empty otherwise
+            if rec:
+                np.matmul(w_h, h, out=pre)
+                np.add(pre, x[:rec], out=pre)
+            kern(x[rec:])                                           # GRU's `in` rows, or all; else empty
             outputs[t] = h
         return outputs
 

@@ -131,11 +131,11 @@ def forward(params, model_cfg, x, state=None, train=False, rng=None, cond=None):
     layers, new_state, cell = [], [], cells.get(model_cfg.cell)
     for k in range(model_cfg.num_layers):
         xw = _input_projection(params, k, inp, ids, cond_ids if k == 0 else None)  # (T, B, G*H)
-        w_hh, w_mask = params[f"rnn.weight_hh_l{k}"], None
-        if p_weight:  # DropConnect on W_hh, one mask for the whole batch (AWD-LSTM's weight drop)
+        w_hh, w_mask = params.get(f"rnn.weight_hh_l{k}"), None  # None: a cell without recurrent weights
+        if p_weight and w_hh is not None:  # DropConnect on W_hh, one mask for the whole batch (AWD-LSTM)
             w_mask = (rng.random(w_hh.shape) >= p_weight).astype(dtype) / dtype.type(1.0 - p_weight)
             w_hh = w_hh * w_mask
-        out, final, cell_cache = cell.forward(xw, w_hh, params[f"rnn.bias_hh_l{k}"], state[k])
+        out, final, cell_cache = cell.forward(xw, w_hh, params.get(f"rnn.bias_hh_l{k}"), state[k])
         mask = None
         if p_drop:  # inverted dropout: scale at training time so inference needs nothing
             mask = (rng.random(out.shape) >= p_drop).astype(dtype) / dtype.type(1.0 - p_drop)
@@ -228,8 +228,9 @@ def backward(params, model_cfg, dlogits, cache):
         layer = cache["layers"][k]
         if layer["mask"] is not None:
             dh = dh * layer["mask"]
-        dxw, grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_hh_l{k}"] = cell.backward(
-            dh, layer["w_hh"], layer["cell"])
+        dxw, dw_hh, db_hh = cell.backward(dh, layer["w_hh"], layer["cell"])
+        if cell.recurrent:
+            grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_hh_l{k}"] = dw_hh, db_hh
         if layer["w_mask"] is not None:  # the gradient reaches W_hh through its mask
             grads[f"rnn.weight_hh_l{k}"] *= layer["w_mask"]
         G = dxw.shape[-1]

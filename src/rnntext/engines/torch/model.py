@@ -4,7 +4,8 @@ Parameter names are PyTorch's own (`rnn.weight_ih_l0`, ...; gate orders LSTM i,f
 r,z,n) so the NumPy engine loads the same `model.safetensors`. Layers may differ in size (the
 TensorFlow lab stacked LSTMs of 1024 and 512), so each layer is its own call of the fused
 kernel behind nn.LSTM/nn.GRU/nn.RNN (`torch.lstm`, ...; the cell names it, rnntext.cells),
-which uses cuDNN on CUDA.
+which uses cuDNN on CUDA; a cell without recurrent weights (minGRU, minLSTM) runs its input
+projection as one matrix product and its recurrence as a scan in parallel over the window.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import torch
 from torch import nn
 
 from rnntext import cells
-from rnntext.cells.base import PARAMETERS
 
 
 class RecurrentStack(nn.Module):
@@ -31,14 +31,15 @@ class RecurrentStack(nn.Module):
                 self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
 
     def layer_params(self, k: int) -> list[torch.Tensor]:
-        return [getattr(self, f"{n}_l{k}") for n in PARAMETERS]
+        return [getattr(self, f"{n}_l{k}") for n in self.cell.parameters]
 
     weight_drop = 0.0
 
     def run_layer(self, k: int, x: torch.Tensor, state):
         """x: (B, T, D) -> output (B, T, H_k), new state ((1, B, H), or a tuple of the cell's parts)."""
         params = self.layer_params(k)
-        if self.training and self.weight_drop:  # DropConnect: one mask of W_hh per batch (Merity et al. 2017)
+        if self.training and self.weight_drop and self.cell.recurrent:  # DropConnect: one mask of W_hh per batch
+            # (Merity et al. 2017); a cell without recurrent weights has nothing to drop
             params[1] = params[1] * dropout_mask(params[1], self.weight_drop)
         return self.cell.torch_layer(x, state, params, self.training)
 

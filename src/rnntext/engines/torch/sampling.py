@@ -75,24 +75,26 @@ class TorchStreams:
         table[:, :n[0]] *= 2
         rec0[:n[0]] *= 2
         self.table = dev(table)                               # (V, W_0) float32, biases folded
-        self.rec = rec0.shape[0]                              # layer 0's recurrent rows
+        self.rec = rec0.shape[0]                              # layer 0's recurrent rows (0: no W_h)
+        self.recs = [p.rec(k) for k in range(len(self.hidden))]
         self.w = [low(dev(rec0.T))]                           # layer 0: (H_0, rec_0)
         self.b = [None]
-        for k, m in enumerate(p.stacked, start=1):            # m: (W_k, D + 1 + H_k) [W_x | b | W_h]
+        for k, m in enumerate(p.stacked, start=1):            # m: (W_k, D + 1 + H_k) [W_x | b | W_h], or [W_x | b]
             m = m.copy()
             m[:n[k]] *= 2
             D = self.hidden[k - 1]
-            self.w.append(low(dev(np.delete(m, D, axis=1).T)))  # (D + H_k, W_k)
+            self.w.append(low(dev(np.delete(m, D, axis=1).T)))  # (D + H_k, W_k), or (D, W_k)
             self.b.append(dev(m[:, D]))                        # (W_k,) float32
         self.w_out, self.b_out = dev(p.out[:, :-1].T), dev(p.out[:, -1])  # (H_last, V), (V,)
 
     def _buffers(self) -> None:
         B, hidden, f32 = self.B, self.hidden, torch.float32
         zeros = lambda *shape, dtype=f32: torch.zeros(*shape, dtype=dtype, device=self.device)  # noqa: E731
-        # State [h_0, h_1, ...] (B, sum H_k): layer k reads [h_{k-1}, h_k] as one contiguous slice.
+        # State [h_0, h_1, ...] (B, sum H_k): layer k reads [h_{k-1}, h_k] as one contiguous slice
+        # (layer 0 reads h_0; without recurrent weights, layer k reads h_{k-1} only: w's rows say).
         starts = np.cumsum([0, *hidden]).tolist()
         self.slices = [slice(a, b) for a, b in zip(starts, starts[1:])]
-        self.inputs = [slice(starts[max(k - 1, 0)], starts[k + 1]) for k in range(len(hidden))]
+        self.inputs = [slice(starts[max(k - 1, 0)], starts[max(k - 1, 0)] + w.shape[0]) for k, w in enumerate(self.w)]
         self.hs = zeros(B, starts[-1])
         self.hs_low = zeros(B, starts[-1], dtype=self.low) if self.mixed else self.hs
         self.h = [self.hs[:, s] for s in self.slices]
@@ -107,8 +109,7 @@ class TorchStreams:
         # The cell's step kernels (their own state parts beyond h, such as LSTM's c, are theirs);
         # xin: the packed rows past the recurrent ones (GRU's `in`), from the table for layer 0.
         self.kernels = [self.cell.torch_step(pre, h) for pre, h in zip(self.pre, self.h)]
-        self.xin = [self.gathered[:, self.rec:]] + [pre[:, H * self.cell.gates:]
-                                                    for pre, H in zip(self.pre[1:], hidden[1:])]
+        self.xin = [self.gathered[:, self.rec:]] + [pre[:, rec:] for pre, rec in zip(self.pre[1:], self.recs[1:])]
         self.ids = torch.zeros(B, dtype=torch.int64, device=self.device)
         logits = zeros(B, self.V)                                # (B, V) after the last token fed
         if self.device.type == "cpu":
@@ -135,7 +136,9 @@ class TorchStreams:
         torch.index_select(self.table, 0, self.ids, out=self.gathered)
         for k, (w, b, pre) in enumerate(zip(self.w, self.b, self.pre)):
             x = self.hs_low[:, self.inputs[k]]
-            if self.mixed:  # low-precision product, float32 sum and state
+            if k == 0 and not self.rec:
+                pass                                    # no recurrent product: the table rows are all
+            elif self.mixed:  # low-precision product, float32 sum and state
                 prod = torch.mm(x, w, out=self.prod[k])
                 if k == 0:
                     pre.add_(prod)                      # onto the table rows
