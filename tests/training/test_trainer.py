@@ -103,3 +103,12 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, corpus, monkeypatc
 def test_time_limit_and_epochs(tmp_path, corpus):
     r = api.train(corpus, tmp_path / "a", epochs=1, **TINY)
     assert r.stopped_by == "epochs" and r.epoch == pytest.approx(1.0)
+
+
+def test_a_time_limit_spent_before_training_still_leaves_a_model(tmp_path, corpus):
+    """A limit that preparing and the size probe used up still trains one step and saves it:
+    `sample` works on what `train --time-limit` left (the wheel's demo --time-limit 5 case)."""
+    run = tmp_path / "short"
+    r = api.train(corpus, run, time_limit=1e-3, **TINY)
+    assert (r.stopped_by, r.iterations) == ("time_limit", 1)
+    assert len(api.load(run).generate("", length=5, seed=1)) == 5

@@ -164,7 +164,7 @@ class Trainer:
         self.threads = ThreadTuner.for_engine(self.engine, tc.threads) if self.world.size == 1 else ThreadTuner([])
         self._cosine_auto = self.tc.lr_schedule in ("cosine", "auto") and not self.tc.cosine_iters \
             and bool(self.tc.time_limit)
-        last_saved = self.iteration
+        last_saved = self._first = self.iteration
         if tc.tensorboard and self.world.main:
             from rnntext.training.tensorboard import TensorBoardWriter
 
@@ -285,7 +285,9 @@ class Trainer:
         limit = self._max_iters()
         if limit and self.iteration >= limit:
             return "max_iters" if limit == self.tc.max_iters else "epochs"
-        if self.tc.time_limit:
+        # A time limit spent before the first step (preparing, the size probe) still gets one
+        # step and its checkpoint: a run that ends within its limit can always be sampled.
+        if self.tc.time_limit and self.iteration > self._first:
             over = time.monotonic() - start + self._final_reserve() >= self.tc.time_limit
             # rank 0's clock decides for every rank: one rank stopping alone would leave the
             # others waiting in the next gradient all-reduce
