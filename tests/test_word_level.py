@@ -40,7 +40,7 @@ def test_line_mode_samples_end_at_the_end_token(tmp_path, words):
     rnntext.train(words, run, level="word", lines=True, max_iters=150, lr=0.01, **dict(SMALL, seq_len=12))
     model = rnntext.load(run)
     end = model.end_id()
-    steps = [ids for _, ids in model.stream(length=30, num_samples=5, seed=1)]
+    steps = [ids for _, ids in model.stream_ids(length=30, num_samples=5, seed=1)]
     grid = np.stack(steps, axis=1)
     for row in grid:
         kept = row[row >= 0]

@@ -90,7 +90,7 @@ def open_page(tab, index: Path):
 def reference(model, prime: str, condition, **rule) -> list[int]:
     """The NumPy runtime's tokens, as `rnntext sample` draws them."""
     unknown = "replace:<unk>" if model.vocab.level == "word" else "skip"
-    return [int(ids[0]) for _, ids in model.stream(prime, unknown=unknown, condition=condition, **rule)]
+    return [int(ids[0]) for _, ids in model.stream_ids(prime, unknown=unknown, condition=condition, **rule)]
 
 
 RULES = [dict(length=40, temperature=0.0, seed=0),                        # greedy

@@ -27,8 +27,8 @@ class SlowModel(Model):
 
     delay = 0.01
 
-    def stream(self, prime="", **options):
-        for step in super().stream(prime, **options):
+    def stream_ids(self, prime="", **options):
+        for step in super().stream_ids(prime, **options):
             time.sleep(self.delay)
             yield step
 
@@ -46,8 +46,8 @@ class CountingModel(SlowModel):
 
     generated = 0
 
-    def stream(self, prime="", **options):
-        for step in super().stream(prime, **options):
+    def stream_ids(self, prime="", **options):
+        for step in super().stream_ids(prime, **options):
             self.generated += 1
             yield step
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from rnntext import cells  # the cell's gate count, state parts and JavaScript step
 from rnntext.errors import InputError
+from rnntext.sampling import with_seed
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
 ASSETS = ("index.html", "levels.js", "page.js", "runtime.js")  # copied from rnntext/interop/web/
@@ -73,7 +74,7 @@ def web_spec(model, name: str = "model") -> dict:
     """Everything model.js holds (see the module docstring), for an `rnntext.api.Model`."""
     m, vocab = model.info.model, model.vocab
     blob, tensors = weight_blob(model.weights)
-    sample = model.sample_config()
+    sample = with_seed(model.sample_config())  # the page's seed box starts at a fresh seed (sampling's rule)
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
         "cell": m.cell, "gates": cells.get(m.cell).gates, "hidden": list(m.hidden_sizes), "embed_size": m.embed_size,

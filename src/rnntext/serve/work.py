@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from rnntext.errors import RnntextError
-from rnntext.sampling import SampleConfig
+from rnntext.sampling import SampleConfig, with_seed
 from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, api_wording, check_generate
 
@@ -103,10 +102,10 @@ def sample_options(req: GenerateRequest, model, limits: Limits) -> SampleConfig:
     fields, a random seed when it gave none, a length it left out capped at max_length.
     Checked now, so that errors are a 422 (or the limit's status), not a broken stream."""
     options = req.options()
-    options.setdefault("seed", secrets.randbelow(2**31))
     cfg = model.sample_config(**options)
     if req.length is None and cfg.length > limits.max_length:
         cfg = model.sample_config(**options, length=limits.max_length)
+    cfg = with_seed(cfg)  # the seed rule of rnntext.sampling: fresh unless given; the reply returns it
     check_generate(cfg, limits)
     if cfg.prime:
         model.encode(cfg.prime, cfg.unknown)  # raises the user's error for unknown symbols
@@ -128,7 +127,7 @@ class Job:
         start, last_flush = time.monotonic(), 0.0
         steps: list[np.ndarray] = []  # each (B,) ids, -1 after a stream stopped
         options = dataclasses.asdict(self.cfg)
-        for _, ids in self.model.stream(options.pop("prime"), **options):
+        for _, ids in self.model.stream_ids(options.pop("prime"), **options):
             steps.append(ids)
             if self.cancel.is_set():
                 return None

@@ -12,8 +12,8 @@ import numpy as np
 from rnntext.config import Config
 from rnntext.data.dataset import is_dataset, open_dataset, prepare_dataset
 from rnntext.text.read import resolve_sources
-from rnntext.training import autosize, distributed, lifecycle, rundir
-from rnntext.training.trainer import Trainer
+from rnntext.training import autosize, distributed, lifecycle, plan, rundir, stopping
+from rnntext.training.trainer import Trainer, make_batches
 
 
 def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected, started: float):
@@ -25,11 +25,13 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     from_text = not (len(inputs) == 1 and is_dataset(inputs[0]))
     data_path = rundir.data_path(run) if from_text else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
+        # inputs that are missing or not text are refused before the run directory is touched
+        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding) \
+            if from_text and not (resume and data_path.is_file()) else None
         claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
         if not resume:
             removed = claim.apply()
-        if from_text and not (resume and data_path.is_file()):
-            sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
+        if sources is not None:
             prepare_dataset(sources, cfg.data, data_path, force=True)
     distributed.barrier(world)
     with open_dataset(data_path) as dataset:
@@ -37,6 +39,10 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
         cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world)
         if resume and not restart:
             lifecycle.check_resumable(run, info)
+            # the recorded reasons, with the options this session runs under
+            info.training["recipe"] = resumed_recipe(cfg, dataset, info.training.get("recipe", {}))
+        if report is not None and world.main:  # what it chose and why, before anything else
+            report({"kind": "plan", "resumed": resume and not restart, **info.training["recipe"]})
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
                           spent=time.monotonic() - started)
         if resume and not restart:
@@ -50,15 +56,29 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
 
 
 def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
-    """The configuration with the dataset's labels (and, for a new run, an auto size), the
-    RunInfo."""
+    """The configuration with the dataset's labels (and, for a new run, the default stop and an
+    auto size), the RunInfo; a new run's choices go into its training.recipe (rnntext.training.plan)."""
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
     training = {"dataset": str(data_path.resolve())}
-    if new:  # an auto hidden size is chosen once, from the data and the time limit
+    if new:  # the stop and an auto hidden size are chosen once, from the data and the time limit
+        check_batches(cfg, dataset, world)  # what the data alone decides, before the size probe
+        cfg, default_stop = stopping.default_stopping(cfg, dataset.size("val") > 1)
         cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
-        if why:
-            training["recipe"] = why
+        training["recipe"] = plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), why, default_stop)
     return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
+
+
+def resumed_recipe(cfg: Config, dataset, recorded: dict) -> dict:
+    default_stop = bool(recorded.get("stopping", {}).get("default"))
+    return {**recorded, **plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), None, default_stop)}
+
+
+def check_batches(cfg: Config, dataset, world) -> None:
+    """The batch layouts of the splits: too few tokens for the batch and window is a DatasetError
+    now, in a moment, not after the auto size's probe has spent seconds of the time limit."""
+    make_batches(cfg, dataset, "train", dataset.vocab, world)
+    if dataset.size("val") > 1:
+        make_batches(cfg, dataset, "val", dataset.vocab)
 
 
 class Preview:
