@@ -126,7 +126,7 @@ def test_sample_draws_a_fresh_seed_says_it_and_the_seed_gives_the_text_again(run
     args = ("--prime", "the ", "--length", "80", "--temperature", "1.5")
     runs = [sample(capsys, run, *args) for _ in range(3)]
     seeds = []
-    for code, out, err in runs:
+    for code, _, err in runs:
         assert code == 0 and err.startswith("rnntext sample: seed ") and "writes this text again" in err
         seeds.append(int(err.split()[3]))
     assert len({out for _, out, _ in runs}) == 3 and len(set(seeds)) == 3  # fresh each time

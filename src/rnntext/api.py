@@ -21,7 +21,6 @@ from rnntext.errors import ConfigError, InputError, RunError
 from rnntext.sampling import TOP_PROBS_NEXT
 from rnntext.text import levels
 
-
 EVAL_STREAMS = 64  # evaluation reads this many streams side by side (short texts fewer: TextBatches)
 EVAL_WARMUP = 128  # tokens each stream but the first reads unscored first, to warm its state
 

@@ -83,7 +83,7 @@ def test_the_plan_gives_the_auto_choices_and_the_probe_speed_and_info_repeats_it
     info = capsys.readouterr().out
     seconds = json.loads((run / "model.json").read_text())["training"]["elapsed_s"]
     assert out[0] in info and out[1] in info
-    assert f"trained 4 iterations (" in info and f" in {round(seconds)} s;" in info
+    assert "trained 4 iterations (" in info and f" in {round(seconds)} s;" in info
 
 
 def test_a_notebook_gets_a_text_bar_and_a_script_gets_nothing(tmp_path, corpus, capsys, monkeypatch):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnntext.progress import TrainDisplay
 from rnntext.cli.flags import add_option_flags
 from rnntext.config import TrainConfig, resolve
 from rnntext.errors import RunError
+from rnntext.progress import TrainDisplay
 
 HELP = "train on the built-in python-docs corpus for a minute and sample"
 PRESET, CORPUS = "demo", "python-docs"

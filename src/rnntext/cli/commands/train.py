@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from rnntext.progress import TrainDisplay
 from rnntext.cli.flags import add_config_flags, add_section_flags, section_values
+from rnntext.progress import TrainDisplay
 
 HELP = "train a model into a run directory"
 DESCRIPTION = ("Train from a prepared dataset, or from text (prepared on the fly into RUN/data.h5). On --resume the "
