@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +101,10 @@ def test_stepping_the_file_as_the_snippet_does_gives_rnntexts_text(book):
         logits, *new = session.run(None, {"ids": np.array([token]), **state})
         state = dict(zip(state, new))
     assert "".join(out) == rnntext.load(book / "run").generate("the q", length=60, greedy=True)
+
+
+def test_the_readme_holds_this_snippet():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    if "get_modelmeta().custom_metadata_map" not in readme:
+        pytest.skip("README.md does not hold the snippet yet (it goes in when this branch is merged)")
+    assert SNIPPET.strip() in readme

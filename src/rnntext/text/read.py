@@ -162,7 +162,7 @@ def read_all(inputs, data_cfg) -> str:
 
 BINARY_SAMPLE = 1024  # bytes read from the start of a file to tell text from binary
 CONTROL_SHARE = 0.1  # more control characters than this share of them: binary (text has tabs and line ends)
-TEXT_CONTROLS = frozenset(b"\t\n\f\r\x1b")  # control bytes that text holds: tab, line ends, form feed, escape
+TEXT_CONTROLS = frozenset(b"\t\n\v\f\r\x1b")  # control bytes text holds: tabs, line ends, form feed, escape
 WIDE_BOMS = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}  # byte-order marks of encodings with NUL bytes
 
 
