@@ -31,7 +31,6 @@ import numpy as np
 
 from rnntext import cells  # the cell's gate count, state parts and JavaScript step
 from rnntext.errors import InputError
-from rnntext.sampling import with_seed
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
 ASSETS = ("index.html", "levels.js", "page.js", "runtime.js")  # copied from rnntext/interop/web/
@@ -74,7 +73,7 @@ def web_spec(model, name: str = "model") -> dict:
     """Everything model.js holds (see the module docstring), for an `rnntext.api.Model`."""
     m, vocab = model.info.model, model.vocab
     blob, tensors = weight_blob(model.weights)
-    sample = with_seed(model.sample_config())  # the page's seed box starts at a fresh seed (sampling's rule)
+    sample = model.sample_config()
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
         "cell": m.cell, "gates": cells.get(m.cell).gates, "hidden": list(m.hidden_sizes), "embed_size": m.embed_size,
@@ -82,7 +81,8 @@ def web_spec(model, name: str = "model") -> dict:
         **vocab_spec(vocab),
         "start_ids": [int(i) for i in model.start_ids()], "end_id": model.end_id(), "drop_ids": list(model.hidden_ids()),
         "sample": {"temperature": sample.temperature, "length": sample.length, "top_k": sample.top_k,
-                   "top_p": sample.top_p, "seed": str(sample.seed), "greedy": sample.greedy},  # str: any size
+                   # str: any size; a fresh seed (-1) starts the page's box at 0, so that an export is the same bytes
+                   "top_p": sample.top_p, "seed": str(max(sample.seed, 0)), "greedy": sample.greedy},
         "tensors": tensors, "weights": base64.b64encode(blob).decode("ascii"),
     }
 

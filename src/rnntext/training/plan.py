@@ -85,8 +85,8 @@ def _dropout_reason(rec: dict) -> str:
     ratio, epochs = rec.get("recurrent_params_per_token"), rec.get("expected_epochs")
     if ratio is None:
         return ""
-    passes = "" if epochs is None else f" and {epochs:g} expected passes over them"
-    return f" (auto, for {ratio:g} recurrent parameters per training token{passes})"
+    passes = "" if epochs is None else f" and at most {epochs:.3g} passes over them"
+    return f" (auto, for {ratio:.3g} recurrent parameters per training token{passes})"
 
 
 def schedule_words(train: dict, stop: dict) -> str:
