@@ -102,3 +102,15 @@ def test_a_notebook_gets_a_text_bar_and_a_script_gets_nothing(tmp_path, corpus, 
     assert out.endswith("\n")
     rnntext.train(corpus, tmp_path / "off", max_iters=2, progress=False, **TINY)
     assert capsys.readouterr().out == ""
+
+
+def test_a_record_from_before_the_plan_is_still_described():
+    from rnntext.training.plan import describe
+
+    old = {"hidden_size": 128, "rule": "data", "train_tokens": 95000, "dropout": 0.2, "weight_drop": 0.1,
+           "recurrent_params_per_token": 2.436}
+    assert describe(old) == ["model: auto size 128 (auto: the largest with at most 8 recurrent parameters per training "
+                             "token, 95,000 tokens; without --time-limit at most 256); dropout 0.2, weight drop 0.1 "
+                             "(auto, for 2.44 recurrent parameters per training token)"]
+    assert describe({"dropout": 0.1, "weight_drop": 0.0, "recurrent_params_per_token": 0.5}) == [
+        "model: size given; dropout 0.1, weight drop 0 (auto, for 0.5 recurrent parameters per training token)"]

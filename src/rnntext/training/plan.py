@@ -50,8 +50,11 @@ def describe(rec: dict) -> list[str]:
         embed = f"embedding {m['embed_size']}" if m["embed_size"] else "one-hot input"
         lines.append(f"model: {layers} {m['cell']}, {embed}, {rec['parameters']:,} parameters{_size_reason(rec)}; "
                      f"dropout {m['dropout']:g}, weight drop {m['weight_drop']:g}{_dropout_reason(rec)}")
-    else:
-        lines.append(f"model: auto size {rec.get('hidden_size')}{_size_reason(rec)}{_dropout_reason(rec)}")
+    else:  # a run recorded before the whole plan was: autosize's reasons alone
+        size = f"auto size {rec['hidden_size']}{_size_reason(rec)}" if "hidden_size" in rec else "size given"
+        dropout = (f"; dropout {rec['dropout']:g}, weight drop {rec['weight_drop']:g}{_dropout_reason(rec)}"
+                   if "dropout" in rec else "")
+        lines.append(f"model: {size}{dropout}")
     if "train" in rec:
         t = rec["train"]
         threads = t["threads"] or "auto (timed while training)"
