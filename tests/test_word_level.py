@@ -93,7 +93,8 @@ def test_chat_in_tmux(word_run, tmp_path):
         pytest.skip("tmux is not installed (make test installs it with apt-get where it can)")
     session = f"rnntext-chat-{tmp_path.name}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "300", "-y", "20",
-                    f"{sys.executable} -m rnntext chat {word_run}; echo EXITED $?; sleep 30"], check=True)
+                    f"{sys.executable} -m rnntext chat {word_run} --seed 0; echo EXITED $?; sleep 30"],
+                   check=True)  # seed 0: a continuation that starts with a word (a fresh seed may start with ".")
 
     def screen():
         return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", session], capture_output=True,
