@@ -76,7 +76,9 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         import warnings
 
         warnings.warn("rnntext.train(report=...) is now progress=...", DeprecationWarning, stacklevel=2)
-    progress, own = _progress(report if progress is None else progress, cfg.train.quiet)
+    from rnntext.progress import callback
+
+    progress, own = callback(report if progress is None else progress, cfg.train.quiet)
     world = distributed.setup(cfg.train.device)
     try:
         result = session.train_in(run, inputs, cfg, resume, force, progress, world, [*inputs, config], started)
@@ -86,21 +88,6 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         distributed.teardown(world)
         if own is not None:
             own.close()
-
-
-def _progress(progress, quiet: bool):
-    """(the progress callback, the display made here to close after): the caller's callback;
-    none for False or quiet; left out, a text bar in a notebook and nothing elsewhere."""
-    if progress is False or (progress is None and quiet):
-        return None, None
-    if progress is None:
-        from rnntext.progress import TrainDisplay, in_notebook
-
-        display = TrainDisplay(mode="notebook") if in_notebook() else None
-        return display, display
-    if not callable(progress):
-        raise ConfigError(f"progress: give a callable that takes an event dict (or False), not {progress!r}")
-    return progress, None
 
 
 class Model:

@@ -32,6 +32,22 @@ BAR_WIDTH = 30  # the notebook's text bar, in characters
 REDRAW_S = 0.25  # the notebook's text bar is redrawn at most this often
 
 
+def callback(progress, quiet: bool = False):
+    """What rnntext.train reports to, from its `progress` argument, and the display made here for
+    it to close after (or None): the caller's callable; nothing for False or quiet; left out, a
+    text bar in a notebook and nothing elsewhere."""
+    if progress is False or (progress is None and quiet):
+        return None, None
+    if progress is None:
+        display = TrainDisplay(mode="notebook") if in_notebook() else None
+        return display, display
+    if not callable(progress):
+        from rnntext.errors import ConfigError
+
+        raise ConfigError(f"progress: give a callable that takes an event dict (or False), not {progress!r}")
+    return progress, None
+
+
 def in_notebook() -> bool:
     """Whether this process is an IPython kernel (Jupyter, VS Code, Colab), where a bar that
     rewrites its line works and a terminal's does not."""
