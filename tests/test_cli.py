@@ -27,7 +27,7 @@ def assert_one_line_error(code, err, *fragments):
 def test_prepare_writes_dataset_and_summary(tmp_path, capsys, corpus):
     code, out, _ = run_cli(capsys, "prepare", corpus, "-o", tmp_path / "d.h5", "--val-frac", "0.1")
     assert code == 0
-    assert "read 8,880 chars" in out and "vocabulary: 30 tokens" in out and "train 7,992, val 888, test 0" in out
+    assert "read 8,880 characters" in out and "vocabulary: 30 tokens" in out and "train 7,992, val 888, test 0" in out
     assert (tmp_path / "d.h5").is_file()
 
 
@@ -69,7 +69,7 @@ def test_train_writes_run_and_info(tmp_path, capsys, corpus):
         (["train", corpus, "-o", tmp_path / "r2", "--batch-size", "5000"], "--batch-size"),
         (["train", corpus, "-o", tmp_path / "r3", "--lr", "-1"], "lr: must be a positive number"),
         (["train", corpus, "-o", tmp_path / "r4", "--hidden-size", "8,8,8"], "hidden_size"),
-        (["train", corpus, "-o", tmp_path / "r5", "--cell", "transformer"], "invalid choice"),
+        (["train", corpus, "-o", tmp_path / "r5", "--cell", "transformer"], "cell: 'transformer' is not one of"),
         (["train", corpus, "-o", tmp_path / "r6", "--preset", "nope"], "unknown preset"),
         (["info", tmp_path / "nothing"], "does not exist"),
     ]:

@@ -48,10 +48,14 @@ def test_chat_answers_a_line_that_is_not_utf8_and_goes_on(run, capsys, monkeypat
     # strict: a UTF-8 locale's stdin; surrogateescape: a C locale's.
     raw = b"the\n\xffthe q\n:temperature \xff\nthe\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", errors=errors))
-    code = main(["chat", str(run), "--length", "5"])
-    lines = capsys.readouterr().out.splitlines()
+    code = main(["chat", str(run), "--length", "5", "--seed", "40"])
+    out = capsys.readouterr().out
+    lines = out.splitlines()
     assert code == 0
     assert "error: byte 0xff at character 0 is not valid UTF-8: type UTF-8 text" in lines
     assert any(line.startswith("error: temperature: ") for line in lines)
-    replies = [line for line in lines if line.startswith("the")]
-    assert len(replies) == 2 and all(len(r) >= len("the") + 5 for r in replies)
+    # two replies, at seeds 40 and 41 (reply k of a chat samples at seed + k; refused lines are no reply)
+    model = rnntext.load(run)
+    replies = ["the" + model.generate("the", length=5, temperature=0.8, seed=s, unknown="skip") for s in (40, 41)]
+    first = out.index(replies[0] + "\n")
+    assert out.index(replies[1] + "\n", first + len(replies[0]) + 1) > first  # in that order

@@ -20,7 +20,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(SampleConfig)}
 @pytest.mark.parametrize("name, value, says", [
     ("temperature", -0.5, "must be 0 or more"), ("temperature", float("nan"), "finite"),
     ("top_k", -1, "must be 0 or more"), ("top_k", 1.5, "whole number"), ("top_p", 0.0, "must be in (0, 1]"),
-    ("top_p", 1.5, "must be in (0, 1]"), ("seed", -1, "0 or more"),
+    ("top_p", 1.5, "must be in (0, 1]"), ("seed", -2, "0 or more"),
 ])
 def test_a_rule_option_is_checked_once_with_one_message(name, value, says):
     messages = []

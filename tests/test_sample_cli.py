@@ -89,12 +89,12 @@ def test_renamed_flags_work_for_one_release_and_say_so(run, capsys):
     code, old, err = sample(capsys, run, "--prime", "the q", "--length", "0", "--show-probs", "4")
     assert code == 0 and old == new
     assert err.strip() == "rnntext sample: warning: --show-probs is now --top-probs; the old name will be removed in the next release"
-    novelty = ["eval", str(run), "--novelty", "--length", "40", "--json"]
+    novelty = ["eval", str(run), "--novelty", "--length", "40", "--json", "--seed", "3"]
     assert main([*novelty, "--num-samples", "2"]) == 0
     new = json.loads(capsys.readouterr().out)
     assert main([*novelty, "--samples", "2"]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out) == new and new["ngrams"] == 2 * (40 - 20 + 1)
+    assert json.loads(out) == new and new["ngrams"] == 2 * (40 - 20 + 1) and new["seed"] == 3
     assert "--samples is now --num-samples" in err
 
 
@@ -120,3 +120,38 @@ def test_chat_settings_are_sampling_options(run, capsys, monkeypatch):
     assert out[2:4] == ["greedy = True", "length = 12"]
     assert out[4] == "the q" + rnntext.load(run).generate("the q", length=12, greedy=True)
     assert ":temperature TEMPERATURE" in out[5] and ":greedy on|off" in out[5] and ":top-k TOP_K" in out[5]
+
+
+def test_sample_draws_a_fresh_seed_says_it_and_the_seed_gives_the_text_again(run, capsys):
+    args = ("--prime", "the ", "--length", "80", "--temperature", "1.5")
+    runs = [sample(capsys, run, *args) for _ in range(3)]
+    seeds = []
+    for code, _, err in runs:
+        assert code == 0 and err.startswith("rnntext sample: seed ") and "writes this text again" in err
+        seeds.append(int(err.split()[3]))
+    assert len({out for _, out, _ in runs}) == 3 and len(set(seeds)) == 3  # fresh each time
+    for (_, out, _), seed in zip(runs, seeds):
+        code, again, err = sample(capsys, run, *args, "--seed", seed)
+        assert code == 0 and again == out and err == ""  # a given seed is not repeated back
+    code, out, err = sample(capsys, run, *args, "--num-samples", "2", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and err == "" and rows[0]["seed"] == rows[1]["seed"] >= 0
+    code, again, _ = sample(capsys, run, *args, "--num-samples", "2", "--json", "--seed", rows[0]["seed"])
+    assert again == out
+    model = rnntext.load(run)
+    text = model.generate("the ", length=80, temperature=1.5)
+    assert model.last_seed >= 0 and model.generate("the ", length=80, temperature=1.5, seed=model.last_seed) == text
+    assert "the " + text == sample(capsys, run, *args, "--seed", model.last_seed)[1].rstrip("\n")
+
+
+def test_json_is_honoured_with_top_probs_and_verbose(run, capsys):
+    code, out, _ = sample(capsys, run, "--prime", "the q", "--length", "0", "--top-probs", "3", "--json")
+    row = json.loads(out)
+    assert code == 0 and row["prime"] == "the q" and len(row["top_probs"]) == 3
+    assert row["top_probs"][0]["prob"] >= row["top_probs"][1]["prob"] >= row["top_probs"][2]["prob"] > 0
+    assert row["top_probs"][0]["token"] == rnntext.load(run).next_tokens("the q", 1)[0][0]
+    code, out, _ = sample(capsys, run, "--prime", "the", "--length", "3", "--verbose", "--json", "--seed", "4")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 3 and all(r["seed"] == 4 and 0 < r["prob"] <= 1 for r in rows)
+    code, _, err = sample(capsys, run, "--prime", "the", "--length", "0", "--top-probs", "-2")
+    assert code == 2 and "top_probs: must be 0 or more, not -2" in err and len(err.strip().splitlines()) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ import numpy as np
 
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
-from rnntext.errors import ConfigError, InputError
+from rnntext.errors import ConfigError, InputError, RunError
 from rnntext.sampling import TOP_PROBS_NEXT
 from rnntext.text import levels
+
+EVAL_STREAMS = 64  # evaluation reads this many streams side by side (short texts fewer: TextBatches)
+EVAL_WARMUP = 128  # tokens each stream but the first reads unscored first, to warm its state
 
 
 def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -27,22 +31,29 @@ def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def prepare(inputs, output, *, force: bool = False, preset: str | None = None, config: str | None = None,
             **options) -> dict:
-    """Read text (files, directories, built-in corpora), write a prepared HDF5 dataset; return a summary."""
+    """Read text (files, directories, built-in corpora), write a prepared HDF5 dataset; return a
+    summary (tokens, vocabulary, splits, and for each directory its `listings`: the files read
+    and those skipped, rnntext.text.read.Listing)."""
     from rnntext.data.dataset import prepare_dataset
-    from rnntext.text.read import resolve_sources
+    from rnntext.text.read import list_inputs, resolve_sources
 
     cfg = config_mod.resolve(preset, config, _split_kwargs(options))
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
-    sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
-    return prepare_dataset(sources, cfg.data, output, force=force)
+    sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding)
+    summary = prepare_dataset(sources, cfg.data, output, force=force)
+    return {**summary, "listings": list_inputs(inputs, cfg.data.glob, cfg.data.encoding)}
 
 
 def train(inputs=None, output=None, *, resume: bool = False, force: bool = False, preset: str | None = None,
-          config: str | None = None, report=None, **options):
+          config: str | None = None, progress=None, report=None, **options):
     """Train into run directory `output` from a prepared dataset or from text (prepared on the fly).
 
-    Returns a TrainResult (iterations, best validation loss, last validation metrics, what
-    --force removed, ...).
+    `progress`: a callable that receives each training event as a dict, its "kind" saying which
+    (plan, start, step, log, val, example, sample, end: rnntext.progress lists their fields),
+    e.g. `progress=lambda e: e["kind"] == "val" and print(e["val_loss"])`. Left out, a notebook
+    (an IPython kernel) shows a progress bar and elsewhere nothing is shown; False shows nothing
+    anywhere. `report` is its old name. Returns a TrainResult (iterations, best validation
+    loss, last validation metrics, what --force removed, ...).
     """
     from rnntext.training import distributed, lifecycle, session
     from rnntext.training.trainer import check_engine_options
@@ -61,21 +72,35 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
     config_mod.to_toml(cfg)  # a value config.toml cannot hold is refused now, not after training
     check_engine_options(cfg)
+    if report is not None:
+        import warnings
+
+        warnings.warn("rnntext.train(report=...) is now progress=...", DeprecationWarning, stacklevel=2)
+    from rnntext.progress import callback
+
+    progress, own = callback(report if progress is None else progress, cfg.train.quiet)
     world = distributed.setup(cfg.train.device)
     try:
-        result = session.train_in(run, inputs, cfg, resume, force, report, world, [*inputs, config], started)
+        result = session.train_in(run, inputs, cfg, resume, force, progress, world, [*inputs, config], started)
         distributed.barrier(world)  # the ranks tear down together: gloo can abort a rank whose peer left first
         return result
     finally:
         distributed.teardown(world)
+        if own is not None:
+            own.close()
 
 
 class Model:
     """A trained model loaded from a run directory, sampled and evaluated with the NumPy runtime."""
 
+    last_seed: int | None = None  # the seed the latest stream, stream_ids or generate call sampled with
+
     def __init__(self, info, weights, sample_defaults: dict | None = None):
+        from rnntext.sampling import run_defaults
+
         self.info, self.weights = info, weights
-        self.sample_defaults = sample_defaults or {}  # the run's config.toml [sample] (a preset's choices)
+        # the run's config.toml [sample] (a preset's choices), less the seed: each call's own
+        self.sample_defaults = run_defaults(sample_defaults or {})
         self._runtimes = {}
 
     @property
@@ -186,17 +211,37 @@ class Model:
             self._runtimes[label] = Runtime(self.info.model, len(self.vocab), self.weights, label)
         return self._runtimes[label].streams(num_samples)
 
-    def stream(self, prime: str = "", *, condition=None, **options):
-        """Prime once, then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
+    def stream(self, prime: str = "", *, condition=None, **options) -> Iterator[str]:
+        """The text of one sample as it is written: str pieces (a character, a word with its
+        spacing, ...) that join to what `generate` returns for the same options and seed.
+        Options are SampleConfig's; without a seed a fresh one is drawn (`last_seed`). Example:
+        `for piece in model.stream("The ", length=40): print(piece, end="", flush=True)`.
+        """
+        cfg = self.sample_config(**options)
+        if cfg.num_samples != 1:
+            raise ConfigError("num_samples: stream() writes one sample: use generate(num_samples=N) for several")
+        decoder = self.decoder(cfg.stop)
+        for _, ids in self.stream_ids(prime, condition=condition, **options):
+            if piece := decoder.feed(ids):
+                yield piece
+        if rest := decoder.flush():
+            yield rest
 
-        `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's.
-        A stream that reaches a stop string stops; its text (decode_steps, decoder with `stop`)
-        ends before the string. With `beam` the search runs first, then its num_samples best
-        hypotheses come out step by step (streams.logits is then the search's last).
+    def stream_ids(self, prime: str = "", *, condition=None, **options):
+        """The id-level generator under `stream`, `generate`, the CLI and the server: prime once,
+        then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
+
+        `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's;
+        the seed follows rnntext.sampling.with_seed and is kept in `last_seed`. A stream that
+        reaches a stop string stops; its text (decode_steps, decoder with `stop`) ends before the
+        string. With `beam` the search runs first, then its num_samples best hypotheses come out
+        step by step (streams.logits is then the search's last).
         """
         from rnntext.generation import Rule, StopWatch, beam_steps, generate
+        from rnntext.sampling import with_seed
 
-        cfg = self.sample_config(prime=prime or None, **options)
+        cfg = with_seed(self.sample_config(prime=prime or None, **options))
+        self.last_seed = cfg.seed
         ids = self.prime_ids(cfg)
         width = cfg.beam or cfg.num_samples
         streams = self.streams(width, cfg.engine, cfg.device, condition, cfg.precision, cfg.beam)
@@ -239,8 +284,10 @@ class Model:
         return read_all(paths, DataConfig(**{k: v for k, v in self.info.data.items() if k in keys}))
 
     def generate(self, prime: str = "", *, condition=None, **options) -> str | list[str]:
-        """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's."""
-        steps = [ids for _, ids in self.stream(prime, condition=condition, **options)]
+        """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's;
+        without a seed a fresh one is drawn, kept in `last_seed` (pass it as `seed=` to have the
+        same text again)."""
+        steps = [ids for _, ids in self.stream_ids(prime, condition=condition, **options)]
         cfg = self.sample_config(**options)
         texts = self.decode_steps(steps, cfg.num_samples, cfg.stop)
         return texts[0] if len(texts) == 1 else texts
@@ -256,30 +303,53 @@ class Model:
         logits = streams.prime(ids if len(ids) else self.start_ids())
         return [(self.vocab.tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], top_probs)]
 
-    def evaluate(self, text: str, unknown: str | None = None, chunk: int = 256, condition=None) -> dict:
-        """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`.
+    def evaluate(self, text: str | None = None, unknown: str | None = None, chunk: int = 128, condition=None) -> dict:
+        """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`; with
+        no text, on the run's own test split (its validation split when it has no test split),
+        read from the dataset it was trained on, and the result names it ("split").
 
-        One stream over the whole text with carried state, as the model would read it (the
-        NumPy engine's evaluation, in windows of `chunk` tokens). Unknown symbols are skipped,
-        unknown words become <unk>, and both are counted (`unknown` can choose error, skip or
-        replace:C instead).
+        The text is read as the model would read it, with the state carried along, as EVAL_STREAMS
+        streams side by side in windows of `chunk` tokens (rnntext.data.batches.TextBatches: each
+        stream first reads EVAL_WARMUP tokens unscored), on the NumPy engine. Unknown symbols are
+        skipped, unknown words become <unk>, and both are counted (`unknown` can choose error,
+        skip or replace:C instead).
         """
-        from rnntext.data.batches import TextBatches
-        from rnntext.engines.numpy.runtime import evaluate_batches
-
+        if text is None:
+            return self._evaluate_split(condition)
         ids, unknowns = self.encode(self.level.as_lines(text) if self.lines else text,
                                     unknown or self.default_unknown())
+        return {**self._score(ids, chunk, condition), "unknown": unknowns}
+
+    def _evaluate_split(self, condition=None) -> dict:
+        from rnntext.data.dataset import open_dataset
+
+        path = self.info.training.get("dataset")
+        if not path or not Path(path).is_file():
+            raise RunError(f"the dataset this run was trained on ({path or 'not recorded'}) is not there: name the "
+                           f"text to evaluate on")
+        with open_dataset(path) as dataset:
+            split = next((s for s in ("test", "val") if dataset.size(s) > 1), None)
+            if split is None:
+                raise InputError(f"{path} has no test or validation split: name the text to evaluate on")
+            ids = np.asarray(dataset.split(split)[:], np.int64)
+        return {**self._score(ids, 128, condition), "unknown": 0, "split": split, "dataset": str(path)}
+
+    def _score(self, ids: np.ndarray, chunk: int, condition) -> dict:
+        from rnntext.data.batches import TextBatches
+        from rnntext.engines.numpy.runtime import evaluate_timed
+
         if len(ids) < 2:
             raise InputError("evaluation text has fewer than 2 known tokens: give more text")
         params = {k: np.asarray(v, np.float32) for k, v in self.weights.items()}
-        batches = TextBatches(ids, chunk, self.label_id(condition))
-        total, correct, count = evaluate_batches(params, self.info.model, batches, len(batches))
-        return {**self.level.metrics(total / count), "accuracy": correct / count, "tokens": int(count),
-                "unknown": unknowns}
+        batches = TextBatches(ids, chunk, self.label_id(condition), EVAL_STREAMS, EVAL_WARMUP)
+        total, correct, count = evaluate_timed(params, self.info.model, batches)
+        return {**self.level.metrics(total / count), "accuracy": correct / count, "tokens": int(count)}
 
     def summary(self) -> dict:
-        """Layers with output shapes and parameter counts, totals and training facts (Keras-style);
-        the counts come from the parameter schema (engines.numpy.model.param_shapes)."""
+        """Layers with output shapes and parameter counts, totals and training facts (Keras-style):
+        iterations, epochs, seconds trained, best validation loss, what the run chose and why
+        (`recipe`, rnntext.training.plan) and the thread counts it timed. The counts come from
+        the parameter schema (engines.numpy.model.param_shapes)."""
         from rnntext.engines.numpy.model import param_shapes
 
         m, V = self.info.model, len(self.vocab)
@@ -296,7 +366,8 @@ class Model:
         t = self.info.training
         return {"layers": layers, "total_parameters": sum(int(np.prod(s)) for s in shapes.values()),
                 "vocab_size": V, "level": self.vocab.level, "iterations": t.get("iterations", 0),
-                "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine"), "epoch": t.get("epoch")}
+                "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine"), "epoch": t.get("epoch"),
+                "elapsed_s": t.get("elapsed_s"), "recipe": t.get("recipe"), "threads": t.get("threads")}
 
 
 def _layer_counts(shapes: dict) -> dict[tuple[str, int | None], int]:

@@ -76,7 +76,7 @@ class DataConfig:
 class ModelConfig:
     """The network: cell, layers, sizes, embedding, dropout, initialisation."""
 
-    cell: str = opt("lstm", "recurrent cell", CELLS)
+    cell: str = opt("lstm", f"recurrent cell{cells.alias_note()}", CELLS)
     num_layers: int = opt(2, "number of stacked recurrent layers")
     hidden_size: tuple[int, ...] = opt((0,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512); "
                                        "0 (auto) chooses from the data size and --time-limit when training starts "
@@ -102,6 +102,7 @@ class ModelConfig:
                                   "every step's input, like the Caffe LSTM's static input)")
 
     def __post_init__(self):
+        object.__setattr__(self, "cell", cells.canonical(self.cell))  # an alias (rnn) is the cell it names
         _check_choices(self)
         _check(1 <= self.num_layers <= 64, "num_layers", "must be between 1 and 64")
         sizes = self.hidden_size if isinstance(self.hidden_size, tuple) else (self.hidden_size,)
@@ -248,7 +249,9 @@ def key_section(key: str) -> str:
     for name, cls in SECTIONS.items():
         if key in {f.name for f in fields(cls)}:
             return name
-    raise ConfigError(f"unknown option {key!r}: see `rnntext train --help` for the valid names")
+    known = [f.name for cls in SECTIONS.values() for f in fields(cls)]
+    raise ConfigError(f"unknown option {key!r}{options.did_you_mean(key, known)}: see `rnntext train --help` for the "
+                      f"valid names")
 
 
 def coerce(cls, key: str, value: Any) -> Any:

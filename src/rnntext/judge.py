@@ -44,7 +44,8 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
     """Sample from a loaded model (rnntext.load) and measure novelty against the train split
     of the dataset the run was trained on. `options` are the sampling options
     (rnntext.sampling.SampleConfig: length, temperature, seed, ...); num_samples defaults to
-    NOVELTY_SAMPLES. Also returns the samples' text under "samples"."""
+    NOVELTY_SAMPLES. Also returns the samples' text under "samples" and the seed they were drawn
+    with under "seed"."""
     from rnntext.data.dataset import open_dataset
 
     home = levels.of(model.vocab)
@@ -56,7 +57,7 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
         raise RunError(f"the dataset this run was trained on, {path}, is gone: novelty needs its training text; "
                        f"prepare it again at that path with the run's settings")
     options = {"num_samples": NOVELTY_SAMPLES, **options}
-    steps = [ids for _, ids in model.stream("", condition=condition, **options)]
+    steps = [ids for _, ids in model.stream_ids("", condition=condition, **options)]
     texts = model.decode_steps(steps, options["num_samples"])
     with open_dataset(path) as dataset:
         train_ids = np.asarray(dataset.split("train")[:], np.int64)
@@ -68,7 +69,7 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
             result = _novelty_of_ids(keep, train_ids, home.novelty_n if n is None else n, home.novelty_unit)
         else:
             result = novelty(texts, dataset.vocab.decode(train_ids), home.name, n)
-    return {**result, "samples": texts}
+    return {**result, "seed": model.last_seed, "samples": texts}
 
 
 def _code_points(text: str) -> np.ndarray:

@@ -14,6 +14,7 @@ definition each (`engine_option` and the others), used by both sections.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import numbers
 from collections.abc import Callable
@@ -67,6 +68,12 @@ def utf8_problem(text: str) -> str | None:
     return None
 
 
+def did_you_mean(wrong: str, known) -> str:
+    """ " (did you mean X?)" when a name in `known` is close to `wrong` (difflib), else ""."""
+    near = difflib.get_close_matches(wrong, list(known), n=1, cutoff=0.6) if wrong else []
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def check(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise ConfigError(f"{key}: {message}")
@@ -86,7 +93,8 @@ def check_value(f: dataclasses.Field, value: Any, typed: bool = True) -> None:
     if typed and not kind[0](value):
         raise ConfigError(f"{f.name}: must be {kind[1]}, not {value!r}")
     if choices and value not in choices:
-        raise ConfigError(f"{f.name}: {value!r} is not one of {', '.join(map(str, choices))}")
+        hint = did_you_mean(value, map(str, choices)) if isinstance(value, str) else ""
+        raise ConfigError(f"{f.name}: {value!r} is not one of {', '.join(map(str, choices))}{hint}")
     if isinstance(value, str) and (bad := utf8_problem(value)):
         raise ConfigError(f"{f.name}: {bad}: give UTF-8 text")
     if rule is not None and not rule[0](value):
@@ -109,7 +117,8 @@ def _kind(default: Any) -> tuple[Callable[[Any], bool], str]:
 def field_of(cls, key: str) -> dataclasses.Field:
     f = next((f for f in dataclasses.fields(cls) if f.name == key), None)
     if f is None:
-        raise ConfigError(f"unknown option {key!r}: valid options are {', '.join(x.name for x in dataclasses.fields(cls))}")
+        names = [x.name for x in dataclasses.fields(cls)]
+        raise ConfigError(f"unknown option {key!r}{did_you_mean(key, names)}: valid options are {', '.join(names)}")
     return f
 
 

@@ -8,12 +8,17 @@ Precedence when sampling a run: these defaults < the run's `[sample]` section < 
 caller gives.
 
 `sampling_plan` is the rule that turns `engine = "auto"` and `precision = "auto"` into what
-samples.
+samples. `with_seed` is the seed rule, the same for the command line, chat, the server and the
+API: a seed that is given is used; left out (FRESH_SEED, -1) a fresh one is drawn; either way
+the seed used is reported (on stderr or in the JSON, in the server's reply, in
+`Model.last_seed`), so that the same text can be had again with it. A run's `[sample]` section
+never fixes the seed (`run_defaults`): every run's config.toml records one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import secrets
+from dataclasses import dataclass, fields, replace
 
 from rnntext.errors import ConfigError
 from rnntext.options import (
@@ -38,7 +43,8 @@ def valid_unknown(value: str) -> bool:
     return value in ("error", "skip") or (value.startswith("replace:") and len(value) > len("replace:"))
 
 
-SEED = ((lambda v: 0 <= v < 2**63), "must be 0 or more (below 2**63)")
+FRESH_SEED = -1  # the seed option's "draw a fresh one" (with_seed)
+SEED = ((lambda v: v == FRESH_SEED or 0 <= v < 2**63), "must be 0 or more (below 2**63), or -1 for a fresh one")
 UNKNOWN_CHECK = (valid_unknown, f"must be {UNKNOWN_HELP}")
 STOP_CHECK = ((lambda v: isinstance(v, tuple) and all(isinstance(s, str) and s and utf8_problem(s) is None for s in v)),
               "each stop string must be non-empty UTF-8 text")
@@ -63,7 +69,8 @@ class SampleConfig:
                        check=between(0, 1, open_low=True))
     greedy: bool = opt(False, "always take the most likely token (same as temperature 0)")
     num_samples: int = opt(1, "independent samples to generate (in one batch)", check=between(1, 100_000))
-    seed: int = opt(0, "random seed; the same seed gives the same text", check=SEED)
+    seed: int = opt(FRESH_SEED, "random seed: the same seed gives the same text; -1 draws a fresh one and reports "
+                                "it", check=SEED)
     unknown: str = opt("error", f"prime tokens outside the vocabulary: {UNKNOWN_HELP}", check=UNKNOWN_CHECK)
     stop_at_end: bool = opt(True, "line-mode models: end a sample at the end token")
     top_probs: int = opt(0, "how many of the most likely next tokens after the prime to list, with their "
@@ -97,6 +104,23 @@ def check_options(**values) -> None:
     for f in fields(SampleConfig):
         if f.name in values:
             check_value(f, values[f.name])
+
+
+def draw_seed() -> int:
+    """A fresh seed: below 2**31, so that it is short to read back and to type."""
+    return secrets.randbelow(2**31)
+
+
+def with_seed(cfg: SampleConfig) -> SampleConfig:
+    """The seed rule: `cfg` itself when its seed was given, else `cfg` with a fresh seed. The
+    caller reports `cfg.seed`: the same options with that seed give the same text again."""
+    return replace(cfg, seed=draw_seed()) if cfg.seed == FRESH_SEED else cfg
+
+
+def run_defaults(section: dict) -> dict:
+    """A run's [sample] section as the defaults of sampling from it: all of it but the seed,
+    which belongs to each call (given, or fresh)."""
+    return {k: v for k, v in section.items() if k != "seed"}
 
 
 def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:

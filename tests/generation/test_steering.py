@@ -131,13 +131,13 @@ def test_a_stop_string_ends_each_sample_and_never_shows(level, text, stops):
     for whole, short in zip(full, stopped):
         assert not any(s in short for s in stops)
         assert short == cut(whole, stops)
-    steps = [ids for _, ids in model.stream("", stop=stops, **options)]
+    steps = [ids for _, ids in model.stream_ids("", stop=stops, **options)]
     ended = (np.stack(steps, axis=1) < 0).any(axis=1)  # a stream that stopped yields -1 from then on
     assert ended.sum() >= 2 and all(any(s in whole for s in stops) for whole, e in zip(full, ended) if e)
     few = {**options, "num_samples": 2, "length": 3000}
-    assert len(list(model.stream("", stop=stops, **few))) < 3000  # ends once every sample has stopped
+    assert len(list(model.stream_ids("", stop=stops, **few))) < 3000  # ends once every sample has stopped
     decoder = model.decoder(stops)  # streamed as it comes: the same text, never a stop string
-    one = [int(ids[0]) for _, ids in model.stream("", stop=stops, **{**options, "num_samples": 1})]
+    one = [int(ids[0]) for _, ids in model.stream_ids("", stop=stops, **{**options, "num_samples": 1})]
     pieces = [decoder.feed([i]) for i in one]
     assert "".join(pieces) + decoder.flush() == stopped[0]
     for n in range(1, len(steps)):  # what a stream shows while the samples go on (serve's flushes)

@@ -19,9 +19,9 @@ from rnntext.config import ModelConfig  # noqa: E402
 from rnntext.engines.numpy.model import init_params  # noqa: E402
 from rnntext.errors import InputError, RunError  # noqa: E402
 from rnntext.interop.web import export_web, vocab_spec  # noqa: E402
+from rnntext.text import levels  # noqa: E402
 from rnntext.text.levels.symbols import Vocab, build_vocab  # noqa: E402
 from rnntext.text.levels.word import build_word_vocab  # noqa: E402
-from rnntext.text import levels  # noqa: E402
 from rnntext.training.rundir import RunInfo, write_model  # noqa: E402
 
 TEXT = "the quick brown fox jumps over the lazy dog, don't stop. héllo wörld 日本!\nsecond line: 3.14 «quoted»\n"
@@ -90,7 +90,7 @@ def open_page(tab, index: Path):
 def reference(model, prime: str, condition, **rule) -> list[int]:
     """The NumPy runtime's tokens, as `rnntext sample` draws them."""
     unknown = "replace:<unk>" if model.vocab.level == "word" else "skip"
-    return [int(ids[0]) for _, ids in model.stream(prime, unknown=unknown, condition=condition, **rule)]
+    return [int(ids[0]) for _, ids in model.stream_ids(prime, unknown=unknown, condition=condition, **rule)]
 
 
 RULES = [dict(length=40, temperature=0.0, seed=0),                        # greedy

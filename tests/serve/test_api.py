@@ -210,7 +210,7 @@ def test_malformed_bodies(client, content, status):
 
 @pytest.mark.parametrize("field, value", [
     ("length", "abc"), ("length", -1), ("length", 1.5), ("temperature", "hot"), ("temperature", -0.1),
-    ("top_k", -3), ("top_p", 0), ("top_p", 1.5), ("seed", -1), ("num_samples", 0), ("prime", 42),
+    ("top_k", -3), ("top_p", 0), ("top_p", 1.5), ("seed", -2), ("num_samples", 0), ("prime", 42),
     ("stop_at_end", "maybe"), ("greedy", "maybe"), ("model", ["tiny"]), ("unknown", "ignore"), ("surprise", 1),
 ])
 def test_wrong_types_and_ranges_name_the_field(client, field, value):

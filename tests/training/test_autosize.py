@@ -120,7 +120,9 @@ def test_a_run_records_the_chosen_size_and_resumes_with_it(tmp_path, corpus):
     given = tmp_path / "given"
     rnntext.train(corpus, given, max_iters=1, num_layers=1, hidden_size=(24,), embed_size=8, seq_len=8, batch_size=4,
                   sample_every=0, quiet=True, dropout=0.3, weight_drop=0.0)
-    assert "recipe" not in json.loads((given / "model.json").read_text())["training"]  # nothing left to choose
+    recipe = json.loads((given / "model.json").read_text())["training"]["recipe"]  # what it runs with, and
+    assert not {"rule", "hidden_size", "dropout", "tokens_per_s"} & set(recipe)  # nothing left for auto to choose
+    assert recipe["model"]["dropout"] == 0.3 and recipe["model"]["hidden_sizes"] == [24]
 
 
 def test_precision_choices(tmp_path, corpus):

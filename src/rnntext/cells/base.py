@@ -50,6 +50,7 @@ class Cell:
     """A recurrent cell; subclasses fill in the class attributes and the methods that raise."""
 
     name: str = ""
+    aliases: tuple[str, ...] = ()    # other names --cell accepts for it (the registry resolves them)
     description: str = ""            # one line: the equations' source, for documentation
     gates: int = 1                   # G: rows of weight_ih / weight_hh per unit of H
     state_parts: tuple[str, ...] = ("h",)

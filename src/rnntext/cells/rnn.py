@@ -52,6 +52,7 @@ class ElmanRNN(Cell):
 
 class TanhRNN(ElmanRNN):
     name, torch_kernel = "rnn_tanh", "rnn_tanh"
+    aliases = ("rnn",)  # the plain RNN most texts mean
     description = "Elman (1990) network with tanh: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (nn.RNN)"
     js_step = "{ step(gx, gh, s, H) { for (let j = 0; j < H; j++) s.h[j] = Math.tanh(gx[j] + gh[j]); } }"
 

@@ -1,18 +1,19 @@
-"""The command line: parses flags, calls rnntext.api, prints. The only package that prints.
+"""The command line: parses flags, calls rnntext.api, prints. With rnntext.progress (the training
+progress display, which the API also shows in notebooks), the only package that prints.
 
 Flags are generated from the option dataclasses (rnntext.config, rnntext.sampling,
 rnntext.serve.limits), so a field's name, default and help text are the flag's. A user's
 mistake (RnntextError) prints one line and exits with status 2.
 
 Layout: dispatch (the parser from the table of subcommands, and main), flags (generated and
-shared flags, renamed flags), commands/ (one module per subcommand), display (training
-progress), sink (streaming text out), conversation (the chat loop), torchrun (--nproc).
+shared flags, renamed flags, "did you mean"), commands/ (one module per subcommand), sink
+(streaming text out), conversation (the chat loop), torchrun (--nproc).
 """
 
 from rnntext.cli.dispatch import build_parser, main
-from rnntext.cli.display import TrainDisplay
 from rnntext.cli.flags import EXIT_USAGE, Parser, add_section_flags, section_values
 from rnntext.cli.sink import TextSink
+from rnntext.progress import TrainDisplay
 
 __all__ = ["EXIT_USAGE", "Parser", "TextSink", "TrainDisplay", "add_section_flags", "build_parser", "main",
            "section_values"]

@@ -9,7 +9,7 @@ import sys
 from rnntext import __version__
 from rnntext.cli.commands import COMMANDS
 from rnntext.cli.flags import EXIT_USAGE, Parser
-from rnntext.errors import RnntextError
+from rnntext.errors import ConfigError, RnntextError
 
 
 def build_parser() -> Parser:
@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
-    except RnntextError as e:
-        print(f"rnntext {args.command}: error: {e}", file=sys.stderr)
+    except RnntextError as e:  # an option's mistake also names the command's own --help
+        see = f" (see rnntext {args.command} --help)" if isinstance(e, ConfigError) else ""
+        print(f"rnntext {args.command}: error: {e}{see}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0

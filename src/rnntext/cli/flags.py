@@ -9,20 +9,46 @@ a command whose own default differs passes it in `defaults` and the flag starts 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import fields
 
 from rnntext.config import SECTIONS
-from rnntext.options import flag
+from rnntext.options import did_you_mean, flag
 
 EXIT_USAGE = 2
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (what, and where to look) and status 2."""
+    """argparse, but a usage mistake is one line (what, a close name if there is one, and the
+    command's own --help) and status 2."""
+
+    def parse_args(self, args=None, namespace=None):
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:  # named by the subcommand that was given, whose flags they resemble
+            self.chosen(args).error(f"unrecognized arguments: {' '.join(extras)}")
+        return args
+
+    def chosen(self, args) -> argparse.ArgumentParser:
+        """The parser of the subcommand `args` were parsed for (this one without)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(getattr(args, action.dest, None), self)
+        return self
 
     def error(self, message):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self.suggestion(message)} (see {self.prog} --help)\n")
+
+    def suggestion(self, message: str) -> str:
+        """ "did you mean ...?" for a mistyped flag or choice (a subcommand's name, say), or ""."""
+        if choice := re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message):
+            wrong, known = choice[1], re.findall(r"'([^']*)'", choice[2])
+        elif message.startswith("unrecognized arguments: "):
+            flags = [word.partition("=")[0] for word in message.split()[2:] if word.startswith("-")]
+            wrong, known = (flags or [""])[0], list(self._option_string_actions)
+        else:
+            return ""
+        return did_you_mean(wrong, known)
 
 
 def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tuple[str, ...] = (),
@@ -35,7 +61,9 @@ def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tu
             continue
         default = defaults.get(f.name, f.default)
         start = default if f.name in defaults else None
-        help_text = f"{f.metadata.get('help', '')} (default: {_show(default)})"
+        choices = f.metadata.get("choices")  # listed here and checked by the option's own check (rnntext.options)
+        listed = f"one of: {', '.join(map(str, choices))}; " if choices else ""
+        help_text = f"{f.metadata.get('help', '')} ({listed}default: {_show(default)})"
         if isinstance(f.default, bool):
             group.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=start,
                                help=help_text)
@@ -45,8 +73,7 @@ def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tu
         else:
             kind = str if isinstance(f.default, (tuple, str)) else type(f.default)
             group.add_argument(flag(f.name), dest=f.name, type=kind, default=start,
-                               metavar=flag(f.name)[2:].replace("-", "_").upper(),
-                               choices=f.metadata.get("choices"), help=help_text)
+                               metavar=flag(f.name)[2:].replace("-", "_").upper(), help=help_text)
 
 
 def _show(value) -> str:

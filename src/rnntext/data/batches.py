@@ -77,24 +77,36 @@ class StreamBatches:
 
 
 class TextBatches:
-    """One stream over a whole text, T tokens at a time (the last window shorter), with the state
-    carried throughout: a text scored as the model would read it (rnntext.api.Model.evaluate)."""
+    """A whole text scored as the model would read it, every token but the first once, many
+    streams at a time (rnntext.api.Model.evaluate): the text is cut into `streams` contiguous
+    rows read side by side in windows of T, the state carried along each row. Row 0 starts at
+    the text's start; row b > 0 starts `warmup` tokens before the part it scores, so that its
+    state has read them (unscored, masked) as one stream would have: the result is within a
+    hair of one stream's, at a fraction of the steps. The last row is padded and masked."""
 
     carries_state = True
 
-    def __init__(self, ids: np.ndarray, seq_len: int, label: int | None = None):
-        self.ids, self.T, self.label = np.asarray(ids, dtype=np.int64), seq_len, label
-        self.num_batches = -(-(len(self.ids) - 1) // seq_len)
+    def __init__(self, ids: np.ndarray, seq_len: int, label: int | None = None, streams: int = 1, warmup: int = 0):
+        ids = np.asarray(ids, dtype=np.int64)
+        n = len(ids) - 1  # targets
+        B = max(1, min(streams, n // max(1, 4 * warmup) if warmup else n))
+        L = -(-max(n - warmup, 1) // B)  # targets each row scores (row 0: warmup more)
+        t = np.arange(B)[:, None] * L + np.arange(warmup + L)  # (B, R): the target index of each place
+        self.mask = ((t < n) & ((np.arange(B)[:, None] == 0) | (np.arange(warmup + L) >= warmup))).astype(np.float64)
+        inside = np.minimum(t, n - 1)
+        self.x, self.y = ids[inside], ids[inside + 1]
+        self.T, self.label, self.B = seq_len, label, B
+        self.num_batches = -(-self.x.shape[1] // seq_len)
 
     def __len__(self) -> int:
         return self.num_batches
 
     def batch(self, i: int, epoch: int = 0):
-        """x, y: (1, t) with t <= T, no mask, and the label (1, t) of a conditioned model."""
-        y = self.ids[i * self.T + 1:(i + 1) * self.T + 1]
-        x = self.ids[i * self.T:i * self.T + len(y)]
-        cond = None if self.label is None else np.full((1, len(y)), self.label)
-        return x[None, :], y[None, :], None, cond
+        """x, y, mask: (B, t) with t <= T, and the label (B, t) of a conditioned model."""
+        cut = slice(i * self.T, (i + 1) * self.T)
+        x, y, mask = self.x[:, cut], self.y[:, cut], self.mask[:, cut]
+        cond = None if self.label is None else np.full(x.shape, self.label)
+        return x, y, (None if mask.all() else mask), cond
 
 
 class WindowBatches:

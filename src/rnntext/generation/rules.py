@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnntext.sampling import SampleConfig, check_options
+from rnntext.errors import ConfigError
+from rnntext.sampling import FRESH_SEED, SampleConfig, check_options
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Uniforms:
 
     def __init__(self, seed: int, num_streams: int, block: int = 0):
         check_options(seed=seed)
+        if seed == FRESH_SEED:  # the caller draws the seed (sampling.with_seed), to report it
+            raise ConfigError("seed: -1 asks for a fresh seed, which the caller draws (rnntext.sampling.with_seed)")
         self.streams = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(b,))))
                         for b in range(num_streams)]
         # Drawing K numbers at once gives the same numbers as K single draws, at a fraction of

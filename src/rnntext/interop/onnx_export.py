@@ -8,6 +8,14 @@ One tensor per layer and state part, in layer order (h_l0, c_l0, h_l1, c_l1, ...
 sizes: stacks of unequal layers (the TensorFlow lab's 1024 and 512) need no other layout, and a
 caller feeds each `*_out` back as the input of the same name, zeros to start. Dropout is off.
 
+The file carries what a program needs to turn text into ids and back without rnntext, as the
+model's metadata (ONNX metadata_props; onnxruntime: `session.get_modelmeta().custom_metadata_map`),
+each value a JSON text: `tokens` (id -> token), `vocab` (the vocabulary as model.json holds it),
+`level`, `model` (the architecture), `data` (how the training text was read and normalised),
+`sample` (the run's sampling settings: prime, temperature, length, ...), `state` (the state
+inputs in order), `start_ids` (where sampling starts without a prime), `end_id` (line mode's
+end token, or null) and `format` (rnntext-onnx and its version).
+
 It uses torch's TorchScript exporter (`dynamo=False`): it needs only `onnx` beside torch and
 exports a small model in well under a second. The torch.export-based exporter also needs
 onnxscript and onnx-ir, took 1.3-4.3 s per model here, and is not needed for this graph.
@@ -24,6 +32,7 @@ from rnntext import cells
 from rnntext.errors import ConfigError, InputError
 
 TOLERANCE = 1e-4  # max abs logits difference accepted against the torch engine
+METADATA_VERSION = 1  # of the metadata's keys and their meaning
 INSTALL = "pip install 'rnntext[onnx]' (onnx, and onnxruntime to verify)"
 
 
@@ -52,12 +61,33 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
         torch.onnx.export(_one_step(model), example, str(tmp), dynamo=False, opset_version=opset,
                           input_names=["ids", *names], output_names=outputs,
                           dynamic_axes={n: {0: "batch"} for n in ["ids", *names, *outputs]})
+        graph = onnx.load(str(tmp))
+        onnx.helper.set_model_props(graph, metadata(run_dir, weights))
+        onnx.save(graph, str(tmp))
         onnx.checker.check_model(str(tmp))
     diff = verify_onnx(run_dir, out, weights) if verify and _has("onnxruntime") else None
     if diff is not None and not diff < TOLERANCE:
         raise RuntimeError(f"the ONNX model differs from the torch engine by {diff:.3g} (> {TOLERANCE}): a bug")
     return {"path": str(out), "opset": opset, "cell": info.model.cell, "vocab_size": len(info.vocab),
             "inputs": ["ids", *names], "outputs": outputs, "max_abs_diff": diff}
+
+
+def metadata(run_dir, weights: str = "latest") -> dict[str, str]:
+    """The run's vocabulary and settings as the ONNX file's metadata (see the module's description)."""
+    import dataclasses
+    import json
+
+    from rnntext.api import load
+
+    model = load(run_dir, weights)
+    sample = {k: v for k, v in dataclasses.asdict(model.sample_config()).items()
+              if k not in ("seed", "engine", "device", "precision", "num_samples", "top_probs")}
+    values = {"format": {"name": "rnntext-onnx", "version": METADATA_VERSION}, "level": model.vocab.level,
+              "tokens": list(model.vocab.tokens), "vocab": model.vocab.to_json(),
+              "model": dataclasses.asdict(model.info.model), "data": model.info.data, "sample": sample,
+              "state": state_names(model.info.model), "start_ids": [int(i) for i in model.start_ids()],
+              "end_id": model.end_id()}
+    return {key: json.dumps(value, ensure_ascii=False) for key, value in values.items()}
 
 
 def verify_onnx(run_dir, onnx_path, weights: str = "latest", steps: int = 4, batch: int = 3, seed: int = 0) -> float:

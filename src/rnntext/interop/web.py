@@ -81,7 +81,8 @@ def web_spec(model, name: str = "model") -> dict:
         **vocab_spec(vocab),
         "start_ids": [int(i) for i in model.start_ids()], "end_id": model.end_id(), "drop_ids": list(model.hidden_ids()),
         "sample": {"temperature": sample.temperature, "length": sample.length, "top_k": sample.top_k,
-                   "top_p": sample.top_p, "seed": str(sample.seed), "greedy": sample.greedy},  # str: any size
+                   # str: any size; a fresh seed (-1) starts the page's box at 0, so that an export is the same bytes
+                   "top_p": sample.top_p, "seed": str(max(sample.seed, 0)), "greedy": sample.greedy},
         "tensors": tensors, "weights": base64.b64encode(blob).decode("ascii"),
     }
 

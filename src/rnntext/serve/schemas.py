@@ -3,8 +3,8 @@
 Each request field of a sampling option is made from rnntext.sampling.SampleConfig's field:
 the same name, type and help text. A field left out takes the run's `[sample]` setting, else
 SampleConfig's default, exactly as `rnntext sample` does (so a request and the command give
-the same text); the one difference is `seed`, which the server picks at random when it is
-left out (and returns). Values are checked by SampleConfig itself (a 422 naming the field).
+the same text); a `seed` left out is drawn fresh (rnntext.sampling.with_seed), and the reply
+returns it. Values are checked by SampleConfig itself (a 422 naming the field).
 Pydantic checks only types here; the server's own limits (rnntext.serve.limits.Limits, set
 at start) are checked by the route handlers, which name the limit that was hit.
 """

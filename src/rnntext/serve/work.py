@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -29,7 +28,7 @@ import numpy as np
 
 from rnntext.errors import RnntextError
 from rnntext.generation import Penalty, Rule, StopWatch, Uniforms
-from rnntext.sampling import SampleConfig
+from rnntext.sampling import SampleConfig, with_seed
 from rnntext.serve.batching import Batch
 from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, api_wording, check_generate
@@ -170,10 +169,10 @@ def sample_options(req: GenerateRequest, model, limits: Limits) -> SampleConfig:
     fields, a random seed when it gave none, a length it left out capped at max_length.
     Checked now, so that errors are a 422 (or the limit's status), not a broken stream."""
     options = req.options()
-    options.setdefault("seed", secrets.randbelow(2**31))
     cfg = model.sample_config(**options)
     if req.length is None and cfg.length > limits.max_length:
         cfg = model.sample_config(**options, length=limits.max_length)
+    cfg = with_seed(cfg)  # the seed rule of rnntext.sampling: fresh unless given; the reply returns it
     check_generate(cfg, limits)
     if cfg.prime:
         model.encode(cfg.prime, cfg.unknown)  # raises the user's error for unknown symbols
@@ -236,7 +235,7 @@ class Job:
         """A beam search's steps, whole (in a pool thread: the search runs before any step is
         known, so a beam request does not join the stepping batch)."""
         options = dataclasses.asdict(self.cfg)
-        return [ids.copy() for _, ids in self.model.stream(options.pop("prime"), **options)]
+        return [ids.copy() for _, ids in self.model.stream_ids(options.pop("prime"), **options)]
 
     def late(self) -> LimitError:
         return timed_out(self.limits)

@@ -69,8 +69,9 @@ class Source:
         return self.path is None
 
 
-def resolve_sources(inputs: list[str] | tuple[str, ...], glob: str = "*.txt") -> list[Source]:
-    """Files, directories (recursive glob) and built-in corpus names -> an ordered list of sources."""
+def resolve_sources(inputs: list[str] | tuple[str, ...], glob: str = "*.txt", encoding: str = "utf-8") -> list[Source]:
+    """Files, directories (recursive glob; binary files skipped, see list_directory) and built-in
+    corpus names -> an ordered list of sources. A file named that is not text is refused."""
     if not inputs:
         raise InputError("no input given: name a text file, a directory or a built-in corpus (python-docs)")
     sources: list[Source] = []
@@ -78,11 +79,14 @@ def resolve_sources(inputs: list[str] | tuple[str, ...], glob: str = "*.txt") ->
         item = str(item)
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob(glob) if p.is_file())
+            listing = list_directory(path, glob, encoding)
+            found, binary = listing.read, len(listing.skipped.get("binary", ()))
             if not found:
-                raise InputError(f"directory {item} has no files matching {glob!r}: use --glob to choose others")
+                skipped = f" that are text ({binary} binary skipped)" if binary else ""
+                raise InputError(f"directory {item} has no files matching {glob!r}{skipped}: use --glob to choose others")
             sources += [Source(str(p), p) for p in found]
         elif path.is_file():
+            refuse_binary(path, encoding)
             sources.append(Source(item, path))
         elif item in BUILTIN_CORPORA and not path.exists():
             sources.append(Source(item))
@@ -233,4 +237,76 @@ def _compile_keep(pattern: str):
 
 def read_all(inputs, data_cfg) -> str:
     """The whole normalised text of `inputs` (for small inputs: eval files, primes)."""
-    return "".join(chunk for _, chunk in iter_text(resolve_sources(inputs, data_cfg.glob), data_cfg))
+    sources = resolve_sources(inputs, data_cfg.glob, data_cfg.encoding)
+    return "".join(chunk for _, chunk in iter_text(sources, data_cfg))
+
+
+# -- telling text from binary, and what a directory input held --------------------------------
+
+BINARY_SAMPLE = 1024  # bytes read from the start of a file to tell text from binary
+CONTROL_SHARE = 0.1  # more control characters than this share of them: binary (text has tabs and line ends)
+TEXT_CONTROLS = frozenset(b"\t\n\v\f\r\x1b")  # control bytes text holds: tabs, line ends, form feed, escape
+WIDE_BOMS = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}  # byte-order marks of encodings with NUL bytes
+
+
+def binary_reason(path: Path, encoding: str = "utf-8") -> str | None:
+    """Why the file is not text in `encoding` (NUL bytes, or many control characters, in its first
+    BINARY_SAMPLE bytes), or None. Encodings whose text has NUL bytes (UTF-16, UTF-32) pass."""
+    try:
+        if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+            return None
+    except LookupError:  # an unknown encoding: reading the file says so
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(BINARY_SAMPLE)
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror}") from None
+    if b"\0" in head:
+        return "NUL bytes"
+    control = sum(1 for b in head if (b < 32 or b == 127) and b not in TEXT_CONTROLS)
+    if head and control / len(head) > CONTROL_SHARE:
+        return f"{control / len(head):.0%} control characters"
+    return None
+
+
+def refuse_binary(path: Path, encoding: str = "utf-8") -> None:
+    """An InputError with a hint that fits when the file named is not text."""
+    why = binary_reason(path, encoding)
+    if why is None:
+        return
+    with open(path, "rb") as f:
+        wide = WIDE_BOMS.get(f.read(2))
+    if wide:
+        raise InputError(f"{path} looks like {wide} text ({why} and a {wide} byte-order mark): pass --encoding {wide}")
+    raise InputError(f"{path} is not text ({why} in its first {BINARY_SAMPLE:,} bytes): give text files "
+                     f"(for a folder, --glob chooses which files are read)")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A directory input: the text files that are read, and the files skipped, by why."""
+
+    directory: Path
+    read: list[Path]
+    skipped: dict[str, list[Path]]
+
+
+def list_directory(path: Path, glob: str = "*.txt", encoding: str = "utf-8") -> Listing:
+    """The files under `path` (recursively) that match `glob` and are text, in name order; the
+    others by why they were skipped: not matching the pattern, or binary."""
+    read, skipped = [], {}
+    matching = set(path.rglob(glob))
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        if p not in matching:
+            skipped.setdefault(f"not matching --glob {glob!r}", []).append(p)
+        elif binary_reason(p, encoding):
+            skipped.setdefault("binary", []).append(p)
+        else:
+            read.append(p)
+    return Listing(path, read, skipped)
+
+
+def list_inputs(inputs, glob: str = "*.txt", encoding: str = "utf-8") -> list[Listing]:
+    """A Listing for each directory among `inputs` (what `rnntext prepare` reports)."""
+    return [list_directory(Path(str(i)), glob, encoding) for i in inputs if Path(str(i)).is_dir()]

@@ -141,11 +141,13 @@ def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None) -> tupl
     if AUTO in (m.dropout, m.weight_drop):
         ratio = _recurrent_count(m, vocab_size) / train_tokens
         speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0]) if why else None
-        dropout, weight_drop = regularisation(ratio, expected_epochs(cfg, train_tokens, speed))
+        epochs = expected_epochs(cfg, train_tokens, speed)
+        dropout, weight_drop = regularisation(ratio, epochs)
         m = replace(m, dropout=dropout if m.dropout == AUTO else m.dropout,
                     weight_drop=weight_drop if m.weight_drop == AUTO else m.weight_drop)
         why |= {"dropout": m.dropout, "weight_drop": m.weight_drop,
-                "recurrent_params_per_token": round(ratio, 3)}
+                "recurrent_params_per_token": round(ratio, 3),
+                "expected_epochs": None if epochs is None else round(epochs, 2)}
     if not why:
         return cfg, None
     log.info("recipe: %s", why)

@@ -12,8 +12,8 @@ import numpy as np
 from rnntext.config import Config
 from rnntext.data.dataset import open_dataset, prepare_dataset
 from rnntext.text.read import resolve_sources
-from rnntext.training import autosize, distributed, finetune, lifecycle, rundir
-from rnntext.training.trainer import Trainer
+from rnntext.training import autosize, distributed, finetune, lifecycle, plan, rundir, stopping
+from rnntext.training.trainer import Trainer, make_batches
 
 
 def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, world, protected, started: float):
@@ -26,20 +26,27 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     own_data = lifecycle.prepares_data(inputs, cfg)
     data_path = rundir.data_path(run) if own_data else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
+        # inputs that are missing or not text are refused before the run directory is touched
+        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding) \
+            if own_data and not cfg.train.init_from and not (resume and data_path.is_file()) else None
         claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
         if not resume:
             removed = claim.apply()
         if own_data and not (resume and data_path.is_file()):
-            prepare_data(run, inputs, cfg, data_path, parent)
+            prepare_data(run, inputs, cfg, data_path, parent, sources)
     distributed.barrier(world)
     with open_dataset(data_path) as dataset:
         dataset.check_ids()
         cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world)
         if resume and not restart:
             lifecycle.check_resumable(run, info)
+            # the recorded reasons, with the options this session runs under
+            info.training["recipe"] = resumed_recipe(cfg, dataset, info.training.get("recipe", {}))
         if parent is not None:
             finetune.check_data(parent, info)
             info.training["init_from"] = parent.record()
+        if report is not None and world.main:  # what it chose and why, before anything else
+            report({"kind": "plan", "resumed": resume and not restart, **info.training["recipe"]})
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
                           spent=time.monotonic() - started)
         if parent is not None:
@@ -55,11 +62,11 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     return dataclasses.replace(result, removed=tuple(removed))
 
 
-def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent) -> None:
-    """Prepare the run's own data.h5 from text; a fine-tuned run's in its parent's vocabulary
-    extended (or, resumed without it, in its own)."""
+def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent, sources=None) -> None:
+    """Prepare the run's own data.h5 from text (`sources`, already resolved); a fine-tuned run's
+    in its parent's vocabulary extended (or, resumed without it, in its own)."""
     if not cfg.train.init_from:
-        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
+        sources = sources or resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding)
         prepare_dataset(sources, cfg.data, data_path, force=True)
         return
     vocab = parent.info.vocab if parent is not None else rundir.read_info(run).vocab
@@ -67,15 +74,29 @@ def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent) -> Non
 
 
 def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
-    """The configuration with the dataset's labels (and, for a new run, an auto size), the
-    RunInfo."""
+    """The configuration with the dataset's labels (and, for a new run, the default stop and an
+    auto size), the RunInfo; a new run's choices go into its training.recipe (rnntext.training.plan)."""
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
     training = {"dataset": str(data_path.resolve())}
-    if new:  # an auto hidden size is chosen once, from the data and the time limit
+    if new:  # the stop and an auto hidden size are chosen once, from the data and the time limit
+        check_batches(cfg, dataset, world)  # what the data alone decides, before the size probe
+        cfg, default_stop = stopping.default_stopping(cfg, dataset.size("val") > 1)
         cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
-        if why:
-            training["recipe"] = why
+        training["recipe"] = plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), why, default_stop)
     return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
+
+
+def resumed_recipe(cfg: Config, dataset, recorded: dict) -> dict:
+    default_stop = bool(recorded.get("stopping", {}).get("default"))
+    return {**recorded, **plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), None, default_stop)}
+
+
+def check_batches(cfg: Config, dataset, world) -> None:
+    """The batch layouts of the splits: too few tokens for the batch and window is a DatasetError
+    now, in a moment, not after the auto size's probe has spent seconds of the time limit."""
+    make_batches(cfg, dataset, "train", dataset.vocab, world)
+    if dataset.size("val") > 1:
+        make_batches(cfg, dataset, "val", dataset.vocab)
 
 
 class Preview:

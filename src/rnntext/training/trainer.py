@@ -223,6 +223,7 @@ class Trainer:
         self.threads.after_step(time.monotonic() - step_start, counted)
         self.tokens_seen += counted
         self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
+        self.report({"kind": "step", "iter": self.iteration, "epoch": self.iteration / nb, "loss": loss})
         return lr, counted
 
     _last_val: dict | None = None

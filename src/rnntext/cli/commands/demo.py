@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnntext.cli.display import TrainDisplay
 from rnntext.cli.flags import add_option_flags
 from rnntext.config import TrainConfig, resolve
 from rnntext.errors import RunError
+from rnntext.progress import TrainDisplay
 
 HELP = "train on the built-in python-docs corpus for a minute and sample"
 PRESET, CORPUS = "demo", "python-docs"
@@ -34,14 +34,16 @@ def run(args) -> int:
           f"{cfg.train.time_limit:.0f} s ...", flush=True)
     display = TrainDisplay(quiet=False)
     with display:
-        result = api.train(CORPUS, run_dir, force=True, preset=PRESET, time_limit=cfg.train.time_limit, report=display)
+        result = api.train(CORPUS, run_dir, force=True, preset=PRESET, time_limit=cfg.train.time_limit,
+                           progress=display)
     marker.touch()
     val = result.val or {}
     print(f"\n{result.iterations} iterations in {result.elapsed_s:.0f} s: validation loss {val.get('val_loss', 0):.3f} "
           f"nats per character = {val.get('val_bpc', 0):.3f} bits per character")
-    model = api.load(run_dir)  # its [sample] section is the preset's: the prime, length and seed to show
+    model = api.load(run_dir)  # its [sample] section is the preset's: the prime and length to show
     prime = model.sample_config().prime
-    for temperature in cfg.train.sample_temperatures:
-        print(f"\n--- temperature {temperature} ---\n{prime}{model.generate(temperature=temperature)}")
+    for temperature in cfg.train.sample_temperatures:  # at the preset's seed (a run's seed is each call's own)
+        text = model.generate(temperature=temperature, seed=cfg.sample.seed)
+        print(f"\n--- temperature {temperature} ---\n{prime}{text}")
     print(f"\nthe run is in {run_dir}: try `rnntext sample {run_dir} --prime 'The '` or `rnntext info {run_dir}`")
     return 0

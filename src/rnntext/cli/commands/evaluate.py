@@ -17,7 +17,9 @@ NOVELTY = ("num_samples", "length", "temperature", "top_k", "top_p", "seed", "re
 
 def add_arguments(p) -> None:
     add_run(p)
-    p.add_argument("files", nargs="*", metavar="FILE", help="text files or directories (normalised as in training)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="text files or directories (normalised as in training); "
+                                                            "none: the run's own test split, or its validation split "
+                                                            "when it has no test split")
     add_weights(p)
     p.add_argument("--unknown", default=None, help="outside the vocabulary: by default symbols are skipped and words "
                                                     f"become <unk>, both counted; or {UNKNOWN_HELP}")
@@ -38,16 +40,19 @@ def run(args) -> int:
     model = api.load(args.run, weights=args.weights)
     if args.novelty:
         return print_novelty(model, args)
-    if not args.files:
-        raise ConfigError("files: name the text to evaluate on (or pass --novelty)")
-    result = model.evaluate(model.read_text(args.files), unknown=args.unknown, condition=args.condition)
+    text = model.read_text(args.files) if args.files else None  # none: the run's own test (or validation) split
+    if text is None and args.unknown is not None:
+        raise ConfigError("unknown: the run's own split has no unknowns: drop --unknown, or name the text")
+    result = model.evaluate(text, unknown=args.unknown, condition=args.condition)
     result.setdefault("bpc", None)
     if args.json:
-        print(json.dumps({k: result[k] for k in ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown")}))
+        keys = ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown", "split", "dataset")
+        print(json.dumps({k: result[k] for k in keys if k in result}))
         return 0
     bpc = f", {result['bpc']:.4f} bits per character" if result["bpc"] is not None else ""
+    where = f" of the {result['split']} split of {result['dataset']}" if "split" in result else ""
     print(f"loss {result['loss']:.4f} nats per token{bpc}, perplexity {result['perplexity']:.2f}, "
-          f"accuracy {result['accuracy']:.4f} over {result['tokens']:,} tokens ({result['unknown']} unknown)")
+          f"accuracy {result['accuracy']:.4f} over {result['tokens']:,} tokens{where} ({result['unknown']} unknown)")
     return 0
 
 
@@ -61,5 +66,6 @@ def print_novelty(model, args) -> int:
         print(json.dumps({k: v for k, v in r.items() if k != "samples"}))
     else:
         print(f"novel {r['n']}-{r['unit']} n-grams: {r['novel']:,} of {r['ngrams']:,} ({r['novel_share']:.1%}) "
-              f"in {args.num_samples} samples of {args.length} tokens at temperature {args.temperature}")
+              f"in {args.num_samples} samples of {args.length} tokens at temperature {args.temperature}, "
+              f"seed {r['seed']}")
     return 0

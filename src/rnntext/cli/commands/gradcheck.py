@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from rnntext import cells
 from rnntext.config import CELLS
 
 HELP = "check the NumPy engine's backward passes against numerical gradients"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cell", nargs="+", default=list(CELLS), choices=CELLS)
+    p.add_argument("--cell", nargs="+", default=list(CELLS), choices=CELLS, type=cells.canonical,
+                   help=f"the cells to check{cells.alias_note()} (default: all)")
     p.add_argument("--num-layers", type=int, default=1)
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--embed-size", type=int, default=4, help="0 checks one-hot input")

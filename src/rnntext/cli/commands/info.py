@@ -23,7 +23,25 @@ def run(args) -> int:
     print("-" * 64)
     print(f"{'total':51} {summary['total_parameters']:>12,}")
     best = summary["best_val_loss"]
-    print(f"vocabulary: {summary['vocab_size']} {summary['level']} tokens; trained {summary['iterations']} iterations"
-          + (f" ({summary['epoch']:.2f} epochs)" if summary.get("epoch") else "")
+    trained = f" in {duration(summary['elapsed_s'])}" if summary.get("elapsed_s") is not None else ""
+    print(f"vocabulary: {summary['vocab_size']} {summary['level']} tokens; trained {summary['iterations']:,} iterations"
+          + (f" ({summary['epoch']:.2f} epochs)" if summary.get("epoch") else "") + trained
           + (f"; best validation loss {best:.4f} nats" if best is not None else ""))
+    if summary.get("recipe"):
+        from rnntext.training.plan import describe
+
+        print("\n".join(describe(summary["recipe"])))
+    for choice in summary.get("threads") or []:  # each time the trainer timed thread counts
+        timed = ", ".join(f"{n}: {speed:,} tokens/s" for n, speed in choice["tokens_per_s"].items())
+        print(f"threads: timed {timed}; kept {choice['threads']}")
     return 0
+
+
+def duration(seconds: float) -> str:
+    """3 min 12 s, 1 h 05 min, 42 s."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"

@@ -29,15 +29,37 @@ def run(args) -> int:
         return import_caffe(args)
     summary = api.prepare(args.inputs, args.output, force=args.force, preset=args.preset, config=args.config,
                           **section_values(args, "data"))
+    from rnntext.text import levels
+
     vocab = summary.pop("vocab")
+    level = levels.of(vocab)
     splits = summary["splits"]
-    print(f"read {summary['tokens']:,} {vocab.level}s from {summary['sources']} source(s)")
+    for listing in summary["listings"]:
+        print(listing_line(listing))
+    print(f"read {summary['tokens']:,} {level.token_name}s from {summary['sources']} source(s)")
     print(f"vocabulary: {len(vocab)} tokens (ids stored as {summary['dtype']})")
-    if len(vocab) <= 200:
-        print("  " + repr("".join(vocab.tokens)))
+    if len(vocab) <= 200:  # as its level writes a run of tokens: characters joined, words spaced
+        print("  " + repr(level.join_unknown(list(vocab.tokens))))
     print("splits: " + ", ".join(f"{k} {v:,}" for k, v in splits.items()))
     print(f"wrote {summary['path']}")
     return 0
+
+
+SHOWN = 3  # file names shown per group of a directory's listing
+
+
+def listing_line(listing) -> str:
+    """What a directory input held: files read and skipped (counts and the first few names)."""
+    def names(paths) -> str:
+        shown = ", ".join(str(p.relative_to(listing.directory)) for p in paths[:SHOWN])
+        return shown + (", ..." if len(paths) > SHOWN else "")
+
+    line = f"{listing.directory}: read {len(listing.read)} file(s) ({names(listing.read)})"
+    if listing.skipped:
+        total = sum(map(len, listing.skipped.values()))
+        line += f"; skipped {total}: " + "; ".join(f"{len(paths)} {why} ({names(paths)})"
+                                                  for why, paths in listing.skipped.items())
+    return line
 
 
 def import_caffe(args) -> int:

@@ -47,40 +47,54 @@ def read_prime(args) -> str | None:
 
 def run(args) -> int:
     from rnntext import api
+    from rnntext.sampling import with_seed
 
     model = api.load(args.run, weights=args.weights)
-    cfg = model.sample_config(**{**option_values(args, SampleConfig), "prime": read_prime(args)})
+    asked = model.sample_config(**{**option_values(args, SampleConfig), "prime": read_prime(args)})
+    cfg = with_seed(asked)  # the seed rule: fresh unless given, and said, so that the text can be had again
     prime = cfg.prime or (model.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed) if cfg.prime_from else "")
     if args.verbose and cfg.num_samples > 1:
         raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
     if args.verbose and cfg.beam:
         raise ConfigError("verbose: shows the probabilities tokens were sampled with: drop --beam")
     if cfg.top_probs:
-        for token, p in model.next_tokens(prime, cfg.top_probs, cfg.unknown, args.condition):
-            print(f"{token!r:>10} {p:.4f}")
+        print_top_probs(model.next_tokens(prime, cfg.top_probs, cfg.unknown, args.condition), prime, args.json)
     if cfg.length == 0:
         return 0
     prime_ids = model.encode(prime, cfg.unknown)[0] if prime else []  # errors before any output
+    if cfg.seed != asked.seed and not args.json:
+        print(f"rnntext sample: seed {cfg.seed} (--seed {cfg.seed} writes this text again)", file=sys.stderr)
     options = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "prime"}
-    stream = model.stream(prime, condition=args.condition, **options)
+    stream = model.stream_ids(prime, condition=args.condition, **options)
     if args.verbose:
-        print_verbose(model, stream, cfg.temperature)
+        print_verbose(model, stream, cfg.temperature, cfg.seed, args.json)
     elif not args.json and cfg.num_samples == 1:
         print_streaming(model, stream, prime, prime_ids, cfg.stop)
     else:
-        print_samples(model, stream, prime, cfg.num_samples, args.json, cfg.stop)
+        print_samples(model, stream, prime, cfg.num_samples, cfg.seed, args.json, cfg.stop)
     return 0
 
 
-def print_verbose(model, stream, temperature: float) -> None:
-    """Each token of one sample with the probability it was drawn with."""
+def print_top_probs(tokens, prime: str, as_json: bool) -> None:
+    """The likeliest next tokens after the prime: a line each, or one JSON object."""
+    if as_json:
+        print(json.dumps({"prime": prime, "top_probs": [{"token": t, "prob": p} for t, p in tokens]},
+                         ensure_ascii=False))
+        return
+    for token, p in tokens:
+        print(f"{token!r:>10} {p:.4f}")
+
+
+def print_verbose(model, stream, temperature: float, seed: int, as_json: bool) -> None:
+    """Each token of one sample with the probability it was drawn with: a line each, or JSON lines."""
     from rnntext.generation import probabilities
 
     for streams, ids in stream:
         if ids[0] < 0:
             break
-        p = probabilities(streams.logits, temperature or 1.0)[0, ids[0]]
-        print(f"{model.vocab.tokens[ids[0]]!r}\t{p:.4f}")
+        token, p = model.vocab.tokens[ids[0]], float(probabilities(streams.logits, temperature or 1.0)[0, ids[0]])
+        print(json.dumps({"token": token, "prob": p, "seed": seed}, ensure_ascii=False) if as_json else
+              f"{token!r}\t{p:.4f}")
 
 
 def print_streaming(model, stream, prime: str, prime_ids, stop=()) -> None:
@@ -96,12 +110,13 @@ def print_streaming(model, stream, prime: str, prime_ids, stop=()) -> None:
     print(flush=True)
 
 
-def print_samples(model, stream, prime: str, num_samples: int, as_json: bool, stop=()) -> None:
-    """Several samples (or JSON), printed when all are done."""
+def print_samples(model, stream, prime: str, num_samples: int, seed: int, as_json: bool, stop=()) -> None:
+    """Several samples, or JSON objects that hold the seed, printed when all are done (each up to
+    a stop string)."""
     texts = model.decode_steps([ids for _, ids in stream], num_samples, stop)
     for i, text in enumerate(texts):
         if as_json:
-            print(json.dumps({"sample": i, "prime": prime, "text": text}, ensure_ascii=False))
+            print(json.dumps({"sample": i, "prime": prime, "text": text, "seed": seed}, ensure_ascii=False))
         else:
             print(f"--- sample {i + 1} ---\n{prime}{text}")
     sys.stdout.flush()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from rnntext.cli.display import TrainDisplay
 from rnntext.cli.flags import add_config_flags, add_section_flags, section_values
+from rnntext.progress import TrainDisplay
 
 HELP = "train a model into a run directory"
 DESCRIPTION = ("Train from a prepared dataset, or from text (prepared on the fly into RUN/data.h5). On --resume the "
@@ -52,7 +52,7 @@ def run(args) -> int:
     try:
         with display:
             result = api.train(args.inputs, args.output, resume=args.resume, force=args.force, preset=args.preset,
-                               config=args.config, report=display, **section_values(args, "data", "model", "train"))
+                               config=args.config, progress=display, **section_values(args, "data", "model", "train"))
     except KeyboardInterrupt:  # before training started, or during the last save: the last checkpoint stands
         name = received[-1] if received else "SIGINT"
         print(f"rnntext train: stopped by {name} before a checkpoint could be saved; what {args.output} held is "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,28 @@ def evaluate_batches(params, model_cfg, batches, max_batches: int) -> tuple[floa
         nll, n, right, state = evaluate_batch(params, model_cfg, x, y, state, mask, cond)
         total, correct, count = total + nll, correct + int(right), count + int(n)
     return total, correct, count
+
+
+def evaluate_timed(params, model_cfg, batches) -> tuple[float, int, int]:
+    """evaluate_batches over every batch, on the faster of NumPy's BLAS threads and one thread:
+    batch 0 runs with all threads and batch 1 with one, each timed, and the rest with the
+    faster (rnntext.engines.numpy.blas says why)."""
+    from rnntext.engines.numpy import blas
+
+    full, one = blas.threads(), 1
+    state, sums, seconds = None, [0.0, 0, 0], {}
+    for i in range(len(batches)):
+        faster = one if seconds.get(one, math.inf) < seconds.get(full, math.inf) else full
+        n = {0: full, 1: one}.get(i, faster)
+        x, y, mask, cond = batches.batch(i)
+        start = time.perf_counter()
+        with blas.limited(n):
+            nll, count, right, state = evaluate_batch(params, model_cfg, x, y, state if batches.carries_state
+                                                      else None, mask, cond)
+        if i < 2:
+            seconds[n] = time.perf_counter() - start
+        sums = [sums[0] + nll, sums[1] + int(right), sums[2] + int(count)]
+    return tuple(sums)
 
 
 def load_params(path: str | Path, model_cfg, vocab_size: int, dtype=None) -> dict[str, np.ndarray]:

@@ -1,0 +1,120 @@
+"""What a run chose and why: the record kept in model.json (`training.recipe`), and its words.
+
+`recipe` gathers, when a run starts, the model (size, parameters), the default recipe's
+choices and the reasons autosize gave (the data, the size probe's measured speeds), the
+optimisation (batch, learning rate, schedule, threads, engine) and the stopping rules.
+Training reports it first (the `plan` event) and `rnntext info` shows it, both through
+`describe`: two lines of text. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from rnntext.config import Config
+from rnntext.training.autosize import DATA_RATIO, DEFAULT_MAX
+
+TRAIN_KEYS = ("batch_size", "seq_len", "optimizer", "lr", "lr_schedule", "cosine_iters", "threads", "engine",
+              "precision")
+STOP_KEYS = ("time_limit", "max_iters", "epochs", "early_stop", "eval_every", "eval_every_epochs")
+
+
+def recipe(cfg: Config, vocab_size: int, train_tokens: int, why: dict | None, default_stop: bool) -> dict:
+    """The record of a run's choices (JSON): autosize's `why` (what auto chose and from what) at
+    the top, then the model, the optimisation and the stopping rules."""
+    from rnntext.engines.numpy.model import param_shapes
+
+    m, t = cfg.model, cfg.train
+    shapes = param_shapes(m, vocab_size)
+    return {**(why or {}), "train_tokens": train_tokens,
+            "parameters": int(sum(_size(s) for s in shapes.values())),
+            "model": {"cell": m.cell, "hidden_sizes": list(m.hidden_sizes), "embed_size": m.embed_size,
+                      "dropout": m.dropout, "weight_drop": m.weight_drop},
+            "train": {k: getattr(t, k) for k in TRAIN_KEYS},
+            "stopping": {**{k: getattr(t, k) for k in STOP_KEYS}, "default": default_stop}}
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def describe(rec: dict) -> list[str]:
+    """Two lines: the model and why it is that size; the optimisation and when the run stops.
+    A record of a run from before these were kept (autosize's reasons alone) gives what it holds."""
+    lines = []
+    if "model" in rec:
+        m = rec["model"]
+        sizes = m["hidden_sizes"]
+        layers = f"{len(sizes)} x {sizes[0]}" if len(set(sizes)) == 1 else " + ".join(map(str, sizes))
+        embed = f"embedding {m['embed_size']}" if m["embed_size"] else "one-hot input"
+        lines.append(f"model: {layers} {m['cell']}, {embed}, {rec['parameters']:,} parameters{_size_reason(rec)}; "
+                     f"dropout {m['dropout']:g}, weight drop {m['weight_drop']:g}{_dropout_reason(rec)}")
+    else:  # a run recorded before the whole plan was: autosize's reasons alone
+        size = f"auto size {rec['hidden_size']}{_size_reason(rec)}" if "hidden_size" in rec else "size given"
+        dropout = (f"; dropout {rec['dropout']:g}, weight drop {rec['weight_drop']:g}{_dropout_reason(rec)}"
+                   if "dropout" in rec else "")
+        lines.append(f"model: {size}{dropout}")
+    if "train" in rec:
+        t = rec["train"]
+        threads = t["threads"] or "auto (timed while training)"
+        engine = "" if t["engine"] == "auto" else f", the {t['engine']} engine"
+        lines.append(f"training: batch {t['batch_size']} x {t['seq_len']} steps, {t['optimizer']} lr {t['lr']:g}, "
+                     f"{schedule_words(t, rec['stopping'])}, threads {threads}{engine}; "
+                     f"{stopping_words(rec['stopping'])}")
+    return lines
+
+
+def _size_reason(rec: dict) -> str:
+    rule = rec.get("rule")
+    if not rule:
+        return ""
+    if rule != "data" and rule != "data and time":
+        return f" (auto: {rule})"
+    text = (f" (auto: the largest with at most {DATA_RATIO:g} recurrent parameters per training token, "
+            f"{rec['train_tokens']:,}")
+    if rule == "data":
+        return text + f" tokens; without --time-limit at most {DEFAULT_MAX})"
+    speeds = ", ".join(f"{int(v):,} tokens/s at {h}" for h, v in sorted(rec["tokens_per_s"].items(), key=_num))
+    return text + (f" tokens, that passes over them often enough in the time limit: this machine's probe measured "
+                   f"{speeds} in {rec['probe_s']:g} s)")
+
+
+def _num(item) -> int:
+    return int(item[0])
+
+
+def _dropout_reason(rec: dict) -> str:
+    ratio, epochs = rec.get("recurrent_params_per_token"), rec.get("expected_epochs")
+    if ratio is None:
+        return ""
+    passes = "" if epochs is None else f" and at most {epochs:.3g} passes over them"
+    return f" (auto, for {ratio:.3g} recurrent parameters per training token{passes})"
+
+
+def schedule_words(train: dict, stop: dict) -> str:
+    """The learning-rate schedule as it will run (the trainer fits `auto` and a 0-length cosine
+    to a time limit; auto without one is constant: rnntext.training.schedules)."""
+    kind = train["lr_schedule"]
+    if kind not in ("auto", "cosine"):
+        return f"{kind} schedule"
+    if train["cosine_iters"]:
+        return f"cosine over {train['cosine_iters']:,} iterations"
+    return "cosine fitted to the time limit" if stop["time_limit"] else "constant rate"
+
+
+def stopping_words(stop: dict) -> str:
+    """When the run stops, in words."""
+    rules = []
+    if stop["time_limit"]:
+        rules.append(f"after {stop['time_limit']:g} s")
+    if stop["epochs"]:
+        rules.append(f"after {stop['epochs']:g} epochs")
+    if stop["early_stop"]:
+        every = (f"every {stop['eval_every_epochs']:g} epochs" if stop["eval_every_epochs"]
+                 else f"every {stop['eval_every']:,} iterations")
+        rules.append(f"when validation loss has not improved for {stop['early_stop']} validations ({every})")
+    if stop["max_iters"]:
+        rules.append(f"at {stop['max_iters']:,} iterations")
+    text = "stops " + (" or ".join(rules) if rules else "only when interrupted (Ctrl-C)")
+    return text + (" (the default: no --time-limit, --max-iters or --epochs was given)" if stop["default"] else "")
