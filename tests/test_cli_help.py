@@ -36,8 +36,9 @@ def run(tmp_path_factory):
                                          "--length?) (see rnntext sample --help)"),
     (["train", "x", "-o", "y", "--hiden-size=8"], "rnntext train: error: unrecognized arguments: --hiden-size=8 (did "
                                                   "you mean --hidden-size?) (see rnntext train --help)"),
-    (["train", "x", "-o", "y", "--cell", "lsmt"], "rnntext train: error: cell: 'lsmt' is not one of rnn_tanh, "
-                                                  "rnn_relu, lstm, gru (did you mean lstm?) (see rnntext train --help)"),
+    (["train", "x", "-o", "y", "--cell", "lsmt"], f"rnntext train: error: cell: 'lsmt' is not one of "
+                                                  f"{', '.join(cells.names())} (did you mean lstm?) (see rnntext train "
+                                                  f"--help)"),
     (["train", "x", "-o", "y", "--optimizer", "adamm"], "rnntext train: error: optimizer: 'adamm' is not one of sgd, "
                                                         "adam, adamw, rmsprop, adagrad (did you mean adam?) (see "
                                                         "rnntext train --help)"),
@@ -60,7 +61,7 @@ def test_an_unknown_api_keyword_gets_a_close_name(tmp_path, corpus):
 def test_help_lists_the_choices(capsys):
     assert main(["train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
-    for listed in ("recurrent cell (rnn = rnn_tanh) (one of: rnn_tanh, rnn_relu, lstm, gru; default: 'lstm')",
+    for listed in (f"recurrent cell (rnn = rnn_tanh) (one of: {', '.join(cells.names())}; default: 'lstm')",
                    "optimizer (one of: sgd, adam, adamw, rmsprop, adagrad; default: 'adamw')",
                    "(one of: char, byte, word, bpe; default: 'char')",
                    "(one of: auto, constant, step, exp, inv, plateau, cosine; default: 'auto')",
