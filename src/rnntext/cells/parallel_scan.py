@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import torch
 
-
 CHUNK = 8  # steps per block
 
 
