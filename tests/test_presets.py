@@ -98,7 +98,7 @@ def test_numpy_chars_values():
 
 
 def test_recipe_values():
-    small, large, word, minimal = (resolve(preset=n) for n in RECIPES)
+    small, large, word = (resolve(preset=n) for n in RECIPES)
     assert (small.model.hidden_sizes, small.model.embed_size, small.train.seq_len, small.train.batch_size) == \
            ((256, 256), 64, 50, 32)
     assert (small.model.dropout, small.model.weight_drop, small.train.lr_schedule) == (AUTO, AUTO, "auto")  # by the data
@@ -109,8 +109,6 @@ def test_recipe_values():
     assert (word.model.locked_dropout, word.model.input_dropout, word.model.weight_drop) == (True, 0.4, 0.3)
     assert (word.train.seq_len, word.train.batch_size, word.train.optimizer, word.train.lr_schedule) == \
            (35, 20, "adamw", "auto")
-    assert (minimal.model.cell, minimal.model.hidden_sizes, minimal.model.embed_size, minimal.train.seq_len) == \
-           ("mingru", (256,) * 4, 256, 128)
 
 
 def test_min_chars_values():
