@@ -116,23 +116,20 @@ def check_prime(prime: str, limits: Limits) -> None:
 def check_generate(cfg: SampleConfig, limits: Limits) -> None:
     """Raise LimitError if the sampling options are over a limit."""
     check_prime(cfg.prime, limits)
-    if cfg.length > limits.max_length:
-        raise LimitError(422, "max_length", f"length {cfg.length} is over this server's limit of "
-                                            f"{limits.max_length} tokens (max_length)")
-    if cfg.num_samples > limits.max_samples:
-        raise LimitError(422, "max_samples", f"num_samples {cfg.num_samples} is over this server's limit of "
-                                             f"{limits.max_samples} (max_samples)")
-    if cfg.beam > limits.max_samples:  # a beam is a stream, as a sample is
-        raise LimitError(422, "max_samples", f"beam {cfg.beam} is over this server's limit of "
-                                             f"{limits.max_samples} streams (max_samples)")
-    if cfg.num_samples > limits.max_batch:  # a request's samples step in one batch
-        raise LimitError(422, "max_batch", f"num_samples {cfg.num_samples} is over this server's batch of "
-                                           f"{limits.max_batch} streams (max_batch)")
+    _at_most("length", cfg.length, "max_length", limits, unit=" tokens")
+    _at_most("num_samples", cfg.num_samples, "max_samples", limits)
+    _at_most("beam", cfg.beam, "max_samples", limits, unit=" streams")  # a beam is a stream, as a sample is
+    _at_most("num_samples", cfg.num_samples, "max_batch", limits, "batch of", " streams")  # one batch per request
 
 
 def check_next(cfg: SampleConfig, limits: Limits) -> None:
     """Raise LimitError if a next-token request's options are over a limit."""
     check_prime(cfg.prime, limits)
-    if cfg.top_probs > limits.max_top_probs:
-        raise LimitError(422, "max_top_probs", f"top_probs {cfg.top_probs} is over this server's limit of "
-                                               f"{limits.max_top_probs} (max_top_probs)")
+    _at_most("top_probs", cfg.top_probs, "max_top_probs", limits)
+
+
+def _at_most(option: str, value: int, limit: str, limits: Limits, what: str = "limit of", unit: str = "") -> None:
+    """A 422 naming the limit when `value` (the request's `option`) is over `limits.<limit>`."""
+    bound = getattr(limits, limit)
+    if value > bound:
+        raise LimitError(422, limit, f"{option} {value} is over this server's {what} {bound}{unit} ({limit})")
