@@ -6,7 +6,17 @@ machine that has only NumPy. rules.py documents the random-number design every p
 """
 
 from rnntext.generation.beam import beam_search, beam_steps
-from rnntext.generation.rules import Penalty, RowSampler, Rule, Sampler, Uniforms, choose, penalize, probabilities, top_tokens
+from rnntext.generation.rules import (
+           Penalty,
+           RowSampler,
+           Rule,
+           Sampler,
+           Uniforms,
+           choose,
+           penalize,
+           probabilities,
+           top_tokens,
+)
 from rnntext.generation.runtime import Runtime, Streams, generate
 from rnntext.generation.stops import StopDecoder, StopText, StopWatch, cut
 

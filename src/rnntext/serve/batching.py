@@ -54,7 +54,8 @@ class Group:
             self.u[job.rows] = job.uniforms.next()
         logits = self.streams.logits
         if self.penalised:  # each job's repetition penalty on its own rows, as generate applies it
-            logits = np.copyto(self.logits, logits) or self.logits
+            np.copyto(self.logits, logits)
+            logits = self.logits
             for job in self.penalised:
                 logits[job.rows] = job.penalty(logits[job.rows])
         ids = self.sampler(logits, self.u)
