@@ -74,15 +74,15 @@ def test_the_streams_score_every_token_once():
 def test_many_streams_score_as_one_stream_does(runs, monkeypatch):
     model = rnntext.load(runs / "val")
     text = "the lazy dog jumps over a quick brown fox. nine stitches in time save the dog!\n" * 40
-    batched = model.evaluate(text)
+    batched = model.evaluate(text, precision="float32")  # bfloat16's own noise is not what is measured here
     monkeypatch.setattr(api, "EVAL_STREAMS", 1)
-    one = model.evaluate(text)
+    one = model.evaluate(text, precision="float32")
     assert batched["tokens"] == one["tokens"] == len(text) - 1
     assert batched["loss"] == pytest.approx(one["loss"], rel=1e-4) and batched["accuracy"] == pytest.approx(
         one["accuracy"], abs=2e-3)
     monkeypatch.setattr(api, "EVAL_WARMUP", 0)
     monkeypatch.setattr(api, "EVAL_STREAMS", 64)
-    cold = model.evaluate(text)  # without the warm-up each stream starts cold: further off
+    cold = model.evaluate(text, precision="float32")  # without the warm-up each stream starts cold: further off
     assert abs(cold["loss"] - one["loss"]) > abs(batched["loss"] - one["loss"])
 
 
@@ -91,3 +91,29 @@ def test_blas_threads_can_be_limited_and_come_back():
     with blas.limited(1):
         assert blas.threads() == 1
     assert blas.threads() == before
+
+
+def test_the_engines_give_the_same_score(runs, capsys):
+    from rnntext import hardware
+    from rnntext.errors import ConfigError
+
+    model = rnntext.load(runs / "val")
+    text = "the lazy dog jumps over a quick brown fox. nine stitches in time save the dog!\n" * 40
+    on_torch, on_numpy = model.evaluate(text, precision="float32"), model.evaluate(text, engine="numpy")
+    assert on_torch["tokens"] == on_numpy["tokens"] == len(text) - 1
+    assert on_torch["loss"] == pytest.approx(on_numpy["loss"], rel=1e-5)  # both float32
+    assert on_torch["accuracy"] == pytest.approx(on_numpy["accuracy"], abs=1e-3)
+    assert on_torch["precision"] == on_numpy["precision"] == "float32"
+    auto = model.evaluate(text)  # torch, autocast as training's validation: bfloat16 where it is native
+    if hardware.native_bf16():
+        low = model.evaluate(text, precision="bfloat16")
+        assert auto == low and auto["precision"] == "bfloat16"
+        assert low["loss"] == pytest.approx(on_numpy["loss"], rel=3e-3) and low["loss"] != on_torch["loss"]
+    else:
+        assert auto == on_torch
+        with pytest.raises(ConfigError, match="bfloat16 training needs a CPU with native bf16"):
+            model.evaluate(text, precision="bfloat16")
+    assert main(["eval", str(runs / "val"), "--engine", "numpy", "--precision", "bfloat16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "the numpy engine computes in float32: drop --precision or use --engine torch" in err
+    assert "\n" not in err

@@ -96,6 +96,46 @@ def masked_loss(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None
     return (nll * mask.flatten()).sum() / mask.sum().clamp_min(1)
 
 
+@torch.no_grad()
+def score_batches(model: RNNLM, batches, tensor, amp_dtype: torch.dtype | None,
+                  max_batches: int | None = None) -> tuple[float, int, int]:
+    """Sums over the first `max_batches` batches of a layout (rnntext.data.batches; all of them
+    with None): (nll in nats, correct next-token guesses, tokens), the state carried where the
+    layout says so. `tensor` moves a NumPy array to the model's device; `amp_dtype` autocasts."""
+    device = next(model.parameters()).device
+    state, total, correct, count = None, 0.0, 0, 0
+    for i in range(len(batches) if max_batches is None else min(len(batches), max_batches)):
+        x, y, mask, cond = batches.batch(i)
+        x, y = tensor(x), tensor(y)
+        if not batches.carries_state:
+            state = None
+        with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            logits, state = model(x, state, None if cond is None else tensor(cond))
+        logits = logits.float().flatten(0, 1)
+        weight = torch.ones(y.numel(), device=device) if mask is None else tensor(mask).flatten()
+        total += float((F.cross_entropy(logits, y.flatten(), reduction="none") * weight).sum())
+        correct += int(((logits.argmax(-1) == y.flatten()) * weight).sum())
+        count += int(weight.sum())
+    return total, correct, count
+
+
+def score_weights(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], batches, device: str = "auto",
+                  precision: str = "auto") -> tuple[float, int, int, str]:
+    """score_batches for a trained model's weights, in eval mode on `device`, autocast as the
+    trainer's `precision` rule says (autocast_dtype): every batch of the layout. Returns its
+    sums and the precision used ("float32", "bfloat16" or "float16")."""
+    where = pick_device(device)
+    model = RNNLM(model_cfg, vocab_size).eval().requires_grad_(False)
+    model.load_weights({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in weights.items()})
+    model.to(where)
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(where)
+
+    amp = autocast_dtype(precision, where)
+    return *score_batches(model, batches, tensor, amp), str(amp or torch.float32).removeprefix("torch.")
+
+
 class TorchEngine:
     """Model + optimizer + carried hidden state for truncated BPTT."""
 
@@ -158,25 +198,10 @@ class TorchEngine:
         self.state = detach_state(state)
         return value
 
-    @torch.no_grad()
     def evaluate(self, batches, max_batches: int) -> tuple[float, int, int]:
         """Sum of token losses, correct next-token guesses and tokens over the first batches."""
         self.model.eval()
-        state, total, correct, count = None, 0.0, 0, 0
-        for i in range(min(len(batches), max_batches)):
-            x, y, mask, cond = batches.batch(i)
-            x, y = self._tensor(x), self._tensor(y)
-            if not batches.carries_state:
-                state = None
-            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16,
-                                enabled=self.amp_dtype is not None):
-                logits, state = self.model(x, state, None if cond is None else self._tensor(cond))
-            logits = logits.float().flatten(0, 1)
-            weight = torch.ones(y.numel(), device=self.device) if mask is None else self._tensor(mask).flatten()
-            total += float((F.cross_entropy(logits, y.flatten(), reduction="none") * weight).sum())
-            correct += int(((logits.argmax(-1) == y.flatten()) * weight).sum())
-            count += int(weight.sum())
-        return total, correct, count
+        return score_batches(self.model, batches, self._tensor, self.amp_dtype, max_batches)
 
     def weights(self) -> dict[str, np.ndarray]:
         return {k: v.float().cpu().numpy() for k, v in self.model.weights().items()}
