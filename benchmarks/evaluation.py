@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from rnntext import api, hardware
+from rnntext import api, hardware, scoring
 
 SLOW_TOOL = Path(__file__).resolve().parents[2] / "shared" / "tools" / "as-avx2"
 
@@ -38,12 +38,12 @@ def main() -> None:
                                   *rest])
     model = api.load(args.run)
     text = model.read_text([args.text])
-    rows, default = {}, api.EVAL_STREAMS
+    rows, default = {}, scoring.EVAL_STREAMS
     ways = [("numpy, one stream", "numpy", "auto", 1), (f"numpy, {default} streams", "numpy", "auto", default),
             (f"torch float32, {default} streams", "torch", "float32", default),
             (f"torch auto, {default} streams (the default)", "torch", "auto", default)]
     for name, engine, precision, streams in ways:
-        api.EVAL_STREAMS = streams
+        scoring.EVAL_STREAMS = streams
         best, result = float("inf"), None
         for _ in range(args.repeat):
             start = time.perf_counter()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnntext
-from rnntext import api
+from rnntext import scoring
 from rnntext.cli import main
 from rnntext.data.batches import TextBatches
 from rnntext.data.dataset import open_dataset
@@ -75,13 +75,13 @@ def test_many_streams_score_as_one_stream_does(runs, monkeypatch):
     model = rnntext.load(runs / "val")
     text = "the lazy dog jumps over a quick brown fox. nine stitches in time save the dog!\n" * 40
     batched = model.evaluate(text, precision="float32")  # bfloat16's own noise is not what is measured here
-    monkeypatch.setattr(api, "EVAL_STREAMS", 1)
+    monkeypatch.setattr(scoring, "EVAL_STREAMS", 1)
     one = model.evaluate(text, precision="float32")
     assert batched["tokens"] == one["tokens"] == len(text) - 1
     assert batched["loss"] == pytest.approx(one["loss"], rel=1e-4) and batched["accuracy"] == pytest.approx(
         one["accuracy"], abs=2e-3)
-    monkeypatch.setattr(api, "EVAL_WARMUP", 0)
-    monkeypatch.setattr(api, "EVAL_STREAMS", 64)
+    monkeypatch.setattr(scoring, "EVAL_WARMUP", 0)
+    monkeypatch.setattr(scoring, "EVAL_STREAMS", 64)
     cold = model.evaluate(text, precision="float32")  # without the warm-up each stream starts cold: further off
     assert abs(cold["loss"] - one["loss"]) > abs(batched["loss"] - one["loss"])
 

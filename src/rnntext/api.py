@@ -3,7 +3,7 @@
 What the CLI, the server and notebooks call. Arguments have the same names and defaults as
 the CLI flags and the TOML keys (the dataclasses in rnntext.config are shared). Nothing here
 imports torch at module level: sampling runs on the NumPy runtime, evaluation on torch when it is
-installed (else NumPy too).
+installed (rnntext.scoring), else on NumPy too.
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ import numpy as np
 
 from rnntext import config as config_mod
 from rnntext.config import Config, DataConfig
-from rnntext.errors import ConfigError, InputError, RunError
-from rnntext.options import ENGINES
+from rnntext.errors import ConfigError, InputError
 from rnntext.sampling import TOP_PROBS_NEXT
 from rnntext.text import levels
-
-EVAL_STREAMS = 64  # evaluation reads this many streams side by side (short texts fewer: TextBatches)
-EVAL_WARMUP = 128  # tokens each stream but the first reads unscored first, to warm its state
 
 
 def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -307,69 +303,24 @@ class Model:
 
     def evaluate(self, text: str | None = None, unknown: str | None = None, chunk: int = 128, condition=None,
                  engine: str = "auto", precision: str = "auto") -> dict:
-        """Loss (nats per token), bpc or perplexity, accuracy, tokens and unknowns on `text`; with
-        no text, on the run's own test split (its validation split when it has no test split),
-        read from the dataset it was trained on, and the result names it ("split").
-
-        The text is read as the model would read it, with the state carried along, as EVAL_STREAMS
-        streams side by side in windows of `chunk` tokens (rnntext.data.batches.TextBatches: each
-        stream first reads EVAL_WARMUP tokens unscored). `engine` auto scores on torch when it is
-        installed, else on the NumPy engine (float32, no torch needed), which `engine="numpy"`
-        also chooses. On torch, `precision` auto autocasts as the trainer's validation does:
-        bfloat16 where the machine computes it natively (CUDA, AMX, AVX512-BF16; about twice as
-        fast there, the loss within about 1e-5 relative of float32 for a trained model),
-        float32 elsewhere; "float32" gives the same number on every machine. The result names
-        the precision it used. Unknown symbols are skipped,
-        unknown words become <unk>, and both are counted (`unknown` can choose error, skip or
-        replace:C instead).
+        """Loss (nats per token), bpc or perplexity, accuracy, tokens, unknowns and the precision
+        used on `text`; with no text, on the run's own test split (its validation split when it
+        has no test split), read from the dataset it was trained on, and the result names it
+        ("split"). `engine` auto scores on torch when it is installed, else on the NumPy engine;
+        on torch, `precision` auto autocasts as the trainer's validation does (bfloat16 where the
+        machine computes it natively), "float32" gives the same number on every machine
+        (rnntext.scoring says how the text is read). Unknown symbols are skipped, unknown words
+        become <unk>, and both are counted (`unknown` can choose error, skip or replace:C).
         """
-        if engine not in ENGINES:
-            raise ConfigError(f"engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
-        if engine == "numpy" and precision not in ("auto", "float32"):
-            raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
-        how = (engine, precision)
+        from rnntext import scoring
+
+        how = scoring.plan(engine, precision)
         if text is None:
-            return self._evaluate_split(condition, how)
+            ids, split = scoring.split_ids(self.info.training.get("dataset"))
+            return {**scoring.score(self, ids, chunk, condition, how), "unknown": 0, **split}
         ids, unknowns = self.encode(self.level.as_lines(text) if self.lines else text,
                                     unknown or self.default_unknown())
-        return {**self._score(ids, chunk, condition, how), "unknown": unknowns}
-
-    def _evaluate_split(self, condition, how: tuple[str, str]) -> dict:
-        from rnntext.data.dataset import open_dataset
-
-        path = self.info.training.get("dataset")
-        if not path or not Path(path).is_file():
-            raise RunError(f"the dataset this run was trained on ({path or 'not recorded'}) is not there: name the "
-                           f"text to evaluate on")
-        with open_dataset(path) as dataset:
-            split = next((s for s in ("test", "val") if dataset.size(s) > 1), None)
-            if split is None:
-                raise InputError(f"{path} has no test or validation split: name the text to evaluate on")
-            ids = np.asarray(dataset.split(split)[:], np.int64)
-        return {**self._score(ids, 128, condition, how), "unknown": 0, "split": split, "dataset": str(path)}
-
-    def _score(self, ids: np.ndarray, chunk: int, condition, how: tuple[str, str]) -> dict:
-        from rnntext.data.batches import TextBatches
-
-        if len(ids) < 2:
-            raise InputError("evaluation text has fewer than 2 known tokens: give more text")
-        batches = TextBatches(ids, chunk, self.label_id(condition), EVAL_STREAMS, EVAL_WARMUP)
-        engine, precision = how
-        if engine != "numpy" and _torch_installed():
-            from rnntext.engines.torch.engine import score_weights
-
-            total, correct, count, precision = score_weights(self.info.model, len(self.vocab), self.weights,
-                                                             batches, precision=precision)
-        elif engine == "torch":
-            raise ConfigError("engine: torch is not installed: use the numpy engine (--engine auto or numpy)")
-        else:
-            from rnntext.engines.numpy.runtime import evaluate_timed
-
-            params = {k: np.asarray(v, np.float32) for k, v in self.weights.items()}
-            total, correct, count = evaluate_timed(params, self.info.model, batches)
-            precision = "float32"
-        return {**self.level.metrics(total / count), "accuracy": correct / count, "tokens": int(count),
-                "precision": precision}
+        return {**scoring.score(self, ids, chunk, condition, how), "unknown": unknowns}
 
     def summary(self) -> dict:
         """Layers with output shapes and parameter counts, totals and training facts (Keras-style):
@@ -406,14 +357,6 @@ def _layer_counts(shapes: dict) -> dict[tuple[str, int | None], int]:
         key = (module, int(layer[1]) if layer else None)
         counts[key] = counts.get(key, 0) + int(np.prod(shape))
     return counts
-
-
-def _torch_installed() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def load(run_dir, weights: str = "latest") -> Model:
