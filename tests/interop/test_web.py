@@ -129,18 +129,9 @@ def test_page_generates_what_the_numpy_runtime_does(tab, tmp_path, name):
 
 @pytest.mark.parametrize("cell", cells.names())
 def test_every_registered_cell_steps_in_the_page(tab, tmp_path, cell):
-    """The page takes its cell's step from the cell's module: a registered cell is exported and
-    generates what the NumPy runtime does (greedy and sampled), or is refused in one line."""
-    vocab = VOCABS["char"]()
-    cfg = ModelConfig(cell=cell, dropout=0.0, weight_drop=0.0, num_layers=2, hidden_size=(11, 7), embed_size=5)
-    weights = {k: v * 4 for k, v in init_params(cfg, len(vocab), np.random.default_rng(1)).items()}
-    run = tmp_path / cell
-    run.mkdir()
-    write_model(run, RunInfo(run, cfg, vocab, {"lines": False}, {}), weights)
-    if not cells.get(cell).js_step:
-        with pytest.raises(InputError, match="no step for the cell"):
-            export_web(run, tmp_path / "site")
-        return
+    """The page takes its cell's step from the cell's module: every registered cell is exported
+    and generates what the NumPy runtime does (greedy and sampled)."""
+    run = cell_run(tmp_path, cell)
     page = open_page(tab, export_web(run, tmp_path / "site"))
     model = api.load(run)
     for rule in RULES[:2]:
@@ -151,6 +142,25 @@ def test_every_registered_cell_steps_in_the_page(tab, tmp_path, cell):
                             ["the quick", options])
         assert got["ids"] == want, rule
     assert page.errors == []
+
+
+def cell_run(tmp_path, cell: str):
+    """A run of a 2-layer `cell` model (11 and 7 units) with large random weights, written directly."""
+    vocab = VOCABS["char"]()
+    cfg = ModelConfig(cell=cell, dropout=0.0, weight_drop=0.0, num_layers=2, hidden_size=(11, 7), embed_size=5)
+    weights = {k: v * 4 for k, v in init_params(cfg, len(vocab), np.random.default_rng(1)).items()}
+    run = tmp_path / cell
+    run.mkdir()
+    write_model(run, RunInfo(run, cfg, vocab, {"lines": False}, {}), weights)
+    return run
+
+
+def test_a_cell_without_a_page_step_is_refused_in_one_line(tmp_path, monkeypatch):
+    run = cell_run(tmp_path, "gru")
+    monkeypatch.setattr(type(cells.get("gru")), "js_step", "")
+    with pytest.raises(InputError, match="the web page has no step for the cell 'gru' yet: export this run with"):
+        export_web(run, tmp_path / "site")
+    assert not (tmp_path / "site").exists()
 
 
 def test_the_form_shows_the_greedy_text_and_the_likeliest_tokens(tab, tmp_path):

@@ -60,7 +60,8 @@ class Cell:
     recurrent: bool = True           # has weight_hh and bias_hh (a recurrent matrix product per step)
     # The step in JavaScript for the exported web page (rnntext.interop.web): a JS object literal
     # `{ step(gx, gh, s, H) { ... } }` that writes the new state into s.h (and s.c, ...) from
-    # gx = W_ih x + b_ih and gh = W_hh h + b_hh in PyTorch's gate order; "" when it has none.
+    # gx = W_ih x + b_ih and gh = W_hh h + b_hh in PyTorch's gate order (gh is null for a cell
+    # without recurrent weights); "" when it has none.
     js_step: str = ""
 
     # --- layout -------------------------------------------------------------------------

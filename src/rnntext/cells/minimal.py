@@ -30,6 +30,9 @@ class MinGRU(ScanCell):
     name = "mingru"
     description = "minGRU (Feng et al. 2024): h' = (1 - z) * h + z * h~, z and h~ from the input only"
     gates, packed_blocks, halved_blocks = 2, 2, 1
+    js_step = """{ step(gx, gh, s, H) {  // h = (1 - z) * h + z * h~ (gh: none, no recurrent weights)
+      const h = s.h;
+      for (let j = 0; j < H; j++) { const z = 1 / (1 + Math.exp(-gx[j])); h[j] += z * (gx[H + j] - h[j]); } } }"""
 
     def coefficients(self, xw):
         k, cand = self.blocks(xw)
@@ -85,6 +88,12 @@ class MinLSTM(ScanCell):
     name = "minlstm"
     description = "minLSTM (Feng et al. 2024): h' = f' * h + i' * h~, gates f, i normalised to sum 1, from the input only"
     gates, packed_blocks, halved_blocks = 3, 3, 0
+    js_step = """{ step(gx, gh, s, H) {  // f' = sigmoid(log f - log i), h = f' * h + (1 - f') * h~
+      const h = s.h, softplus = (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+      for (let j = 0; j < H; j++) {
+        const f = 1 / (1 + Math.exp(softplus(-gx[j]) - softplus(-gx[H + j])));
+        h[j] = gx[2 * H + j] + f * (h[j] - gx[2 * H + j]);
+      } } }"""
 
     def coefficients(self, xw):
         kf, ki, cand = self.blocks(xw)

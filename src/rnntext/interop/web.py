@@ -58,7 +58,8 @@ def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -
         write_bytes(out / name, asset(name))
     # ensure_ascii: the file is plain ASCII whatever the vocabulary holds (lone surrogates included)
     cell = cells.get(model.info.model.cell)
-    step = f"{{gates: {cell.gates}, parts: {json.dumps(list(cell.state_parts))}, ...{cell.js_step}}}"
+    step = (f"{{gates: {cell.gates}, parts: {json.dumps(list(cell.state_parts))}, "
+            f"recurrent: {json.dumps(cell.recurrent)}, ...{cell.js_step}}}")
     write_text(out / MODEL_FILE, f"globalThis.{CELLS_GLOBAL} = {{{json.dumps(cell.name)}: {step}}};\n"
                                  f"globalThis.{GLOBAL} = {json.dumps(spec, separators=(',', ':'))};\n")
     return out / "index.html"

@@ -4,7 +4,8 @@
  * globalThis.RNNTEXT_MODEL) with the maths of the NumPy runtime (rnntext.generation):
  * - weights in PyTorch's layout and names (rnn.weight_ih_l0, ...; gate orders LSTM i, f, g, o
  *   and GRU r, z, n), float32, decoded from one base64 blob; every sum runs in float64;
- * - one step function per cell in CELLS, on gx = W_ih x + b_ih and gh = W_hh h + b_hh;
+ * - one step function per cell in CELLS, on gx = W_ih x + b_ih and gh = W_hh h + b_hh (none
+ *   for a cell without recurrent weights: minGRU, minLSTM);
  * - sampling as rnntext.generation.rules documents: stream 0 of seed s draws its uniforms from
  *   numpy's PCG64(SeedSequence(s, spawn_key=(0,))), one float64 per step (greedy steps
  *   included), and a token is the inverse CDF of u over exp((l - max l) / T) after top-k and
@@ -69,9 +70,12 @@
       this.emb = this.E ? get("embedding.weight", [this.V, this.E]) : null;
       let D = (this.E || this.V) + this.L;
       this.layers = spec.hidden.map((H, k) => {
-        const G = cell.gates * H, layer = { H, D, gx: new Float64Array(G), gh: new Float64Array(G), s: {} };
-        layer.wih = get(`rnn.weight_ih_l${k}`, [G, D]); layer.whh = get(`rnn.weight_hh_l${k}`, [G, H]);
-        layer.bih = get(`rnn.bias_ih_l${k}`, [G]); layer.bhh = get(`rnn.bias_hh_l${k}`, [G]);
+        const G = cell.gates * H, layer = { H, D, gx: new Float64Array(G), gh: null, whh: null, s: {} };
+        layer.wih = get(`rnn.weight_ih_l${k}`, [G, D]); layer.bih = get(`rnn.bias_ih_l${k}`, [G]);
+        if (cell.recurrent !== false) { // minGRU and minLSTM have no recurrent weights: gh stays null
+          layer.whh = get(`rnn.weight_hh_l${k}`, [G, H]); layer.bhh = get(`rnn.bias_hh_l${k}`, [G]);
+          layer.gh = new Float64Array(G);
+        }
         for (const part of cell.parts) layer.s[part] = new Float64Array(H);
         D = H;
         return layer;
@@ -100,7 +104,7 @@
       let below = null;
       for (const layer of this.layers) {
         if (below) matvec(layer.wih, layer.gx.length, layer.D, layer.D, below, layer.bih, layer.gx);
-        matvec(layer.whh, layer.gh.length, layer.H, layer.H, layer.s.h, layer.bhh, layer.gh);
+        if (layer.whh) matvec(layer.whh, layer.gh.length, layer.H, layer.H, layer.s.h, layer.bhh, layer.gh);
         this.cell.step(layer.gx, layer.gh, layer.s, layer.H);
         below = layer.s.h;
       }
