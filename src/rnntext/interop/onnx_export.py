@@ -137,15 +137,12 @@ def _zero_state(model_cfg, batch: int, zeros) -> list:
 
 
 def _load_model(run_dir, weights: str):
-    import torch
 
     from rnntext.engines.torch.model import RNNLM
     from rnntext.training.rundir import read_info, read_weights
 
     info = read_info(run_dir)
-    model = RNNLM(info.model, len(info.vocab)).eval()  # eval: dropout off, as in deployment
-    model.load_weights({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in read_weights(info, weights).items()})
-    return info, model
+    return info, RNNLM.trained(info.model, len(info.vocab), read_weights(info, weights))  # dropout off
 
 
 def _check_out(out_path, force: bool) -> Path:

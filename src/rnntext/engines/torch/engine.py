@@ -125,9 +125,7 @@ def score_weights(model_cfg, vocab_size: int, weights: dict[str, np.ndarray], ba
     trainer's `precision` rule says (autocast_dtype): every batch of the layout. Returns its
     sums and the precision used ("float32", "bfloat16" or "float16")."""
     where = pick_device(device)
-    model = RNNLM(model_cfg, vocab_size).eval().requires_grad_(False)
-    model.load_weights({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in weights.items()})
-    model.to(where)
+    model = RNNLM.trained(model_cfg, vocab_size, weights).to(where)
 
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(where)
@@ -208,7 +206,7 @@ class TorchEngine:
 
     def load_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Start from these weights (PyTorch's names; fine-tuning), the optimizer still fresh."""
-        self.model.load_weights({k: torch.from_numpy(np.array(v, np.float32)) for k, v in weights.items()})
+        self.model.load_weights(weights)
 
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict]:
         """Everything exact resume needs, as arrays plus JSON."""

@@ -115,7 +115,17 @@ class RNNLM(nn.Module):
             sd.pop("output.weight")
         return sd
 
-    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+    @classmethod
+    def trained(cls, model_cfg, vocab_size: int, weights: dict) -> RNNLM:
+        """A model holding trained weights, in eval mode (dropout off) without gradients."""
+        model = cls(model_cfg, vocab_size).eval().requires_grad_(False)
+        model.load_weights(weights)
+        return model
+
+    def load_weights(self, weights: dict) -> None:
+        """Copy in weights by name: tensors, or arrays (as float32)."""
+        weights = {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, np.float32))
+                   for k, v in weights.items()}
         expected = set(self.weights())
         if set(weights) != expected:
             missing, extra = sorted(expected - set(weights)), sorted(set(weights) - expected)

@@ -61,9 +61,7 @@ class TorchStreams:
         self.cell, self.hidden = p.cell, p.hidden
         self._weights(p)
         # The prime's fused kernels use PyTorch's own parameters (float32 on the device).
-        self.model = RNNLM(model_cfg, vocab_size).eval().requires_grad_(False)
-        self.model.load_weights({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in weights.items()})
-        self.model.to(self.device)
+        self.model = RNNLM.trained(model_cfg, vocab_size, weights).to(self.device)
         self._buffers()
 
     def _weights(self, p) -> None:
