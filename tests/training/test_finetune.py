@@ -190,3 +190,12 @@ def test_bpe_keeps_its_vocabulary(tmp_path, texts):
     assert rundir.read_info(tmp_path / "b2").vocab == rundir.read_info(tmp_path / "b1").vocab
     model = api.load(tmp_path / "b2")
     assert model.decode(model.encode(NEW)[0]) == NEW  # the parent's merges encode the new text exactly
+
+
+def test_a_text_in_another_encoding_is_read_with_it(tmp_path, texts):
+    parent = parent_run(tmp_path / "r1", texts)
+    (tmp_path / "new16.txt").write_text(NEW, encoding="utf-16")  # NUL bytes: binary unless read as UTF-16
+    api.train(tmp_path / "new16.txt", tmp_path / "r2", init_from=str(parent), encoding="utf-16", max_iters=1,
+              **{k: v for k, v in TINY.items() if k not in ("num_layers", "hidden_size", "embed_size")})
+    model = api.load(tmp_path / "r2")
+    assert model.decode(model.encode(NEW)[0]) == NEW and "Z" in model.vocab.tokens

@@ -127,7 +127,7 @@ def prepare(inputs, cfg: Config, vocab, out: Path) -> None:
     from rnntext.text.read import resolve_sources
 
     if (source := _dataset(inputs)) is None:
-        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob)
+        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding)
         prepare_dataset(sources, cfg.data, out, force=True, extend=vocab)
         return
     with source:

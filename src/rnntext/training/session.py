@@ -62,11 +62,10 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     return dataclasses.replace(result, removed=tuple(removed))
 
 
-def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent, sources=None) -> None:
+def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent, sources) -> None:
     """Prepare the run's own data.h5 from text (`sources`, already resolved); a fine-tuned run's
     in its parent's vocabulary extended (or, resumed without it, in its own)."""
     if not cfg.train.init_from:
-        sources = sources or resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding)
         prepare_dataset(sources, cfg.data, data_path, force=True)
         return
     vocab = parent.info.vocab if parent is not None else rundir.read_info(run).vocab
