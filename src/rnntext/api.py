@@ -341,7 +341,7 @@ class Model:
         layers.append(("output" + (" (tied to embedding)" if m.tie_weights else ""), f"(B, T, {V})",
                        counts.get(("output", None), 0)))
         t = self.info.training
-        return {"layers": layers, "total_parameters": sum(int(np.prod(s)) for s in shapes.values()),
+        return {"layers": layers, "total_parameters": sum(counts.values()),
                 "vocab_size": V, "level": self.vocab.level, "iterations": t.get("iterations", 0),
                 "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine"), "epoch": t.get("epoch"),
                 "elapsed_s": t.get("elapsed_s"), "recipe": t.get("recipe"), "threads": t.get("threads")}

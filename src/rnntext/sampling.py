@@ -123,6 +123,9 @@ def run_defaults(section: dict) -> dict:
     return {k: v for k, v in section.items() if k != "seed"}
 
 
+NUMPY_FLOAT32 = "precision: the numpy engine computes in float32: drop --precision or use --engine torch"
+
+
 def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
     """(engine, precision) that sample under `cfg`: `auto` resolved by the rule in the engine
     option's help. `labelled`: the model is conditioned on labels (the numpy engine's only)."""
@@ -135,7 +138,7 @@ def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
             cfg.device == "auto" and cfg.num_samples >= TORCH_STREAMS and not labelled and not cfg.beam and _cuda())
         engine = "torch" if wants_torch else "numpy"
     if engine == "numpy" and low:
-        raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
+        raise ConfigError(NUMPY_FLOAT32)
     if engine == "numpy" and cfg.device == "cuda":
         raise ConfigError("device: the numpy engine runs on the CPU: drop --device or use --engine torch")
     return engine, "float32" if cfg.precision == "auto" else cfg.precision

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnntext.errors import ConfigError, InputError, RunError
-from rnntext.options import ENGINES, PRECISIONS
+from rnntext.sampling import NUMPY_FLOAT32, check_options
 
 EVAL_STREAMS = 64  # streams side by side (short texts fewer: TextBatches)
 EVAL_WARMUP = 128  # tokens each stream but the first reads unscored first, to warm its state
@@ -25,16 +25,13 @@ EVAL_WARMUP = 128  # tokens each stream but the first reads unscored first, to w
 
 def plan(engine: str, precision: str) -> tuple[str, str]:
     """(engine, precision) checked: a one-line ConfigError for a choice that cannot run."""
-    if engine not in ENGINES:
-        raise ConfigError(f"engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision: must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    check_options(engine=engine, precision=precision)
     if engine == "torch" and not torch_installed():
         raise ConfigError("engine: torch is not installed: use the numpy engine (--engine auto or numpy)")
     if engine == "auto":
         engine = "torch" if torch_installed() else "numpy"
     if engine == "numpy" and precision not in ("auto", "float32"):
-        raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
+        raise ConfigError(NUMPY_FLOAT32)
     return engine, precision
 
 

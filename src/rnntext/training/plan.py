@@ -20,23 +20,14 @@ STOP_KEYS = ("time_limit", "max_iters", "epochs", "early_stop", "eval_every", "e
 def recipe(cfg: Config, vocab_size: int, train_tokens: int, why: dict | None, default_stop: bool) -> dict:
     """The record of a run's choices (JSON): autosize's `why` (what auto chose and from what) at
     the top, then the model, the optimisation and the stopping rules."""
-    from rnntext.engines.numpy.model import param_shapes
+    from rnntext.training.rundir import count_parameters
 
     m, t = cfg.model, cfg.train
-    shapes = param_shapes(m, vocab_size)
-    return {**(why or {}), "train_tokens": train_tokens,
-            "parameters": int(sum(_size(s) for s in shapes.values())),
+    return {**(why or {}), "train_tokens": train_tokens, "parameters": int(count_parameters(m, vocab_size)),
             "model": {"cell": m.cell, "hidden_sizes": list(m.hidden_sizes), "embed_size": m.embed_size,
                       "dropout": m.dropout, "weight_drop": m.weight_drop},
             "train": {k: getattr(t, k) for k in TRAIN_KEYS},
             "stopping": {**{k: getattr(t, k) for k in STOP_KEYS}, "default": default_stop}}
-
-
-def _size(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
 
 
 def describe(rec: dict) -> list[str]:

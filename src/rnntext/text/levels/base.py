@@ -80,10 +80,8 @@ class Level:
     restart_tokens: tuple[str, ...] = (".",)  # sampling without a prime starts after the first one known
     shows_example = False  # the trainer shows a context / true / predicted next token line
     recipe: str | None = None  # the preset this level's runs start from (rnntext.config.resolve)
-    novelty_unit = "char"  # what novelty's n-grams count (rnntext.judge): characters, or words
-    novelty_by_token = False  # novelty compares token ids (whitespace-separated words), not characters
-    novelty_n = 20  # the n-gram length novelty uses by default
     novelty_n, novelty_unit = 20, "char"  # n-grams rnntext.judge compares: n characters, or n words
+    novelty_by_token = False  # novelty compares token ids (whitespace-separated words), not characters
     decoder_class = StreamDecoder
 
     def build(self, data_cfg, chunks: Iterable[str]):

@@ -226,21 +226,19 @@ class WordLevel(Level):
     name = "word"
     token_name = "word"
     unit = "word"
-    novelty_unit = "word"
-    novelty_by_token = True
-
-    def token_spacing(self, vocab) -> list[list[bool]]:
-        # What detokenize does between a token and a plain word on either side; the web page
-        # handles <eos> and the straight quotes (which alternate) itself, as detokenize does.
-        return [[detokenize(["a", t]) == "a" + t, detokenize([t, "a"]) == t + "a"] for t in vocab.tokens]
-    novelty_n = 5
     unknown_default = f"replace:{UNK}"  # words outside the vocabulary are scored as <unk> (PTB practice)
     replacement_hint = UNK
     restart_tokens = (EOS, ".")
     shows_example = True
     recipe = "word-medium"  # words learn best with the measured word recipe (README: Presets)
     novelty_n, novelty_unit = 5, "word"
+    novelty_by_token = True
     decoder_class = WordDecoder
+
+    def token_spacing(self, vocab) -> list[list[bool]]:
+        # What detokenize does between a token and a plain word on either side; the web page
+        # handles <eos> and the straight quotes (which alternate) itself, as detokenize does.
+        return [[detokenize(["a", t]) == "a" + t, detokenize([t, "a"]) == t + "a"] for t in vocab.tokens]
 
     def build(self, data_cfg, chunks: Iterable[str]):
         eos = data_cfg.eos and not data_cfg.lines
