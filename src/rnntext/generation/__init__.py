@@ -18,7 +18,7 @@ from rnntext.generation.rules import (
            top_tokens,
 )
 from rnntext.generation.runtime import Runtime, Streams, generate
-from rnntext.generation.stops import StopDecoder, StopText, StopWatch, cut
+from rnntext.generation.stops import Ending, StopDecoder, StopText, StopWatch, cut
 
-__all__ = ["Penalty", "RowSampler", "Rule", "Runtime", "Sampler", "StopDecoder", "StopText", "StopWatch", "Streams", "Uniforms",
+__all__ = ["Ending", "Penalty", "RowSampler", "Rule", "Runtime", "Sampler", "StopDecoder", "StopText", "StopWatch", "Streams", "Uniforms",
            "beam_search", "beam_steps", "choose", "cut", "generate", "penalize", "probabilities", "top_tokens"]

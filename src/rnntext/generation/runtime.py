@@ -27,6 +27,7 @@ import numpy as np
 
 from rnntext.generation.packing import Packed, pack
 from rnntext.generation.rules import Penalty, Rule, Sampler, Uniforms
+from rnntext.generation.stops import Ending
 
 
 class Runtime:
@@ -228,17 +229,10 @@ def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None =
         raise ValueError("prime the streams before generating")
     sample, uniforms = Sampler(rule, streams.B, streams.V), Uniforms(seed, streams.B)
     penalty = Penalty(rule.repetition_penalty, streams.B, streams.V)
-    stopped = np.zeros(streams.B, bool)
+    ending = Ending(streams.B, penalty, stop, watch)
     for n in range(length):
         ids = sample(penalty(streams.logits), uniforms.next())
-        out = ids.copy()
-        out[stopped] = -1
-        penalty.saw(out)
-        if stop is not None:
-            stopped |= ids == stop
-        if watch is not None:
-            stopped |= watch(out)
-        yield out
-        if n + 1 == length or stopped.all():
+        yield ending.take(ids)
+        if n + 1 == length or ending.all_stopped():
             return
         streams.step(ids)

@@ -10,6 +10,9 @@ is complete first wins (then the one that starts first), which is also where gen
                                   could still become a stop string is held back until it cannot
     StopWatch(decoder, stops, B)  B streams' ids as they are generated: which have just stopped
                                   (rnntext.generation.generate and beam search end them there)
+    Ending(B, penalty, stop, watch)  one drawn step in, the step as yielded out (-1 for a stream
+                                  that had stopped): generate's and the server's requests' one
+                                  record of which streams have ended
 
 Fed piece by piece, then flushed, StopText shows exactly cut(whole text).
 """
@@ -127,3 +130,26 @@ class StopWatch:
     def reorder(self, indices) -> None:
         """Row b becomes a copy of row indices[b] (beam search's surviving beams)."""
         self.rows = [copy.deepcopy(self.rows[i]) for i in indices]
+
+
+class Ending:
+    """Which of B streams have ended: after the token `stop` (None: no stop token) or when
+    `watch` (a StopWatch) says so. `take(ids)` returns the step as it is yielded, -1 for a stream
+    that had stopped before it, and tells `penalty` (rules.Penalty) what each stream produced."""
+
+    def __init__(self, B: int, penalty, stop: int | None = None, watch: StopWatch | None = None):
+        self.penalty, self.stop, self.watch = penalty, stop, watch
+        self.stopped = np.zeros(B, bool)
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        out = ids.copy()
+        out[self.stopped] = -1
+        self.penalty.saw(out)
+        if self.stop is not None:
+            self.stopped |= ids == self.stop
+        if self.watch is not None:
+            self.stopped |= self.watch(out)
+        return out
+
+    def all_stopped(self) -> bool:
+        return bool(self.stopped.all())

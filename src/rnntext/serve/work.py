@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from rnntext.errors import RnntextError
-from rnntext.generation import Penalty, Rule, StopWatch, Uniforms
+from rnntext.generation import Ending, Penalty, Rule, StopWatch, Uniforms
 from rnntext.sampling import SampleConfig, with_seed
 from rnntext.serve.batching import Batch
 from rnntext.serve.limits import Limits
@@ -196,18 +196,16 @@ class Job:
         self.model, self.cfg, self.limits, self.deadline = model, cfg, limits, deadline
         self.n = cfg.num_samples
         self.rule = Rule.from_config(cfg)
-        end = model.end_id() if cfg.stop_at_end else None
-        self.stop = -1 if end is None else end    # -1: no stop token (no sampled id is -1)
         self.uniforms = Uniforms(cfg.seed, self.n)
         self.penalty = Penalty(self.rule.repetition_penalty, self.n, len(model.vocab))
-        self.watch = StopWatch(model.decoder, cfg.stop, self.n) if cfg.stop else None
-        self.stopped = np.zeros(self.n, bool)
+        self.ending = Ending(self.n, self.penalty, model.end_id() if cfg.stop_at_end else None,
+                             StopWatch(model.decoder, cfg.stop, self.n) if cfg.stop else None)
         self.steps: list[np.ndarray] = []          # each (n,) ids, -1 after a stream stopped
         self.cancel = threading.Event()
         self.loop = asyncio.get_running_loop()
         self.outcome = self.loop.create_future()
         self.events: asyncio.Queue | None = asyncio.Queue() if streaming else None
-        self.start = time.monotonic()
+        self.start = 0.0                           # when the gate admitted it (monotonic)
         self.release: Callable[[], None] | None = None  # gives the batch's room back, on the loop (set by the gate)
         self.primed = None                         # the one-stream state it joins its batch with
         self.rows = slice(0, 0)                    # its streams' rows in the batch
@@ -217,15 +215,8 @@ class Job:
 
     def take(self, ids: np.ndarray, now: float) -> None:
         """One step's drawn ids (n,), as `rnntext.generation.generate` yields them; finish when done."""
-        out = ids.copy()
-        out[self.stopped] = -1
-        self.penalty.saw(out)
-        if self.stop >= 0:
-            self.stopped |= ids == self.stop
-        if self.watch is not None:
-            self.stopped |= self.watch(out)
-        self.steps.append(out)
-        if len(self.steps) == self.cfg.length or self.stopped.all():
+        self.steps.append(self.ending.take(ids))
+        if len(self.steps) == self.cfg.length or self.ending.all_stopped():
             self.finish(self.result())
         elif self.events and now - self.last_flush >= FLUSH_SECONDS:
             self.flush()
