@@ -11,9 +11,5 @@ shared flags, renamed flags, "did you mean"), commands/ (one module per subcomma
 """
 
 from rnntext.cli.dispatch import build_parser, main
-from rnntext.cli.flags import EXIT_USAGE, Parser, add_section_flags, section_values
-from rnntext.cli.sink import TextSink
-from rnntext.progress import TrainDisplay
 
-__all__ = ["EXIT_USAGE", "Parser", "TextSink", "TrainDisplay", "add_section_flags", "build_parser", "main",
-           "section_values"]
+__all__ = ["build_parser", "main"]

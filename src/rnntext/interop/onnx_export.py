@@ -50,7 +50,8 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
     if not 9 <= opset <= 23:  # one-hot input needs OneHot (opset 9); torch 2.13's exporter stops at 23
         raise ConfigError(f"opset: {opset} is outside the supported 9..23 (17 suits most runtimes)")
     out = _check_out(out_path, force)
-    info, model = _load_model(run_dir, weights)
+    loaded = _load(run_dir, weights)
+    info, model = loaded.info, _torch_model(loaded)
     names = state_names(info.model)
     example = (torch.zeros(2, dtype=torch.int64), *_zero_state(info.model, 2, torch.zeros))  # batch 2
     outputs = ["logits", *(f"{n}_out" for n in names)]
@@ -62,24 +63,22 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
                           input_names=["ids", *names], output_names=outputs,
                           dynamic_axes={n: {0: "batch"} for n in ["ids", *names, *outputs]})
         graph = onnx.load(str(tmp))
-        onnx.helper.set_model_props(graph, metadata(run_dir, weights))
+        onnx.helper.set_model_props(graph, metadata(loaded))
         onnx.save(graph, str(tmp))
         onnx.checker.check_model(str(tmp))
-    diff = verify_onnx(run_dir, out, weights) if verify and _has("onnxruntime") else None
+    diff = verify_onnx(loaded, out) if verify and _has("onnxruntime") else None
     if diff is not None and not diff < TOLERANCE:
         raise RuntimeError(f"the ONNX model differs from the torch engine by {diff:.3g} (> {TOLERANCE}): a bug")
     return {"path": str(out), "opset": opset, "cell": info.model.cell, "vocab_size": len(info.vocab),
             "inputs": ["ids", *names], "outputs": outputs, "max_abs_diff": diff}
 
 
-def metadata(run_dir, weights: str = "latest") -> dict[str, str]:
-    """The run's vocabulary and settings as the ONNX file's metadata (see the module's description)."""
+def metadata(model) -> dict[str, str]:
+    """The vocabulary and settings of `model` (an rnntext.api.Model) as the ONNX file's metadata
+    (see the module's description)."""
     import dataclasses
     import json
 
-    from rnntext.api import load
-
-    model = load(run_dir, weights)
     sample = {k: v for k, v in dataclasses.asdict(model.sample_config()).items()
               if k not in ("seed", "engine", "device", "precision", "num_samples", "top_probs")}
     values = {"format": {"name": "rnntext-onnx", "version": METADATA_VERSION}, "level": model.vocab.level,
@@ -90,11 +89,13 @@ def metadata(run_dir, weights: str = "latest") -> dict[str, str]:
     return {key: json.dumps(value, ensure_ascii=False) for key, value in values.items()}
 
 
-def verify_onnx(run_dir, onnx_path, weights: str = "latest", steps: int = 4, batch: int = 3, seed: int = 0) -> float:
+def verify_onnx(run, onnx_path, weights: str = "latest", steps: int = 4, batch: int = 3, seed: int = 0) -> float:
     """Step the ONNX model and the torch engine on the same random ids; the max abs logits difference.
-    The batch differs from the export example's so the dynamic axis is exercised too."""
+    `run`: a run directory (its `weights`) or a loaded rnntext.api.Model. The batch differs from
+    the export example's so the dynamic axis is exercised too."""
     torch, ort = _require("torch"), _require("onnxruntime")
-    info, model = _load_model(run_dir, weights)
+    loaded = run if hasattr(run, "weights") else _load(run, weights)
+    info, model = loaded.info, _torch_model(loaded)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = state_names(info.model)
     ids = np.random.default_rng(seed).integers(0, len(info.vocab), (batch, steps))  # (B, T)
@@ -136,13 +137,17 @@ def _zero_state(model_cfg, batch: int, zeros) -> list:
     return [zeros(batch, H) for H in model_cfg.hidden_sizes for _ in range(per)]
 
 
-def _load_model(run_dir, weights: str):
+def _load(run_dir, weights: str):
+    from rnntext.api import load
 
+    return load(run_dir, weights)
+
+
+def _torch_model(model):
+    """The torch engine's RNNLM holding an rnntext.api.Model's weights (dropout off, as deployed)."""
     from rnntext.engines.torch.model import RNNLM
-    from rnntext.training.rundir import read_info, read_weights
 
-    info = read_info(run_dir)
-    return info, RNNLM.trained(info.model, len(info.vocab), read_weights(info, weights))  # dropout off
+    return RNNLM.trained(model.info.model, len(model.vocab), model.weights)
 
 
 def _check_out(out_path, force: bool) -> Path:
