@@ -144,16 +144,26 @@ class Sampler:
         return w
 
     def _filter(self, w: np.ndarray) -> None:
-        # Stable descending order of the weights: ties go to the lower token id.
-        order = np.argsort(-w, axis=1, kind="stable")        # (B, V)
-        ranked = np.take_along_axis(w, order, axis=1)          # (B, V) weights, largest first
-        if 0 < self.rule.top_k < self.V:
-            ranked[:, self.rule.top_k:] = 0
-        if self.rule.top_p < 1:
-            mass = np.cumsum(ranked, axis=1)                   # (B, V) mass up to each rank
-            before = mass - ranked                             # mass strictly before each rank
-            ranked[before >= self.rule.top_p * mass[:, -1:]] = 0
-        np.put_along_axis(w, order, ranked, axis=1)
+        filter_weights(w, *rule_filter(self.rule, self.V))
+
+
+def rule_filter(rule: Rule, V: int) -> tuple[int, float]:
+    """(keep, mass) of filter_weights for `rule`: V and inf where it does not filter."""
+    return (rule.top_k if 0 < rule.top_k < V else V), (rule.top_p if rule.top_p < 1 else np.inf)
+
+
+def filter_weights(w: np.ndarray, keep, mass) -> np.ndarray:
+    """Top-k and top-p on float64 weights w (R, V), in place: a rank at or past `keep`, or one
+    whose preceding weight reaches `mass` of the total, is zeroed. Ranks are the stable
+    descending order (ties go to the lower token id). keep and mass: numbers for every row, or
+    (R, 1) arrays of each row's."""
+    order = np.argsort(-w, axis=1, kind="stable")        # (R, V)
+    ranked = np.take_along_axis(w, order, axis=1)          # (R, V) weights, largest first
+    ranked *= np.arange(w.shape[1]) < keep
+    total = np.cumsum(ranked, axis=1)                      # (R, V) mass up to each rank
+    ranked[total - ranked >= mass * total[:, -1:]] = 0     # the mass strictly before each rank
+    np.put_along_axis(w, order, ranked, axis=1)
+    return w
 
 
 def penalize(logits: np.ndarray, seen: np.ndarray, penalty: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -205,10 +215,10 @@ class RowSampler:
         self.temperature = np.array([[r.temperature] for r in drawn], np.float64)    # (D, 1)
         # Rows of the drawn ones that filter, with the ranks they keep (V: all) and the mass
         # that ends them (inf: none); a rule without a filter is left exactly as Sampler leaves it.
-        filters = [(i, r) for i, r in enumerate(drawn) if 0 < r.top_k < V or r.top_p < 1]
+        filters = [(i, rule_filter(r, V)) for i, r in enumerate(drawn) if 0 < r.top_k < V or r.top_p < 1]
         self.filtered = np.array([i for i, _ in filters], np.int64)
-        self.keep = np.array([[r.top_k if 0 < r.top_k < V else V] for _, r in filters], np.int64)
-        self.mass = np.array([[r.top_p if r.top_p < 1 else np.inf] for _, r in filters], np.float64)
+        self.keep = np.array([[keep] for _, (keep, _) in filters], np.int64)
+        self.mass = np.array([[mass] for _, (_, mass) in filters], np.float64)
         self.ids = np.zeros(len(rules), np.int64)
 
     def __call__(self, logits: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -222,23 +232,12 @@ class RowSampler:
             np.divide(w, self.temperature, out=w)
             np.exp(w, out=w)
             if len(self.filtered):
-                w[self.filtered] = self._filter(w[self.filtered])
+                w[self.filtered] = filter_weights(w[self.filtered], self.keep, self.mass)
             cdf = np.cumsum(w, axis=1, out=w)
             target = cdf[:, -1:] * (u[self.drawn] if some else u)[:, None]
             drawn = np.minimum((cdf <= target).sum(axis=1), self.V - 1)
             self.ids[self.drawn] = drawn
         return self.ids
-
-    def _filter(self, w: np.ndarray) -> np.ndarray:
-        """Sampler._filter with per-row top_k (self.keep) and top_p (self.mass)."""
-        order = np.argsort(-w, axis=1, kind="stable")
-        ranked = np.take_along_axis(w, order, axis=1)
-        ranked[np.arange(self.V) >= self.keep] = 0
-        mass = np.cumsum(ranked, axis=1)
-        before = mass - ranked
-        ranked[before >= self.mass * mass[:, -1:]] = 0
-        np.put_along_axis(w, order, ranked, axis=1)
-        return w
 
 
 def choose(logits: np.ndarray, u: np.ndarray, rule: Rule) -> np.ndarray:
