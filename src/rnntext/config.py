@@ -61,7 +61,7 @@ class DataConfig:
     test_frac: float = opt(0.0, "fraction of the tokens for test (the last contiguous block)")
 
     def __post_init__(self):
-        _check_choices(self)
+        options.check_fields(self)
         _check(self.max_chars >= 0, "max_chars", "must be 0 or more")
         _check(self.min_count >= 1, "min_count", "must be 1 or more")
         _check(self.max_vocab >= 0, "max_vocab", "must be 0 or more")
@@ -103,7 +103,7 @@ class ModelConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "cell", cells.canonical(self.cell))  # an alias (rnn) is the cell it names
-        _check_choices(self)
+        options.check_fields(self)
         _check(1 <= self.num_layers <= 64, "num_layers", "must be between 1 and 64")
         sizes = self.hidden_size if isinstance(self.hidden_size, tuple) else (self.hidden_size,)
         object.__setattr__(self, "hidden_size", tuple(int(s) for s in sizes))
@@ -201,7 +201,7 @@ class TrainConfig:
     tensorboard: bool = opt(False, "also log to RUN/tensorboard (needs the tensorboard package)")
 
     def __post_init__(self):
-        _check_choices(self)
+        options.check_fields(self)
         for key in ("seq_len", "batch_size"):
             _check(1 <= getattr(self, key) <= 1 << 20, key, "must be between 1 and 1048576")
         _check(self.lr > 0 and math.isfinite(self.lr), "lr", "must be a positive number")
@@ -238,10 +238,6 @@ class Config:
 
 
 _check = options.check
-
-
-def _check_choices(obj) -> None:
-    options.check_fields(obj)
 
 
 def key_section(key: str) -> str:
