@@ -104,9 +104,7 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, ext
         if labels:
             for name, rows in segments.items():
                 f[f"{name}_segments"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        f.flush()
-        disk.check()  # before reading back what may never have reached the disk
-        f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
+        _finish(f, disk, dsets, out)
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes,
             "vocab": vocab, "dtype": dtype.name, "sources": len(sources)}
 
@@ -118,6 +116,13 @@ def _start(f, meta: dict, sizes: dict[str, int], dtype) -> dict:
     f.attrs["meta"] = json.dumps(meta, ensure_ascii=False)
     return {name: f.create_dataset(name, shape=(n,), dtype=dtype, chunks=(min(n, 1 << 20),) if n else None)
             for name, n in sizes.items()}
+
+
+def _finish(f, disk, dsets: dict, out: Path) -> None:
+    """Flush a dataset being written and record each split's digest, read back from the file."""
+    f.flush()
+    disk.check()  # before reading back what may never have reached the disk
+    f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
 
 
 @contextmanager
@@ -144,9 +149,7 @@ def remap_dataset(source: Dataset, vocab, id_map: np.ndarray, out: str | Path, b
                 d[lo:lo + block] = id_map[np.asarray(source.split(name)[lo:lo + block], np.int64)]
             if (rows := source.segments(name)) is not None:
                 f[f"{name}_segments"] = rows
-        f.flush()
-        disk.check()  # before reading back what may never have reached the disk
-        f.attrs["sha256"] = json.dumps({name: _scan(d, name, out)[2] for name, d in dsets.items()})
+        _finish(f, disk, dsets, out)
 
 
 def _pieces(sources, data_cfg):
