@@ -8,7 +8,6 @@ installed (rnntext.scoring), else on NumPy too.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,45 +325,32 @@ class Model:
         """Layers with output shapes and parameter counts, totals and training facts (Keras-style):
         iterations, epochs, seconds trained, best validation loss, what the run chose and why
         (`recipe`, rnntext.training.plan) and the thread counts it timed. The counts come from
-        the parameter schema (engines.numpy.model.param_shapes)."""
-        from rnntext.engines.numpy.model import param_shapes
+        the parameter schema (rnntext.model.parameters.count_parameters)."""
+        from rnntext.model.parameters import count_parameters
 
         m, V = self.info.model, len(self.vocab)
-        shapes = param_shapes(m, V)
-        counts = _layer_counts(shapes)
-        layers = [("embedding", f"(B, T, {m.embed_size})", counts.get(("embedding", None), 0)) if m.embed_size
+        layers = [("embedding", f"(B, T, {m.embed_size})", count_parameters(m, V, "embedding")) if m.embed_size
                   else ("one-hot", f"(B, T, {V})", 0)]
         for k, H in enumerate(m.hidden_sizes):
-            layers.append((f"{m.cell}_{k}", f"(B, T, {H})", counts.get(("rnn", k), 0)))
+            layers.append((f"{m.cell}_{k}", f"(B, T, {H})", count_parameters(m, V, "rnn", k)))
             if m.dropout:
                 layers.append((f"dropout_{k} ({m.dropout})", f"(B, T, {H})", 0))
         layers.append(("output" + (" (tied to embedding)" if m.tie_weights else ""), f"(B, T, {V})",
-                       counts.get(("output", None), 0)))
+                       count_parameters(m, V, "output")))
         t = self.info.training
-        return {"layers": layers, "total_parameters": sum(counts.values()),
+        return {"layers": layers, "total_parameters": count_parameters(m, V),
                 "vocab_size": V, "level": self.vocab.level, "iterations": t.get("iterations", 0),
                 "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine"), "epoch": t.get("epoch"),
                 "elapsed_s": t.get("elapsed_s"), "recipe": t.get("recipe"), "threads": t.get("threads")}
 
 
-def _layer_counts(shapes: dict) -> dict[tuple[str, int | None], int]:
-    """Parameters per (module, layer): "rnn.weight_ih_l1" counts for ("rnn", 1), "output.bias"
-    for ("output", None)."""
-    counts: dict[tuple[str, int | None], int] = {}
-    for name, shape in shapes.items():
-        module, _, tensor = name.partition(".")
-        layer = re.search(r"_l(\d+)$", tensor)
-        key = (module, int(layer[1]) if layer else None)
-        counts[key] = counts.get(key, 0) + int(np.prod(shape))
-    return counts
-
-
 def load(run_dir, weights: str = "latest") -> Model:
     """Load a run directory (model.json and its latest weights, or the best with weights='best')."""
-    from rnntext.training import rundir
+    from rnntext.model.records import sample_defaults
+    from rnntext.model.saved import read_info, read_weights
 
-    info = rundir.read_info(run_dir)
-    return Model(info, rundir.read_weights(info, weights), rundir.sample_defaults(info.path))
+    info = read_info(run_dir)
+    return Model(info, read_weights(info, weights), sample_defaults(info.path))
 
 
 __all__ = ["DataConfig", "Model", "load", "prepare", "train"]

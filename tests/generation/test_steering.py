@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from rnntext import cells
 from rnntext.api import Model
 from rnntext.config import DataConfig, ModelConfig
-from rnntext.engines.numpy.model import init_params
 from rnntext.errors import ConfigError
 from rnntext.generation import (
     Penalty,
@@ -26,8 +25,9 @@ from rnntext.generation import (
     penalize,
 )
 from rnntext.generation.beam import log_softmax
+from rnntext.model.parameters import init_params
+from rnntext.model.saved import RunInfo
 from rnntext.text import levels
-from rnntext.training.rundir import RunInfo
 
 # -- the repetition penalty ------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from rnntext.config import ModelConfig  # noqa: E402
 from rnntext.engines.torch.model import RNNLM  # noqa: E402
 from rnntext.errors import InputError, RunError  # noqa: E402
 from rnntext.interop.onnx_export import export_onnx, state_names, verify_onnx  # noqa: E402
+from rnntext.model.saved import RunInfo, write_model  # noqa: E402
 from rnntext.text.levels.symbols import Vocab  # noqa: E402
-from rnntext.training.rundir import RunInfo, write_model  # noqa: E402
 
 VOCAB = Vocab("char", tuple("abcdefg\n "))  # V = 9
 

@@ -46,11 +46,8 @@ from rnntext.engines.numpy.gradcheck import THRESHOLDS, format_report, passed, r
 from rnntext.engines.numpy.model import (
     cross_entropy,
     forward,
-    init_params,
-    layer_shapes,
     loss_and_grads,
     output_weight,
-    param_shapes,
     step,
     zero_state,
 )
@@ -66,6 +63,7 @@ from rnntext.engines.numpy.optim import (
     optimizer_from_config,
 )
 from rnntext.engines.numpy.runtime import evaluate_batch, load_params, train_step
+from rnntext.model.parameters import init_params, layer_shapes, param_shapes
 
 __all__ = [
     "SGD", "THRESHOLDS", "Adagrad", "Adam", "Optimizer", "RMSprop", "clip_grad_norm", "clip_grad_value",

@@ -11,10 +11,10 @@ import json
 
 import numpy as np
 
-from rnntext.engines.numpy.model import init_params
 from rnntext.engines.numpy.optim import optimizer_from_config
 from rnntext.engines.numpy.runtime import evaluate_batches, train_step
 from rnntext.engines.state import state_from_tensors, state_tensors
+from rnntext.model.parameters import init_params
 
 
 def check_options(model_cfg, train_cfg) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntext.engines.numpy.model import cross_entropy, forward, loss_and_grads, param_shapes
+from rnntext.engines.numpy.model import cross_entropy, forward, loss_and_grads
 from rnntext.engines.numpy.optim import Optimizer, clip_grad_norm, clip_grad_value
 from rnntext.errors import RunError
+from rnntext.model.parameters import param_shapes
 
 
 def train_step(params, model_cfg, optimizer: Optimizer, x, y, state, lr: float, *, mask=None,

@@ -16,8 +16,8 @@ from rnntext import config as config_mod
 from rnntext.config import Config
 from rnntext.data.atomic import append_line, write_text
 from rnntext.errors import ConfigError
-from rnntext.training.rundir.claim import read_manifest
-from rnntext.training.rundir.layout import CONFIG, METRICS
+from rnntext.model.claim import read_manifest
+from rnntext.model.layout import CONFIG, METRICS
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from safetensors.numpy import save as st_save
 
 from rnntext.config import DataConfig, ModelConfig, coerce
 from rnntext.data.atomic import write_bytes, write_text
-from rnntext.engines.numpy.model import param_shapes  # the parameter schema: the one import path
 from rnntext.errors import ConfigError, RunError
+from rnntext.model.layout import MODEL_JSON, WEIGHTS
+from rnntext.model.parameters import count_parameters, param_shapes
 from rnntext.text.levels import vocab_from_json
-from rnntext.training.rundir.layout import MODEL_JSON, WEIGHTS
 
 MODEL_FORMAT = "rnntext-model"
 MODEL_FORMAT_VERSION = 1
@@ -50,10 +50,6 @@ def model_json(model_cfg: ModelConfig, vocab, data: dict, training: dict) -> dic
     return {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
             "model": dataclasses.asdict(model_cfg), "vocab": vocab.to_json(), "data": data,
             "training": training}
-
-
-def count_parameters(model_cfg: ModelConfig, vocab_size: int) -> int:
-    return sum(int(np.prod(s)) for s in param_shapes(model_cfg, vocab_size).values())
 
 
 def write_model(run: Path, info: RunInfo, weights: dict[str, np.ndarray], which: str = "latest") -> None:
