@@ -133,14 +133,14 @@ def naive_torch(weights: dict[str, np.ndarray], seconds: float) -> float:
 
 
 def torch_chars_per_second(weights, batch: int, precision: str, seconds: float) -> float:
-    from rnntext.engines.torch.sampling import TorchStreams
+    from rnntext.engines.torch.streams import TorchStreams
 
     streams = TorchStreams(ModelConfig(), V, weights, batch, device="cpu", precision=precision)
     return chars_per_second(streams, seconds)
 
 
 def torch_prime_seconds(weights, length: int = 10_000) -> float:
-    from rnntext.engines.torch.sampling import TorchStreams
+    from rnntext.engines.torch.streams import TorchStreams
 
     ids = np.random.default_rng(0).integers(0, V, length)
     streams = TorchStreams(ModelConfig(), V, weights, 1, device="cpu")
@@ -153,7 +153,7 @@ def torch_prime_seconds(weights, length: int = 10_000) -> float:
 
 def bf16_divergence(weights, steps: int = 1000, batch: int = 256) -> dict:
     """bfloat16 against float32 on the same inputs (teacher forced) and free-running greedy."""
-    from rnntext.engines.torch.sampling import TorchStreams
+    from rnntext.engines.torch.streams import TorchStreams
 
     make = lambda b, p: TorchStreams(ModelConfig(), V, weights, b, device="cpu", precision=p)  # noqa: E731
     prime = np.random.default_rng(0).integers(0, V, 100)

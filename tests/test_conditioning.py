@@ -7,10 +7,11 @@ import torch
 import rnntext
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy import init_params, loss_and_grads, relative_errors
-from rnntext.engines.numpy.model import forward
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.numpy.gradcheck import relative_errors
+from rnntext.engines.numpy.network import forward, loss_and_grads
+from rnntext.engines.torch.module import RNNLM
 from rnntext.generation import Runtime
+from rnntext.model.parameters import init_params
 
 V, B, T = 6, 2, 3
 

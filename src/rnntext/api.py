@@ -199,7 +199,7 @@ class Model:
         if engine == "torch":
             if label is not None:
                 raise ConfigError("condition: --engine torch samples models without labels; use the numpy engine")
-            from rnntext.engines.torch.sampling import TorchStreams
+            from rnntext.engines.torch.streams import TorchStreams
 
             return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, cfg.device, precision)
         from rnntext.generation import Runtime

@@ -65,7 +65,7 @@ def score(model, ids: np.ndarray, chunk: int, condition, how: tuple[str, str]) -
         total, correct, count, precision = score_weights(model.info.model, len(model.vocab), model.weights,
                                                          batches, precision=precision)
     else:
-        from rnntext.engines.numpy.runtime import evaluate_timed
+        from rnntext.engines.numpy.engine import evaluate_timed
 
         params = {k: np.asarray(v, np.float32) for k, v in model.weights.items()}
         total, correct, count = evaluate_timed(params, model.info.model, batches)

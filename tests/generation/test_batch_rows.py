@@ -6,7 +6,7 @@ import torch
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.torch.module import RNNLM
 from rnntext.generation import RowSampler, Rule, Runtime, Sampler
 
 V = 29

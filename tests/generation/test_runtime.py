@@ -9,7 +9,7 @@ import torch
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.torch.module import RNNLM
 from rnntext.errors import RunError
 from rnntext.generation import Rule, Runtime
 

@@ -145,7 +145,7 @@ def _load(run_dir, weights: str):
 
 def _torch_model(model):
     """The torch engine's RNNLM holding an rnntext.api.Model's weights (dropout off, as deployed)."""
-    from rnntext.engines.torch.model import RNNLM
+    from rnntext.engines.torch.module import RNNLM
 
     return RNNLM.trained(model.info.model, len(model.vocab), model.weights)
 

@@ -65,9 +65,9 @@ def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
 def check_engine_options(cfg: Config) -> None:
     """What the chosen engine cannot do, refused before a run directory is touched."""
     if cfg.train.engine == "numpy":
-        from rnntext.engines.numpy.engine import check_options
+        from rnntext.engines.numpy.engine import check_supported
 
-        return check_options(cfg.model, cfg.train)
+        return check_supported(cfg.model, cfg.train)
     from rnntext.engines.torch.engine import autocast_dtype, pick_device
 
     autocast_dtype(cfg.train.precision, pick_device(cfg.train.device))

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from rnntext.engines.torch.engine import fast_low_precision_cpu, pick_device
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.torch.module import RNNLM
 from rnntext.errors import ConfigError
 from rnntext.generation.packing import pack
 from rnntext.generation.rules import Rule

@@ -1,4 +1,4 @@
-"""The whole language model in NumPy: parameters, forward, loss and backward.
+"""The whole language model in NumPy: forward, loss and backward.
 
 Embedding (or one-hot input) -> stacked recurrent layers -> dropout on each layer's output
 -> linear output layer -> softmax cross-entropy. `params` follow the one schema
@@ -183,9 +183,3 @@ def _scatter_rows(values, rows, num_rows):
     out = np.zeros((num_rows, values.shape[1]), dtype=values.dtype)  # word vocabularies: keep memory O(V D)
     np.add.at(out, rows, values)
     return out
-
-
-def step(params, model_cfg, ids, state=None):
-    """One time step for sampling: ids (B,) -> (logits (B, V), new_state)."""
-    logits, new_state, _ = forward(params, model_cfg, np.asarray(ids)[:, None], state)
-    return logits[:, 0], new_state
