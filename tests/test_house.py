@@ -60,3 +60,13 @@ def test_readme_package_map_matches_the_imports():
         "README's package map is stale: run python tools/architecture.py --write"
     assert ("api", "config") in architecture.edges()
     assert not any(a == "text" and b in ("engines", "training", "cli") for a, b in architecture.edges())
+
+
+def test_no_module_or_package_imports_in_a_circle():
+    """Arrows point one way (imports inside functions count): no module, and no top-level
+    module or package of the map, reaches itself through the modules it imports."""
+    architecture = _load_architecture()
+    assert architecture.circles(architecture.edges()) == []
+    assert architecture.circles(architecture.module_edges()) == []
+    assert architecture.circles([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]) == [["a", "b", "c"]]
+    assert ("rnntext.trained", "rnntext.model.saved") in architecture.module_edges()

@@ -51,6 +51,12 @@ def above(low: float) -> Check:
     return (lambda v: v > low), f"must be above {low:g}"
 
 
+def without_none(values: dict[str, Any]) -> dict[str, Any]:
+    """The options of `values` that were given: one left at None (a keyword or a flag not given)
+    leaves the layers under it, a preset, a run's settings or the defaults, to decide."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def flag(name: str) -> str:
     """The command-line flag of option `name`: --top-k for top_k, --request-timeout for request_timeout_s."""
     return "--" + name.removesuffix("_s").replace("_", "-")

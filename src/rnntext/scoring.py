@@ -52,7 +52,7 @@ def split_ids(dataset_path: str | None) -> tuple[np.ndarray, dict]:
 
 
 def score(model, ids: np.ndarray, chunk: int, condition, how: tuple[str, str]) -> dict:
-    """The metrics of `model` (rnntext.api.Model) on `ids`, on the engine and precision `how` (plan)."""
+    """The metrics of `model` (rnntext.trained.Model) on `ids`, on the engine and precision `how` (plan)."""
     from rnntext.data.batches import TextBatches
 
     if len(ids) < 2:

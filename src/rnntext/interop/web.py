@@ -45,10 +45,10 @@ def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -
     Files of an earlier export in `out_dir` are replaced only with `force`; other files there
     are left alone.
     """
-    from rnntext import api
     from rnntext.data.atomic import write_bytes, write_text
+    from rnntext.trained import Model
 
-    model = api.load(run_dir, weights=weights)
+    model = Model.load(run_dir, weights)
     if not cells.get(model.info.model.cell).js_step:
         raise InputError(f"the web page has no step for the cell {model.info.model.cell!r} yet: "
                          f"export this run with `rnntext export onnx` instead")
@@ -71,7 +71,7 @@ def asset(name: str) -> bytes:
 
 
 def web_spec(model, name: str = "model") -> dict:
-    """Everything model.js holds (see the module docstring), for an `rnntext.api.Model`."""
+    """Everything model.js holds (see the module docstring), for an `rnntext.trained.Model`."""
     m, vocab = model.info.model, model.vocab
     blob, tensors = weight_blob(model.weights)
     sample = model.sample_config()

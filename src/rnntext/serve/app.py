@@ -52,9 +52,9 @@ def model_names(run_dirs) -> dict[str, Path]:
 
 def load_models(models: Mapping) -> dict:
     """{name: Model} from {name: run directory or already loaded Model}; RunError if one is bad."""
-    from rnntext.api import Model, load
+    from rnntext.trained import Model
 
-    loaded = {name: m if isinstance(m, Model) else load(m) for name, m in models.items()}
+    loaded = {name: m if isinstance(m, Model) else Model.load(m) for name, m in models.items()}
     for model in loaded.values():
         model.streams(1)  # pack the weights now, not in two request threads at once
     return loaded

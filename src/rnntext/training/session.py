@@ -107,14 +107,14 @@ class Preview:
         self.condition = info.model.labels[0] if info.model.labels else None
 
     def __call__(self, weights, temperature: float, length: int) -> str:
-        from rnntext.api import Model
+        from rnntext.trained import Model
 
         return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed,
                                                   condition=self.condition)
 
     def example(self, weights, ids) -> dict:
         """Context words, the true next word and the model's guess, from ids (n+1,)."""
-        from rnntext.api import Model
+        from rnntext.trained import Model
 
         model = Model(self.info, weights)
         logits = model.streams(1, condition=self.condition).prime(np.asarray(ids[:-1]))

@@ -75,7 +75,7 @@ class Level:
     line_joiner = " "  # between a line's tokens and its start and end tokens
     token_name = "token"  # what one token is called: "bits per character", "read 1,000 words"
     unit = "symbol"  # what an unknown piece of input is called in messages
-    unknown_default = "skip"  # what evaluation does with unknowns (rnntext.api.Model.encode)
+    unknown_default = "skip"  # what evaluation does with unknowns (rnntext.trained.Model.encode)
     replacement_hint = "C"  # the example in `--unknown replace:...`
     restart_tokens: tuple[str, ...] = (".",)  # sampling without a prime starts after the first one known
     shows_example = False  # the trainer shows a context / true / predicted next token line
