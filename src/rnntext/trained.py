@@ -16,14 +16,14 @@ module level, so a trained model samples on a machine that has only NumPy.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
-from rnntext import config as config_mod
-from rnntext.config import Config, DataConfig
+from rnntext.config import DataConfig
 from rnntext.errors import ConfigError, InputError
-from rnntext.options import without_none
-from rnntext.sampling import TOP_PROBS_NEXT
+from rnntext.options import check_values
+from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, check_unknown, run_defaults, sampling_plan, with_seed
 from rnntext.text import levels
 
 
@@ -34,8 +34,6 @@ class Model:
     last_seed: int | None = None  # the seed the latest stream, stream_ids or generate call sampled with
 
     def __init__(self, info, weights, sample_defaults: dict | None = None):
-        from rnntext.sampling import run_defaults
-
         self.info, self.weights = info, weights
         # the run's config.toml [sample] (a preset's choices), less the seed: each call's own
         self.sample_defaults = run_defaults(sample_defaults or {})
@@ -79,8 +77,6 @@ class Model:
 
     def encode(self, text: str, unknown: str = "error") -> tuple[np.ndarray, int]:
         """Ids of `text` and how many symbols (or words) were unknown: error, skip, or replace:C."""
-        from rnntext.sampling import check_unknown
-
         check_unknown(unknown)
         level = self.level
         ids, missing = level.lookup_tokens(self.vocab, text)
@@ -138,26 +134,41 @@ class Model:
             raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
         return labels.index(condition)
 
+    def sample_config(self, **options) -> SampleConfig:
+        """The sampling options `options` ask for: SampleConfig's defaults < the run's [sample]
+        section < `options` (None leaves a value to the layers under it). No seed is drawn."""
+        return SampleConfig.of(self.sample_defaults, options)
+
+    def sampling(self, prime: str | None = None, **options) -> SampleConfig:
+        """The options one sampling call runs under, built once and handed on as they are:
+        sample_config's, with a fresh seed where none was given (rnntext.sampling.with_seed;
+        the caller reports it) and a `prime_from` read into the prime."""
+        cfg = with_seed(SampleConfig.of(self.sample_defaults, {**options, "prime": prime}))
+        if not cfg.prime and cfg.prime_from:  # read once, here, so every later step sees the same prime
+            cfg = replace(cfg, prime=self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed))
+        return cfg
+
     def streams(self, num_samples: int = 1, engine: str | None = None, device: str | None = None, condition=None,
                 precision: str | None = None, beam: int | None = None):
         """B = num_samples streams on the engine the sampling options choose (rnntext.sampling)."""
-        from rnntext.sampling import sampling_plan
-
-        label = self.label_id(condition)
         cfg = self.sample_config(num_samples=1 if beam else num_samples, engine=engine, device=device,
                                  precision=precision, beam=beam or 0)
+        return self._streams(cfg, num_samples, condition)
+
+    def _streams(self, cfg: SampleConfig, width: int, condition):
+        label = self.label_id(condition)
         engine, precision = sampling_plan(cfg, label is not None)
         if engine == "torch":
             if label is not None:
                 raise ConfigError("condition: --engine torch samples models without labels; use the numpy engine")
             from rnntext.engines.torch.streams import TorchStreams
 
-            return TorchStreams(self.info.model, len(self.vocab), self.weights, num_samples, cfg.device, precision)
+            return TorchStreams(self.info.model, len(self.vocab), self.weights, width, cfg.device, precision)
         from rnntext.generation import Runtime
 
         if label not in self._runtimes:
             self._runtimes[label] = Runtime(self.info.model, len(self.vocab), self.weights, label)
-        return self._runtimes[label].streams(num_samples)
+        return self._runtimes[label].streams(width)
 
     def stream(self, prime: str = "", *, condition=None, **options) -> Iterator[str]:
         """The text of one sample as it is written: str pieces (a character, a word with its
@@ -165,11 +176,11 @@ class Model:
         Options are SampleConfig's; without a seed a fresh one is drawn (`last_seed`). Example:
         `for piece in model.stream("The ", length=40): print(piece, end="", flush=True)`.
         """
-        cfg = self.sample_config(**options)
+        cfg = self.sampling(prime or None, **options)
         if cfg.num_samples != 1:
             raise ConfigError("num_samples: stream() writes one sample: use generate(num_samples=N) for several")
         decoder = self.decoder(cfg.stop)
-        for _, ids in self.stream_ids(prime, condition=condition, **options):
+        for _, ids in self.steps(cfg, condition):
             if piece := decoder.feed(ids):
                 yield piece
         if rest := decoder.flush():
@@ -177,22 +188,25 @@ class Model:
 
     def stream_ids(self, prime: str = "", *, condition=None, **options):
         """The id-level generator under `stream`, `generate`, the CLI and the server: prime once,
-        then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped.
+        then yield (streams, ids (B,)) per step; -1 marks a stream that has stopped. Options are
+        SampleConfig's (see `steps`); the seed follows rnntext.sampling.with_seed and is kept in
+        `last_seed`."""
+        yield from self.steps(self.sampling(prime or None, **options), condition)
 
-        `streams.logits` holds the logits the ids were drawn from. Options are SampleConfig's;
-        the seed follows rnntext.sampling.with_seed and is kept in `last_seed`. A stream that
-        reaches a stop string stops; its text (decode_steps, decoder with `stop`) ends before the
-        string. With `beam` the search runs first, then its num_samples best hypotheses come out
-        step by step (streams.logits is then the search's last).
+    def steps(self, cfg: SampleConfig, condition=None):
+        """`stream_ids` on options already built (`sampling`): (streams, ids (B,)) per step.
+
+        `streams.logits` holds the logits the ids were drawn from. A stream that reaches a stop
+        string stops; its text (decode_steps, decoder with `stop`) ends before the string. With
+        `beam` the search runs first, then its num_samples best hypotheses come out step by step
+        (streams.logits is then the search's last).
         """
         from rnntext.generation import Rule, StopWatch, beam_steps, generate
-        from rnntext.sampling import with_seed
 
-        cfg = with_seed(self.sample_config(prime=prime or None, **options))
         self.last_seed = cfg.seed
         ids = self.prime_ids(cfg)
         width = cfg.beam or cfg.num_samples
-        streams = self.streams(width, cfg.engine, cfg.device, condition, cfg.precision, cfg.beam)
+        streams = self._streams(cfg, width, condition)
         streams.prime(ids)
         end = self.end_id() if cfg.stop_at_end else None
         watch = StopWatch(self.decoder, cfg.stop, width) if cfg.stop else None
@@ -203,17 +217,10 @@ class Model:
         for out in steps:
             yield streams, out
 
-    def prime_ids(self, cfg) -> np.ndarray:
-        """The ids a sample under SampleConfig `cfg` starts from: its prime (or `prime_from`'s), else start_ids."""
-        prime = cfg.prime
-        if not prime and cfg.prime_from:
-            prime = self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed)
-        ids = self.encode(prime, cfg.unknown)[0] if prime else np.array(self.start_ids())
+    def prime_ids(self, cfg: SampleConfig) -> np.ndarray:
+        """The ids a sample under `cfg` (built by `sampling`) starts from: its prime, else start_ids."""
+        ids = self.encode(cfg.prime, cfg.unknown)[0] if cfg.prime else np.array(self.start_ids())
         return ids if len(ids) else np.array(self.start_ids())
-
-    def sample_config(self, **options):
-        """SampleConfig from defaults < the run's [sample] section < these options."""
-        return config_mod.merge(Config(), {"sample": {**self.sample_defaults, **without_none(options)}}).sample
 
     def prime_from(self, path: str, length: int, seed: int) -> str:
         """`length` characters from a random place (chosen by seed) in a text file: the Caffe
@@ -235,9 +242,8 @@ class Model:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's;
         without a seed a fresh one is drawn, kept in `last_seed` (pass it as `seed=` to have the
         same text again)."""
-        steps = [ids for _, ids in self.stream_ids(prime, condition=condition, **options)]
-        cfg = self.sample_config(**options)
-        texts = self.decode_steps(steps, cfg.num_samples, cfg.stop)
+        cfg = self.sampling(prime or None, **options)
+        texts = self.decode_steps([ids for _, ids in self.steps(cfg, condition)], cfg.num_samples, cfg.stop)
         return texts[0] if len(texts) == 1 else texts
 
     def next_tokens(self, prime: str = "", top_probs: int = TOP_PROBS_NEXT, unknown: str = "error",
@@ -245,7 +251,7 @@ class Model:
         """The `top_probs` most likely next tokens after `prime`, with their probabilities."""
         from rnntext.generation import probabilities, top_tokens
 
-        self.sample_config(top_probs=top_probs, unknown=unknown)
+        check_values(SampleConfig, top_probs=top_probs, unknown=unknown)
         ids = self.encode(prime, unknown)[0] if prime else np.array(self.start_ids())
         streams = self.streams(1, condition=condition)
         logits = streams.prime(ids if len(ids) else self.start_ids())
@@ -260,16 +266,18 @@ class Model:
         on torch, `precision` auto autocasts as the trainer's validation does (bfloat16 where the
         machine computes it natively), "float32" gives the same number on every machine
         (rnntext.scoring says how the text is read). Unknown symbols are skipped, unknown words
-        become <unk>, and both are counted (`unknown` can choose error, skip or replace:C).
+        become <unk>, and both are counted (`unknown` can choose error, skip or replace:C; the
+        options are rnntext.scoring.EvalConfig's, as `rnntext eval`'s flags).
         """
         from rnntext import scoring
 
-        how = scoring.plan(engine, precision)
+        options = scoring.EvalConfig(engine=engine, precision=precision, unknown=unknown or "auto")
+        how = options.plan()
         if text is None:
             ids, split = scoring.split_ids(self.info.training.get("dataset"))
             return {**scoring.score(self, ids, chunk, condition, how), "unknown": 0, **split}
-        ids, unknowns = self.encode(self.level.as_lines(text) if self.lines else text,
-                                    unknown or self.default_unknown())
+        unknown = self.default_unknown() if options.unknown == "auto" else options.unknown
+        ids, unknowns = self.encode(self.level.as_lines(text) if self.lines else text, unknown)
         return {**scoring.score(self, ids, chunk, condition, how), "unknown": unknowns}
 
     def summary(self) -> dict:

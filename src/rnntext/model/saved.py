@@ -18,11 +18,12 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from rnntext.config import DataConfig, ModelConfig, coerce
+from rnntext.config import DataConfig, ModelConfig
 from rnntext.data.atomic import write_bytes, write_text
 from rnntext.errors import ConfigError, RunError
 from rnntext.model.layout import MODEL_JSON, WEIGHTS
 from rnntext.model.parameters import count_parameters, param_shapes
+from rnntext.options import coerce
 from rnntext.text.levels import vocab_from_json
 
 MODEL_FORMAT = "rnntext-model"
@@ -100,7 +101,7 @@ def read_info(run: str | Path) -> RunInfo:
         missing = {f.name for f in dataclasses.fields(ModelConfig)} - set(raw["model"])
         if missing:
             raise KeyError(f"model.{sorted(missing)[0]} is missing")
-        model = ModelConfig(**{k: coerce(ModelConfig, k, v) for k, v in raw["model"].items()})
+        model = ModelConfig(**{k: coerce(ModelConfig, k, v, "model") for k, v in raw["model"].items()})
         data = {k: coerce(DataConfig, k, v) if k in DATA_KEYS else v for k, v in dict(raw.get("data", {})).items()}
         training = dict(raw.get("training", {}))
         odd = [k for k in ("iterations", "epoch", "best_val_loss", "elapsed_s", "tokens_seen")

@@ -22,6 +22,7 @@ from rnntext.config import Config
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import RunError, TrainingError
 from rnntext.model import checkpoint, layout, records, saved
+from rnntext.options import choose_engine
 from rnntext.text import levels
 from rnntext.training import distributed
 from rnntext.training.distributed import SINGLE
@@ -64,7 +65,7 @@ def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
 
 def check_engine_options(cfg: Config) -> None:
     """What the chosen engine cannot do, refused before a run directory is touched."""
-    if cfg.train.engine == "numpy":
+    if choose_engine(cfg.train.engine, cfg.train.device, cfg.train.precision, windows=True) == "numpy":
         from rnntext.engines.numpy.engine import check_supported
 
         return check_supported(cfg.model, cfg.train)
@@ -74,7 +75,7 @@ def check_engine_options(cfg: Config) -> None:
 
 
 def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
-    if cfg.train.engine == "numpy":
+    if choose_engine(cfg.train.engine, cfg.train.device, cfg.train.precision, windows=True) == "numpy":
         from rnntext.engines.numpy.engine import NumpyEngine
         from rnntext.errors import ConfigError
 

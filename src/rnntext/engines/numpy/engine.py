@@ -81,13 +81,12 @@ def evaluate_timed(params, model_cfg, batches) -> tuple[float, int, int]:
 
 
 def check_supported(model_cfg, train_cfg) -> None:
-    """Refuse, with one line, what the NumPy engine cannot do (before anything is written)."""
+    """Refuse, with one line, what the NumPy engine cannot do (before anything is written): a
+    device or precision (the one engine rule says), the AWD-LSTM options beyond dropout."""
     from rnntext.errors import ConfigError
+    from rnntext.options import choose_engine
 
-    if train_cfg.device == "cuda":
-        raise ConfigError("device: the numpy engine runs on the CPU only: use --engine torch for cuda")
-    if train_cfg.precision not in ("auto", "float32"):
-        raise ConfigError("precision: the numpy engine computes in float32: drop --precision or use --engine torch")
+    choose_engine("numpy", train_cfg.device, train_cfg.precision)
     unsupported = [k for k in ("locked_dropout", "input_dropout", "embed_dropout")
                    if getattr(model_cfg, k)] + [k for k in ("ar", "tar") if getattr(train_cfg, k)]
     if unsupported:
