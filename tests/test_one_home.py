@@ -1,12 +1,14 @@
 """One home per concept, checked on the source: token levels and run-directory files.
 
-Outside rnntext/text/levels/ no code tests a level's name or spells one; outside
-rnntext/model/ no code spells the name of a file in a run directory.
+Outside rnntext/text/levels/ no code tests a level's name or spells one (the web page's scripts
+included: they get each level's JavaScript from the registry); outside rnntext/model/ no code
+spells the name of a file in a run directory.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from rnntext.model import layout
@@ -53,6 +55,16 @@ def test_no_level_name_outside_the_level_home():
         if hits and len(hits) != LEVEL_NAME_ALLOWED.get(name, 0):
             found[name] = sorted(hits)
     assert found == {}, f"level names or level tests outside rnntext/text/levels (file: lines): {found}"
+
+
+SCRIPT_LEVEL = re.compile(rf"""["'`]({'|'.join(levels.NAMES)})["'`]|\b({'|'.join(levels.NAMES)})\s*:""")
+
+
+def test_no_level_name_in_the_page_scripts():
+    found = {p.relative_to(SRC).as_posix(): SCRIPT_LEVEL.findall(p.read_text(encoding="utf-8"))
+             for p in sorted(SRC.rglob("*.js")) if LEVEL_HOME not in p.parents}
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    assert SCRIPT_LEVEL.search('const LEVELS = { char: {}, "word": {} }')
 
 
 def test_the_checks_find_what_they_look_for():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rnntext import config as config_mod
 from rnntext.errors import ConfigError, InputError
-from rnntext.options import without_none
+from rnntext.options import current_names, deprecation, without_none
 from rnntext.trained import Model
 
 
@@ -61,13 +61,12 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
         raise InputError("no input given: name a prepared dataset (.h5), a text file, a directory or python-docs")
     config_mod.to_toml(cfg)  # a value config.toml cannot hold is refused now, not after training
     check_engine_options(cfg)
-    if report is not None:
-        import warnings
-
-        warnings.warn("rnntext.train(report=...) is now progress=...", DeprecationWarning, stacklevel=2)
     from rnntext.progress import callback
 
-    progress, own = callback(report if progress is None else progress, cfg.train.quiet)
+    # `report`, progress's old name, is taken as every old name is (rnntext.options)
+    progress = current_names(without_none({"progress": progress, "report": report}), {"report": "progress"},
+                             deprecation("rnntext.train's argument")).get("progress")
+    progress, own = callback(progress, cfg.train.quiet)
     world = distributed.setup(cfg.train.device)
     try:
         result = session.train_in(run, inputs, cfg, resume, force, progress, world, [*inputs, config], started)

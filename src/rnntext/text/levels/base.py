@@ -83,6 +83,12 @@ class Level:
     novelty_n, novelty_unit = 20, "char"  # n-grams rnntext.judge compares: n characters, or n words
     novelty_by_token = False  # novelty compares token ids (whitespace-separated words), not characters
     decoder_class = StreamDecoder
+    # The level's encoder and decoder in JavaScript, for the page `rnntext export web` writes: an
+    # expression giving {encode(vocab, text) -> {ids, unknown}, decode(vocab, ids) -> text}, with
+    # vocab the stored JSON (to_json) plus `spacing` (token_spacing). It may use the page's
+    # helpers RnnText.text.{utf8, byName, lookup} (rnntext/interop/web/levels.js). Empty: the
+    # page refuses the level, as it refuses a cell without its `js_step`.
+    js_codec = ""
 
     def build(self, data_cfg, chunks: Iterable[str]):
         """The vocabulary of the (already line-wrapped) chunks and the number of tokens in them."""
