@@ -38,7 +38,8 @@ import numpy as np
 
 from rnntext import hardware
 from rnntext.config import ModelConfig
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 
 V, E, H = 65, 64, 256
 CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -88,7 +89,8 @@ import time
 start = time.perf_counter()
 from safetensors.numpy import load_file
 from rnntext.config import ModelConfig
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 streams = Runtime(ModelConfig(), {V}, load_file({path!r})).streams(1)
 streams.prime([0])
 next(iter(streams.generate(1, Rule(temperature=0.8))))

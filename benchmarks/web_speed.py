@@ -29,7 +29,8 @@ import numpy as np
 
 from rnntext import hardware
 from rnntext.config import ModelConfig
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 from rnntext.interop.web import export_web
 from rnntext.model.parameters import init_params
 from rnntext.model.saved import RunInfo, write_model

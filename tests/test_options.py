@@ -11,7 +11,7 @@ from rnntext import options, sampling
 from rnntext.cli import build_parser, main
 from rnntext.config import TrainConfig, resolve
 from rnntext.errors import ConfigError
-from rnntext.generation import Rule
+from rnntext.generation.rules import Rule, Uniforms
 from rnntext.sampling import SampleConfig, sampling_plan
 
 FIELDS = {f.name: f for f in dataclasses.fields(SampleConfig)}
@@ -25,7 +25,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(SampleConfig)}
 def test_a_rule_option_is_checked_once_with_one_message(name, value, says):
     messages = []
     for make in (lambda: SampleConfig(**{name: value}), lambda: Rule(**{name: value}) if name != "seed" else
-                 rnntext.generation.Uniforms(value, 1)):
+                 Uniforms(value, 1)):
         with pytest.raises(ConfigError) as e:
             make()
         messages.append(str(e.value))

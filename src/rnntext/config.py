@@ -324,7 +324,7 @@ def resolve(preset: str | None = None, config_file: str | Path | None = None,
     recorded configuration, a fine-tuned run's parent) the layers apply to it instead of the
     defaults and the recipe."""
     layers = option_layers(preset, config_file, overrides)
-    level = given(layers, "data", "level", DataConfig.level)
+    level = given_in(layers, "data", "level", DataConfig.level)
     cfg = Config() if base is None else base
     if base is None and levels.recipe(level):  # the defaults are the character recipe; a level may name another
         recipe = read_preset(levels.recipe(level))
@@ -344,7 +344,7 @@ def option_layers(preset: str | None = None, config_file: str | Path | None = No
     return layers + ([read_toml(config_file)] if config_file else []) + ([flat_overrides(overrides)] if overrides else [])
 
 
-def given(layers: list[dict[str, dict[str, Any]]], section: str, key: str, default: Any = None) -> Any:
+def given_in(layers: list[dict[str, dict[str, Any]]], section: str, key: str, default: Any = None) -> Any:
     """The value of `section.key` the highest layer sets, else `default`."""
     return next((layer[section][key] for layer in reversed(layers) if key in layer.get(section, {})), default)
 

@@ -164,7 +164,7 @@ class Model:
             from rnntext.engines.torch.streams import TorchStreams
 
             return TorchStreams(self.info.model, len(self.vocab), self.weights, width, cfg.device, precision)
-        from rnntext.generation import Runtime
+        from rnntext.generation.runtime import Runtime
 
         if label not in self._runtimes:
             self._runtimes[label] = Runtime(self.info.model, len(self.vocab), self.weights, label)
@@ -201,7 +201,10 @@ class Model:
         `beam` the search runs first, then its num_samples best hypotheses come out step by step
         (streams.logits is then the search's last).
         """
-        from rnntext.generation import Rule, StopWatch, beam_steps, generate
+        from rnntext.generation.beam import beam_steps
+        from rnntext.generation.rules import Rule
+        from rnntext.generation.runtime import generate
+        from rnntext.generation.stops import StopWatch
 
         self.last_seed = cfg.seed
         ids = self.prime_ids(cfg)
@@ -249,7 +252,7 @@ class Model:
     def next_tokens(self, prime: str = "", top_probs: int = TOP_PROBS_NEXT, unknown: str = "error",
                     condition=None) -> list[tuple[str, float]]:
         """The `top_probs` most likely next tokens after `prime`, with their probabilities."""
-        from rnntext.generation import probabilities, top_tokens
+        from rnntext.generation.rules import probabilities, top_tokens
 
         check_values(SampleConfig, top_probs=top_probs, unknown=unknown)
         ids = self.encode(prime, unknown)[0] if prime else np.array(self.start_ids())

@@ -11,7 +11,7 @@ import torch
 
 import rnntext
 from rnntext.config import ModelConfig
-from rnntext.data import open_dataset
+from rnntext.data.dataset import open_dataset
 from rnntext.engines.torch.module import RNNLM
 
 E, H, B, T, ITERS, SEED, LR = 8, 16, 4, 10, 20, 7, 1e-2

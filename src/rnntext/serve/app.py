@@ -60,7 +60,7 @@ def load_models(models: Mapping) -> dict:
     return loaded
 
 
-def describe(name: str, model) -> dict:
+def catalogue_entry(name: str, model) -> dict:
     summary, t = model.summary(), model.info.training
     m = model.info.model
     return {"name": name, "level": summary["level"], "vocab_size": summary["vocab_size"],
@@ -75,7 +75,7 @@ class Served:
 
     def __init__(self, loaded: dict, limits: Limits):
         self.loaded, self.limits = loaded, limits
-        self.catalogue = {"models": [describe(n, m) for n, m in loaded.items()],
+        self.catalogue = {"models": [catalogue_entry(n, m) for n, m in loaded.items()],
                           "limits": {**dataclasses.asdict(limits), "max_body_bytes": limits.max_body_bytes}}
 
     def pick(self, name: str):

@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from rnntext.errors import RnntextError
-from rnntext.generation import Ending, Penalty, Rule, StopWatch, Uniforms
+from rnntext.generation.rules import Penalty, Rule, Uniforms
+from rnntext.generation.stops import Ending, StopWatch
 from rnntext.sampling import SampleConfig
 from rnntext.serve.batching import Batch
 from rnntext.serve.limits import Limits
@@ -213,7 +214,7 @@ class Job:
         self.flushed, self.last_flush = 0, time.monotonic()
 
     def take(self, ids: np.ndarray, now: float) -> None:
-        """One step's drawn ids (n,), as `rnntext.generation.generate` yields them; finish when done."""
+        """One step's drawn ids (n,), as `rnntext.generation.runtime.generate` yields them; finish when done."""
         self.steps.append(self.ending.take(ids))
         if len(self.steps) == self.cfg.length or self.ending.all_stopped():
             self.finish(self.result())

@@ -66,7 +66,7 @@ def read_parent(path: str, which: str | None) -> Parent:
 def resolve(preset, config_file, overrides) -> Config:
     """A new run's configuration; with init_from, resolved over the parent's architecture and
     token options, any that contradict them refused with one line."""
-    path = config_mod.given(config_mod.option_layers(preset, config_file, overrides), "train", "init_from", "")
+    path = config_mod.given_in(config_mod.option_layers(preset, config_file, overrides), "train", "init_from", "")
     if not path:
         return config_mod.resolve(preset, config_file, overrides)
     parent = read_parent(path, None).info
@@ -87,7 +87,7 @@ def resolve(preset, config_file, overrides) -> Config:
     return cfg
 
 
-def load(cfg: Config, run: Path, inputs) -> Parent:
+def parent_for(cfg: Config, run: Path, inputs) -> Parent:
     """The parent of a new run, and a dataset input checked against it: before the run directory
     is claimed (which may be the parent's own, and which a refused command leaves as it was)."""
     parent = read_parent(cfg.train.init_from, cfg.train.init_weights)
@@ -119,7 +119,7 @@ def _moved(source, cfg: Config, vocab):
     return grown, np.array([grown.id(t) for t in source.vocab.tokens], np.int64)
 
 
-def prepare(inputs, cfg: Config, vocab, out: Path) -> None:
+def prepare_extended(inputs, cfg: Config, vocab, out: Path) -> None:
     """The run's own dataset `out` in `vocab` extended by the input's new tokens: text is
     prepared so; a dataset (.h5) is mapped into it (when it was prepared with the same token
     options)."""

@@ -23,7 +23,7 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     for --time-limit."""
     restart = resume and not layout.has_checkpoint(run)  # no checkpoint yet: start the recorded run
     claim, removed = None, []
-    parent = finetune.load(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
+    parent = finetune.parent_for(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
     own_data = lifecycle.prepares_data(inputs, cfg)
     data_path = layout.data_path(run) if own_data else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
@@ -70,7 +70,7 @@ def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent, source
         prepare_dataset(sources, cfg.data, data_path, force=True)
         return
     vocab = parent.info.vocab if parent is not None else saved.read_info(run).vocab
-    finetune.prepare(inputs, cfg, vocab, data_path)
+    finetune.prepare_extended(inputs, cfg, vocab, data_path)
 
 
 def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):

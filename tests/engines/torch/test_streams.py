@@ -8,7 +8,8 @@ from rnntext import cells
 from rnntext.config import ModelConfig
 from rnntext.engines.torch.streams import TorchStreams
 from rnntext.errors import ConfigError
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 
 V = 7
 CELLS = cells.names()

@@ -92,7 +92,7 @@ def print_top_probs(tokens, prime: str, as_json: bool) -> None:
 
 def print_verbose(model, stream, temperature: float, seed: int, as_json: bool) -> None:
     """Each token of one sample with the probability it was drawn with: a line each, or JSON lines."""
-    from rnntext.generation import probabilities
+    from rnntext.generation.rules import probabilities
 
     for streams, ids in stream:
         if ids[0] < 0:
