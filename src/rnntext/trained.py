@@ -142,10 +142,17 @@ class Model:
     def sampling(self, prime: str | None = None, **options) -> SampleConfig:
         """The options one sampling call runs under, built once and handed on as they are:
         sample_config's, with a fresh seed where none was given (rnntext.sampling.with_seed;
-        the caller reports it) and a `prime_from` read into the prime."""
+        the caller reports it) and a `prime_from` read into the prime: `prime_length` characters
+        from a random place (chosen by the seed) in a text file, normalised as the training text
+        was (the Caffe lab's seed taken from another book). Read once, here, so that every later
+        step and the caller's display see the same prime."""
+        from rnntext.text.read import read_all
+
         cfg = with_seed(SampleConfig.of(self.sample_defaults, {**options, "prime": prime}))
-        if not cfg.prime and cfg.prime_from:  # read once, here, so every later step sees the same prime
-            cfg = replace(cfg, prime=self.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed))
+        if not cfg.prime and cfg.prime_from:
+            text, n = read_all([cfg.prime_from], self._text_settings), cfg.prime_length
+            start = int(np.random.default_rng(cfg.seed).integers(0, len(text) - n)) if len(text) > n else 0
+            cfg = replace(cfg, prime=text[start:start + n])
         return cfg
 
     def streams(self, num_samples: int = 1, engine: str | None = None, device: str | None = None, condition=None,
@@ -194,7 +201,8 @@ class Model:
         yield from self.steps(self.sampling(prime or None, **options), condition)
 
     def steps(self, cfg: SampleConfig, condition=None):
-        """`stream_ids` on options already built (`sampling`): (streams, ids (B,)) per step.
+        """`stream_ids` on options already built (`sampling`): the prime encoded and run now (an
+        unknown symbol is an error before any output), then, iterated, (streams, ids (B,)) per step.
 
         `streams.logits` holds the logits the ids were drawn from. A stream that reaches a stop
         string stops; its text (decode_steps, decoder with `stop`) ends before the string. With
@@ -203,43 +211,38 @@ class Model:
         """
         from rnntext.generation.beam import beam_steps
         from rnntext.generation.rules import Rule
-        from rnntext.generation.runtime import generate
+        from rnntext.generation.runtime import Steps, generate
         from rnntext.generation.stops import StopWatch
 
         self.last_seed = cfg.seed
-        ids = self.prime_ids(cfg)
+        own = self.encode(cfg.prime, cfg.unknown)[0] if cfg.prime else np.array([], np.int64)
         width = cfg.beam or cfg.num_samples
         streams = self._streams(cfg, width, condition)
-        streams.prime(ids)
+        streams.prime(own if len(own) else np.array(self.start_ids()))
         end = self.end_id() if cfg.stop_at_end else None
         watch = StopWatch(self.decoder, cfg.stop, width) if cfg.stop else None
         if cfg.beam:  # the search runs first; its best hypotheses come out as steps
             steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch)
         else:
             steps = generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, end, watch)
-        for out in steps:
-            yield streams, out
+        return Steps(streams, own, steps)
 
     def prime_ids(self, cfg: SampleConfig) -> np.ndarray:
         """The ids a sample under `cfg` (built by `sampling`) starts from: its prime, else start_ids."""
         ids = self.encode(cfg.prime, cfg.unknown)[0] if cfg.prime else np.array(self.start_ids())
         return ids if len(ids) else np.array(self.start_ids())
 
-    def prime_from(self, path: str, length: int, seed: int) -> str:
-        """`length` characters from a random place (chosen by seed) in a text file: the Caffe
-        lab's seed taken from another book. Normalised as the training text was."""
-        text = self.read_text([path])
-        if len(text) <= length:
-            return text
-        start = int(np.random.default_rng(seed).integers(0, len(text) - length))
-        return text[start:start + length]
-
     def read_text(self, paths) -> str:
-        """Text files or folders, read and normalised as the training text was (eval, primes)."""
+        """Text files or folders, read and normalised as the training text was (eval)."""
         from rnntext.text.read import read_all
 
+        return read_all(paths, self._text_settings)
+
+    @property
+    def _text_settings(self) -> DataConfig:
+        """How the training text was read and normalised: encoding, NFC, lowercasing, the keep filter."""
         keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
-        return read_all(paths, DataConfig(**{k: v for k, v in self.info.data.items() if k in keys}))
+        return DataConfig(**{k: v for k, v in self.info.data.items() if k in keys})
 
     def generate(self, prime: str = "", *, condition=None, **options) -> str | list[str]:
         """Generated text after `prime` (a list when num_samples > 1). Options are SampleConfig's;

@@ -57,13 +57,12 @@ def run(args) -> int:
     if args.verbose and cfg.beam:
         raise ConfigError("verbose: shows the probabilities tokens were sampled with: drop --beam")
     top = model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown, args.condition) if cfg.top_probs else None
-    prime_ids = model.encode(cfg.prime, cfg.unknown)[0] if cfg.prime and cfg.length else []  # errors before output
-    stream = model.steps(cfg, args.condition) if cfg.length else None
-    show(args, model, cfg, top, prime_ids, stream, drawn=asked.get("seed", FRESH_SEED) == FRESH_SEED)
+    stream = model.steps(cfg, args.condition) if cfg.length else None  # the prime's errors come before output
+    show(args, model, cfg, top, stream, drawn=asked.get("seed", FRESH_SEED) == FRESH_SEED)
     return 0
 
 
-def show(args, model, cfg, top, prime_ids, stream, drawn: bool) -> None:
+def show(args, model, cfg, top, stream, drawn: bool) -> None:
     """What the command prints: the likeliest next tokens, the seed when it was drawn (so that
     the text can be had again), then the samples as --verbose, --json and --num-samples ask."""
     if top is not None:
@@ -75,7 +74,7 @@ def show(args, model, cfg, top, prime_ids, stream, drawn: bool) -> None:
     if args.verbose:
         print_verbose(model, stream, cfg.temperature, cfg.seed, args.json)
     elif not args.json and cfg.num_samples == 1:
-        print_streaming(model, stream, cfg.prime, prime_ids, cfg.stop)
+        print_streaming(model, stream, cfg.prime, stream.prime, cfg.stop)
     else:
         print_samples(model, stream, cfg.prime, cfg.num_samples, cfg.seed, args.json, cfg.stop)
 
