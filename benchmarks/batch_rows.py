@@ -19,7 +19,7 @@ import numpy as np
 
 from rnntext import hardware
 from rnntext.config import ModelConfig
-from rnntext.generation import Runtime
+from rnntext.generation.runtime import Runtime
 
 V = 65
 

@@ -93,10 +93,11 @@ def child(argv: list, env_path: Path | None = None) -> subprocess.Popen:
 
 def outcome(run: Path) -> dict:
     """What a finished run left: its weights and its metrics lines without the timing fields."""
-    from rnntext.training import rundir
+    from rnntext.model.records import read_metrics
+    from rnntext.model.saved import load_safetensors
 
-    lines = rundir.read_metrics(run)
-    return {"weights": {name: rundir.load_safetensors(run / f"{name}.safetensors")[0]
+    lines = read_metrics(run)
+    return {"weights": {name: load_safetensors(run / f"{name}.safetensors")[0]
                         for name in ("model", "best") if (run / f"{name}.safetensors").is_file()},
             "lines": {(r["iter"], "val_loss" in r): {k: v for k, v in r.items() if k not in TIMING} for r in lines},
             "iteration": json.loads((run / "trainer.json").read_text())["iteration"]}
@@ -373,11 +374,11 @@ def _size(path: Path) -> int:
 def _readable(path: Path) -> bool:
     """Whether a run file can be read (safetensors with a matching digest, JSON, TOML, metrics)."""
     from rnntext.config import read_toml
-    from rnntext.training import rundir
+    from rnntext.model.saved import load_safetensors
 
     try:
         if path.suffix == ".safetensors":
-            rundir.load_safetensors(path)
+            load_safetensors(path)
         elif path.suffix == ".toml":
             read_toml(path)
         elif path.name in (".rnntext-run", "model.json", "trainer.json"):

@@ -40,14 +40,12 @@ REFERENCE = dict(cell="lstm", num_layers=2, hidden_size=(256,), embed_size=64)  
 def matched_width(cell: str, vocab_size: int) -> int:
     """The hidden width at which a 2-layer `cell` model has the total parameters closest to REFERENCE's."""
     from rnntext.config import ModelConfig
-    from rnntext.engines.numpy.model import param_shapes
+    from rnntext.model.parameters import count_parameters
 
-    def total(cfg):
-        return sum(int(np.prod(s)) for s in param_shapes(cfg, vocab_size).values())
-
-    target = total(ModelConfig(**REFERENCE))
+    target = count_parameters(ModelConfig(**REFERENCE), vocab_size)
     model = {**REFERENCE, "cell": cell}
-    return min(range(16, 4097), key=lambda H: abs(total(ModelConfig(**{**model, "hidden_size": (H,)})) - target))
+    return min(range(16, 4097), key=lambda H: abs(count_parameters(ModelConfig(**{**model, "hidden_size": (H,)}),
+                                                                   vocab_size) - target))
 
 
 def speed_row(data: Path, run: Path, cell: str, window: int, seconds: float) -> dict:

@@ -13,7 +13,9 @@ import numpy as np
 
 from rnntext import hardware
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy import clip_grad_norm, init_params, loss_and_grads, make_optimizer
+from rnntext.engines.numpy.network import loss_and_grads
+from rnntext.engines.numpy.optim import clip_grad_norm, make_optimizer
+from rnntext.model.parameters import init_params
 
 B, T, V, H = 64, 25, 65, 128
 

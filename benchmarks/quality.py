@@ -58,7 +58,7 @@ def train_and_measure(case: str, text: Path, time_limit: float, options: dict, t
         result = rnntext.train(str(text), run, time_limit=time_limit, quiet=True, sample_every=0,
                                preset=preset, **{**RECIPES.get(case, {}), **options})
         model = rnntext.load(run, weights="best")
-        from rnntext.data import open_dataset
+        from rnntext.data.dataset import open_dataset
 
         with open_dataset(run / "data.h5") as ds:
             sizes = {split: ds.size(split) for split in ("train", "val", "test")}
@@ -83,7 +83,7 @@ def reference_char(text: Path, seconds: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="quality-ref-") as tmp:
         data = Path(tmp) / "data.h5"
         rnntext.prepare(str(text), data, **RECIPES["char"])
-        from rnntext.data import open_dataset
+        from rnntext.data.dataset import open_dataset
 
         with open_dataset(data) as ds:
             V, train, test = len(ds.vocab), ds.split("train")[:], ds.split("test")[:]

@@ -38,7 +38,8 @@ import numpy as np
 
 from rnntext import hardware
 from rnntext.config import ModelConfig
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 
 V, E, H = 65, 64, 256
 CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -88,7 +89,8 @@ import time
 start = time.perf_counter()
 from safetensors.numpy import load_file
 from rnntext.config import ModelConfig
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 streams = Runtime(ModelConfig(), {V}, load_file({path!r})).streams(1)
 streams.prime([0])
 next(iter(streams.generate(1, Rule(temperature=0.8))))
@@ -133,14 +135,14 @@ def naive_torch(weights: dict[str, np.ndarray], seconds: float) -> float:
 
 
 def torch_chars_per_second(weights, batch: int, precision: str, seconds: float) -> float:
-    from rnntext.engines.torch.sampling import TorchStreams
+    from rnntext.engines.torch.streams import TorchStreams
 
     streams = TorchStreams(ModelConfig(), V, weights, batch, device="cpu", precision=precision)
     return chars_per_second(streams, seconds)
 
 
 def torch_prime_seconds(weights, length: int = 10_000) -> float:
-    from rnntext.engines.torch.sampling import TorchStreams
+    from rnntext.engines.torch.streams import TorchStreams
 
     ids = np.random.default_rng(0).integers(0, V, length)
     streams = TorchStreams(ModelConfig(), V, weights, 1, device="cpu")
@@ -153,7 +155,7 @@ def torch_prime_seconds(weights, length: int = 10_000) -> float:
 
 def bf16_divergence(weights, steps: int = 1000, batch: int = 256) -> dict:
     """bfloat16 against float32 on the same inputs (teacher forced) and free-running greedy."""
-    from rnntext.engines.torch.sampling import TorchStreams
+    from rnntext.engines.torch.streams import TorchStreams
 
     make = lambda b, p: TorchStreams(ModelConfig(), V, weights, b, device="cpu", precision=p)  # noqa: E731
     prime = np.random.default_rng(0).integers(0, V, 100)

@@ -29,11 +29,12 @@ import numpy as np
 
 from rnntext import hardware
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy.model import init_params
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 from rnntext.interop.web import export_web
+from rnntext.model.parameters import init_params
+from rnntext.model.saved import RunInfo, write_model
 from rnntext.text.levels.symbols import Vocab
-from rnntext.training.rundir import RunInfo, write_model
 
 V, E, H = 65, 64, 256
 CHROMIUM = os.environ.get("RNNTEXT_CHROMIUM", "/usr/bin/chromium")

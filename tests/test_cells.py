@@ -81,7 +81,7 @@ def test_every_cell_describes_itself_consistently(name):
 
 @pytest.mark.parametrize("name", cells.names())
 def test_layer_shapes_add_up_to_the_parameter_count(name):
-    from rnntext.engines.numpy.model import layer_shapes, param_shapes
+    from rnntext.model.parameters import layer_shapes, param_shapes
 
     cfg = ModelConfig(cell=name, num_layers=2, hidden_size=(6, 4), embed_size=3)
     layers = layer_shapes(cfg, 9)

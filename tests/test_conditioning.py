@@ -7,10 +7,11 @@ import torch
 import rnntext
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy import init_params, loss_and_grads, relative_errors
-from rnntext.engines.numpy.model import forward
-from rnntext.engines.torch.model import RNNLM
-from rnntext.generation import Runtime
+from rnntext.engines.numpy.gradcheck import relative_errors
+from rnntext.engines.numpy.network import forward, loss_and_grads
+from rnntext.engines.torch.module import RNNLM
+from rnntext.generation.runtime import Runtime
+from rnntext.model.parameters import init_params
 
 V, B, T = 6, 2, 3
 
@@ -78,7 +79,7 @@ def test_tab_labels_in_line_mode(tmp_path):
                             for i in range(200)))
     data = tmp_path / "d.h5"
     rnntext.prepare(path, data, level="word", lines=True, condition_by="tab", val_frac=0.1)
-    from rnntext.data import open_dataset
+    from rnntext.data.dataset import open_dataset
 
     with open_dataset(data) as ds:
         assert ds.labels == ["neg", "pos"]

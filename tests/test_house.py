@@ -60,3 +60,28 @@ def test_readme_package_map_matches_the_imports():
         "README's package map is stale: run python tools/architecture.py --write"
     assert ("api", "config") in architecture.edges()
     assert not any(a == "text" and b in ("engines", "training", "cli") for a, b in architecture.edges())
+
+
+def test_no_module_or_package_imports_in_a_circle():
+    """Arrows point one way (imports inside functions count): no module, and no top-level
+    module or package of the map, reaches itself through the modules it imports."""
+    architecture = _load_architecture()
+    assert architecture.circles(architecture.edges()) == []
+    assert architecture.circles(architecture.module_edges()) == []
+    assert architecture.circles([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]) == [["a", "b", "c"]]
+    assert ("rnntext.trained", "rnntext.model.saved") in architecture.module_edges()
+
+
+def test_the_engines_stand_on_the_model_not_on_each_other():
+    """Both engines build on rnntext.model (the parameter schema and initialisation); neither
+    imports the other, and the model package imports torch nowhere at module level."""
+    edges = _load_architecture().module_edges()
+    engine = {a: a.split(".")[2] for a, _ in edges if a.startswith("rnntext.engines.") and a.count(".") >= 3}
+    crossing = [(a, b) for a, b in edges if a in engine and b.startswith("rnntext.engines.") and b.count(".") >= 2
+                and b.split(".")[2] in ("numpy", "torch") and b.split(".")[2] != engine[a]]
+    assert crossing == []
+    assert ("rnntext.engines.torch.module", "rnntext.model.parameters") in edges
+    for path in sorted((ROOT / "src" / "rnntext" / "model").glob("*.py")):
+        top = [n for n in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = [a.name for n in top for a in n.names] + [n.module or "" for n in top if isinstance(n, ast.ImportFrom)]
+        assert not any(name.split(".")[0] == "torch" for name in names), path.name

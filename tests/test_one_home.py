@@ -1,25 +1,27 @@
 """One home per concept, checked on the source: token levels and run-directory files.
 
-Outside rnntext/text/levels/ no code tests a level's name or spells one; outside
-rnntext/training/rundir/ no code spells the name of a file in a run directory.
+Outside rnntext/text/levels/ no code tests a level's name or spells one (the web page's scripts
+included: they get each level's JavaScript from the registry); outside rnntext/model/ no code
+spells the name of a file in a run directory.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
+from rnntext.model import layout
 from rnntext.text import levels
-from rnntext.training import rundir
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "rnntext"
 LEVEL_HOME = SRC / "text" / "levels"
-RUNDIR_HOME = SRC / "training" / "rundir"
+RUNDIR_HOME = SRC / "model"
 # Where a level name may still be spelled outside its home, and why. The option's default is
 # the configuration's to hold (one home for defaults).
 LEVEL_NAME_ALLOWED = {"config.py": 1}
-RUN_FILE_NAMES = {rundir.MODEL_JSON, *rundir.WEIGHTS.values(), rundir.TRAINER, rundir.TRAINER_JSON, rundir.CONFIG,
-                  rundir.METRICS, rundir.DATA, rundir.MANIFEST, rundir.CHECKPOINTS, rundir.TENSORBOARD, rundir.CURVES}
+RUN_FILE_NAMES = {layout.MODEL_JSON, *layout.WEIGHTS.values(), layout.TRAINER, layout.TRAINER_JSON, layout.CONFIG,
+                  layout.METRICS, layout.DATA, layout.MANIFEST, layout.CHECKPOINTS, layout.TENSORBOARD, layout.CURVES}
 
 
 def _modules(outside: Path):
@@ -55,6 +57,16 @@ def test_no_level_name_outside_the_level_home():
     assert found == {}, f"level names or level tests outside rnntext/text/levels (file: lines): {found}"
 
 
+SCRIPT_LEVEL = re.compile(rf"""["'`]({'|'.join(levels.NAMES)})["'`]|\b({'|'.join(levels.NAMES)})\s*:""")
+
+
+def test_no_level_name_in_the_page_scripts():
+    found = {p.relative_to(SRC).as_posix(): SCRIPT_LEVEL.findall(p.read_text(encoding="utf-8"))
+             for p in sorted(SRC.rglob("*.js")) if LEVEL_HOME not in p.parents}
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    assert SCRIPT_LEVEL.search('const LEVELS = { char: {}, "word": {} }')
+
+
 def test_the_checks_find_what_they_look_for():
     tree = ast.parse('if vocab.level in ("char", "byte"):\n    pass\nx = level == "word"\nopen(run / "model.json")\n'
                      'print(f"{run / \'model.json\'} is missing")\n')
@@ -63,7 +75,7 @@ def test_the_checks_find_what_they_look_for():
     assert _strings(tree, RUN_FILE_NAMES) == [4]
 
 
-def test_no_run_file_name_outside_the_rundir_package():
+def test_no_run_file_name_outside_the_model_package():
     found = {name: lines for name, tree in _modules(RUNDIR_HOME) if (lines := _strings(tree, RUN_FILE_NAMES))}
-    assert found == {}, f"run-directory file names outside rnntext/training/rundir (file: lines): {found}"
+    assert found == {}, f"run-directory file names outside rnntext/model (file: lines): {found}"
 

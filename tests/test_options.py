@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 
 import rnntext
-from rnntext import sampling
+from rnntext import options, sampling
 from rnntext.cli import build_parser, main
 from rnntext.config import TrainConfig, resolve
 from rnntext.errors import ConfigError
-from rnntext.generation import Rule
+from rnntext.generation.rules import Rule, Uniforms
 from rnntext.sampling import SampleConfig, sampling_plan
 
 FIELDS = {f.name: f for f in dataclasses.fields(SampleConfig)}
@@ -25,7 +25,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(SampleConfig)}
 def test_a_rule_option_is_checked_once_with_one_message(name, value, says):
     messages = []
     for make in (lambda: SampleConfig(**{name: value}), lambda: Rule(**{name: value}) if name != "seed" else
-                 rnntext.generation.Uniforms(value, 1)):
+                 Uniforms(value, 1)):
         with pytest.raises(ConfigError) as e:
             make()
         messages.append(str(e.value))
@@ -65,14 +65,14 @@ def plan(labelled=False, **options):
 
 
 def test_the_sampling_engine_rule(monkeypatch):
-    monkeypatch.setattr(sampling, "_cuda", lambda: False)
+    monkeypatch.setattr(options, "cuda_present", lambda: False)
     assert plan() == plan(num_samples=1000) == ("numpy", "float32")  # no CUDA: numpy
     assert plan(device="cuda") == ("torch", "float32")
     assert plan(precision="bfloat16") == ("torch", "bfloat16")
     assert plan(engine="torch") == ("torch", "float32")  # precision auto samples in float32 everywhere
-    monkeypatch.setattr(sampling, "_cuda", lambda: True)
-    assert plan(num_samples=sampling.TORCH_STREAMS - 1) == ("numpy", "float32")  # few streams: numpy
-    assert plan(num_samples=sampling.TORCH_STREAMS) == ("torch", "float32")  # a batch on a GPU: torch
+    monkeypatch.setattr(options, "cuda_present", lambda: True)
+    assert plan(num_samples=options.TORCH_STREAMS - 1) == ("numpy", "float32")  # few streams: numpy
+    assert plan(num_samples=options.TORCH_STREAMS) == ("torch", "float32")  # a batch on a GPU: torch
     assert plan(num_samples=1000, device="cpu") == ("numpy", "float32")
     assert plan(labelled=True, num_samples=1000) == ("numpy", "float32")  # labels: the numpy engine's
     with pytest.raises(ConfigError, match="precision: the numpy engine computes in float32"):

@@ -1,7 +1,7 @@
 """Configuration: frozen dataclasses with documented defaults, TOML files and presets.
 
 Defaults live here and only here (the sampling options in rnntext.sampling, the option
-machinery in rnntext.options). Every field carries a one-line help text (its metadata) that
+machinery, coercion and checks included, in rnntext.options). Every field carries a one-line help text (its metadata) that
 is also its `--help` text in the CLI. Precedence: defaults < `--preset` < `--config
 FILE.toml` < flags. One name per concept: a field's name is its TOML key, its API argument
 and (with dashes) its flag.
@@ -250,24 +250,13 @@ def key_section(key: str) -> str:
                       f"valid names")
 
 
-def coerce(cls, key: str, value: Any) -> Any:
-    """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it."""
-    if key not in {f.name for f in fields(cls)}:
-        raise ConfigError(f"unknown option {key!r} in section [{_section_name(cls)}]")
-    return options.coerce(cls, key, value)
-
-
-def _section_name(cls) -> str:
-    return next(name for name, c in SECTIONS.items() if c is cls)
-
-
 def merge(base: Config, overrides: dict[str, dict[str, Any]]) -> Config:
     """`base` with `overrides` ({section: {key: value}}) applied; unknown keys are errors."""
     parts = {}
     for name, cls in SECTIONS.items():
         values = dataclasses.asdict(getattr(base, name))
         for key, value in overrides.get(name, {}).items():
-            values[key] = coerce(cls, key, value)
+            values[key] = options.coerce(cls, key, value, name)
         parts[name] = cls(**values)
     extra = set(overrides) - set(SECTIONS)
     if extra:
@@ -335,7 +324,7 @@ def resolve(preset: str | None = None, config_file: str | Path | None = None,
     recorded configuration, a fine-tuned run's parent) the layers apply to it instead of the
     defaults and the recipe."""
     layers = option_layers(preset, config_file, overrides)
-    level = given(layers, "data", "level", DataConfig.level)
+    level = given_in(layers, "data", "level", DataConfig.level)
     cfg = Config() if base is None else base
     if base is None and levels.recipe(level):  # the defaults are the character recipe; a level may name another
         recipe = read_preset(levels.recipe(level))
@@ -355,7 +344,7 @@ def option_layers(preset: str | None = None, config_file: str | Path | None = No
     return layers + ([read_toml(config_file)] if config_file else []) + ([flat_overrides(overrides)] if overrides else [])
 
 
-def given(layers: list[dict[str, dict[str, Any]]], section: str, key: str, default: Any = None) -> Any:
+def given_in(layers: list[dict[str, dict[str, Any]]], section: str, key: str, default: Any = None) -> Any:
     """The value of `section.key` the highest layer sets, else `default`."""
     return next((layer[section][key] for layer in reversed(layers) if key in layer.get(section, {})), default)
 

@@ -56,9 +56,9 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
     if not Path(path).is_file():
         raise RunError(f"the dataset this run was trained on, {path}, is gone: novelty needs its training text; "
                        f"prepare it again at that path with the run's settings")
-    options = {"num_samples": NOVELTY_SAMPLES, **options}
-    steps = [ids for _, ids in model.stream_ids("", condition=condition, **options)]
-    texts = model.decode_steps(steps, options["num_samples"])
+    cfg = model.sampling(**{"num_samples": NOVELTY_SAMPLES, **options})  # built once, handed on
+    steps = [ids for _, ids in model.steps(cfg, condition)]
+    texts = model.decode_steps(steps, cfg.num_samples)
     with open_dataset(path) as dataset:
         train_ids = np.asarray(dataset.split("train")[:], np.int64)
         if home.novelty_by_token and steps:
@@ -69,7 +69,7 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
             result = _novelty_of_ids(keep, train_ids, home.novelty_n if n is None else n, home.novelty_unit)
         else:
             result = novelty(texts, dataset.vocab.decode(train_ids), home.name, n)
-    return {**result, "seed": model.last_seed, "samples": texts}
+    return {**result, "seed": cfg.seed, "samples": texts}
 
 
 def _code_points(text: str) -> np.ndarray:

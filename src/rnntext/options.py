@@ -1,14 +1,20 @@
-"""Options declared once: a dataclass field carries its name, default, help text, allowed values
-and check, and every face of the option is made from it.
+"""Options declared once: a dataclass field carries its name, default, help text, allowed values,
+check and old names, and every face of the option is made from it. The one home of how an
+option works; the sections that declare options with it are rnntext.config (data, model,
+train), rnntext.sampling (sample), rnntext.scoring (eval) and rnntext.serve.limits (the server's).
 
 `opt` makes the field. `check_fields` runs the allowed values and checks of an object's
-fields (every option dataclass calls it from `__post_init__`), `coerce` turns text and TOML
-values into the field's type, and `flag` names the field's command-line flag: the name with
-dashes, less a trailing `_s` (seconds). The command line (rnntext.cli.flags), the HTTP
-request models (rnntext.serve.schemas) and chat's settings are generated from these fields.
+fields (every option dataclass calls it from `__post_init__`; `check_values` checks values
+alone), `coerce` turns text and TOML values into the field's type, `flag` names the field's
+command-line flag: the name with dashes, less a trailing `_s` (seconds). An option renamed
+keeps its old name for one release (opt's `was`): `current_names` takes it wherever options
+arrive (flags, HTTP fields, the server's limits) and says so the way that face speaks. The
+command line (rnntext.cli.flags), the HTTP request models (rnntext.serve.schemas) and chat's
+settings are generated from these fields.
 
-The engine, device and precision options are shared by training and sampling: one
-definition each (`engine_option` and the others), used by both sections.
+The engine, device and precision options are shared by training, sampling and evaluation:
+one definition each (`engine_option` and the others), and one rule for what `auto` runs on
+(`choose_engine`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import dataclasses
 import difflib
 import math
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import field
 from typing import Any
@@ -27,14 +34,16 @@ Check = tuple[Callable[[Any], bool], str]  # (is the value good?, what it must b
 
 
 def opt(default: Any, help: str, choices: tuple | None = None, check: Check | None = None,
-        repeat: bool = False) -> Any:
+        repeat: bool = False, was: tuple[str, ...] = ()) -> Any:
     """A dataclass field with its help text, its allowed values and its check attached.
 
     `repeat`: a tuple of texts given one at a time (a repeatable flag, a JSON list or one text),
-    never split at commas, since a comma may be part of a value (a stop string)."""
+    never split at commas, since a comma may be part of a value (a stop string). `was`: the
+    option's old names, still accepted (with a warning) for one release."""
     if isinstance(default, (list, dict)):
         raise TypeError("use tuples for sequence defaults (configs are frozen)")
-    return field(default=default, metadata={"help": help, "choices": choices, "check": check, "repeat": repeat})
+    return field(default=default, metadata={"help": help, "choices": choices, "check": check, "repeat": repeat,
+                                            "was": tuple(was)})
 
 
 def at_least(low: float) -> Check:
@@ -49,6 +58,12 @@ def between(low: float, high: float, open_low: bool = False) -> Check:
 
 def above(low: float) -> Check:
     return (lambda v: v > low), f"must be above {low:g}"
+
+
+def without_none(values: dict[str, Any]) -> dict[str, Any]:
+    """The options of `values` that were given: one left at None (a keyword or a flag not given)
+    leaves the layers under it, a preset, a run's settings or the defaults, to decide."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def flag(name: str) -> str:
@@ -74,6 +89,30 @@ def did_you_mean(wrong: str, known) -> str:
     return f" (did you mean {near[0]}?)" if near else ""
 
 
+def renamed(cls) -> dict[str, str]:
+    """{old name: current name} for the options of dataclass `cls` that were renamed (opt's `was`)."""
+    return {old: f.name for f in dataclasses.fields(cls) for old in f.metadata.get("was", ())}
+
+
+def current_names(values: dict[str, Any], renames: dict[str, str], tell: Callable[[str, str], None]) -> dict:
+    """`values` with every old name in `renames` ({old: current}) replaced by its current one, and
+    `tell(old, current)` called for each (a warning in the face's own words); a value given under
+    both names keeps the current name's."""
+    if not renames.keys() & values.keys():
+        return values
+    values = dict(values)
+    for old, new in renames.items():
+        if old in values:
+            tell(old, new)
+            values.setdefault(new, values.pop(old))
+    return values
+
+
+def deprecation(what: str) -> Callable[[str, str], None]:
+    """How the Python API tells of an old name: a DeprecationWarning "{what} OLD is now NEW"."""
+    return lambda old, new: warnings.warn(f"{what} {old} is now {new}", DeprecationWarning, stacklevel=4)
+
+
 def check(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise ConfigError(f"{key}: {message}")
@@ -84,6 +123,14 @@ def check_fields(obj, typed: bool = False) -> None:
     default's type too (for options given directly, not through `coerce`)."""
     for f in dataclasses.fields(obj):
         check_value(f, getattr(obj, f.name), typed)
+
+
+def check_values(cls, **values) -> None:
+    """Check option values by the definitions of `cls`'s fields, without a whole object (a
+    sampling Rule's numbers, evaluation's engine)."""
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            check_value(f, values[f.name])
 
 
 def check_value(f: dataclasses.Field, value: Any, typed: bool = True) -> None:
@@ -114,8 +161,12 @@ def _kind(default: Any) -> tuple[Callable[[Any], bool], str]:
     return (lambda v: True), ""
 
 
-def field_of(cls, key: str) -> dataclasses.Field:
+def field_of(cls, key: str, section: str | None = None) -> dataclasses.Field:
+    """The field of option `key`; a ConfigError for an unknown one, naming the TOML `section`
+    it was read under, or the valid names."""
     f = next((f for f in dataclasses.fields(cls) if f.name == key), None)
+    if f is None and section:
+        raise ConfigError(f"unknown option {key!r} in section [{section}]")
     if f is None:
         names = [x.name for x in dataclasses.fields(cls)]
         raise ConfigError(f"unknown option {key!r}{did_you_mean(key, names)}: valid options are {', '.join(names)}")
@@ -125,9 +176,10 @@ def field_of(cls, key: str) -> dataclasses.Field:
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
-def coerce(cls, key: str, value: Any) -> Any:
-    """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it."""
-    f = field_of(cls, key)
+def coerce(cls, key: str, value: Any, section: str | None = None) -> Any:
+    """Convert `value` to the type of field `key` of `cls`, or raise a ConfigError naming it (and
+    the TOML `section` an unknown key was read under)."""
+    f = field_of(cls, key, section)
     default = f.default
     if f.metadata.get("repeat"):  # texts, whole: a str is one value
         if isinstance(value, str):
@@ -164,19 +216,20 @@ def coerce(cls, key: str, value: Any) -> Any:
     return value
 
 
-# -- shared by training and sampling ---------------------------------------------------------
+# -- shared by training, sampling and evaluation ---------------------------------------------
 
 ENGINES = ("auto", "torch", "numpy")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 TORCH_STREAMS = 32  # sampling: from this many streams, auto samples with torch on a CUDA device
+NUMPY_FLOAT32 = "precision: the numpy engine computes in float32: drop --precision or use --engine torch"
 
 
 def engine_option() -> Any:
-    return opt("auto", "auto: torch to train; to sample, numpy (fast for a few streams, no torch needed) unless "
-                       f"--device cuda, a low --precision, or {TORCH_STREAMS}+ streams on a CUDA device ask for "
-                       "torch. numpy: the reference engine, no torch needed. torch: PyTorch (GPUs, large batches)",
-               ENGINES)
+    return opt("auto", "auto: torch to train and to evaluate where it is installed; to sample, numpy (fast for a "
+                       f"few streams) unless --device cuda, a low --precision, or {TORCH_STREAMS}+ streams on a "
+                       "CUDA device ask for torch. numpy: the reference engine, no torch needed. torch: PyTorch "
+                       "(GPUs, large batches)", ENGINES)
 
 
 def device_option() -> Any:
@@ -184,8 +237,48 @@ def device_option() -> Any:
 
 
 def precision_option() -> Any:
-    return opt("auto", "auto: training autocasts to bfloat16 where the device computes it natively (CUDA; CPUs "
-                       "with AMX or AVX512-BF16, about 2x faster there) and float32 elsewhere; sampling stays "
-                       "float32 (the same seed gives the same text on either engine). bfloat16 or float16: "
-                       "training in mixed precision (float16 adds a loss scaler, CUDA only), sampling with the "
-                       "torch engine's recurrent products in that type (not bit-identical to float32)", PRECISIONS)
+    return opt("auto", "auto: training and evaluation autocast to bfloat16 where the device computes it natively "
+                       "(CUDA; CPUs with AMX or AVX512-BF16, about 2x faster there; a trained model's loss stays "
+                       "within about 1e-5 relative) and float32 elsewhere; sampling stays float32 (the same seed "
+                       "gives the same text on either engine). float32: the same numbers on every machine. "
+                       "bfloat16 or float16: training in mixed precision (float16 adds a loss scaler, CUDA only), "
+                       "sampling with the torch engine's recurrent products in that type (not bit-identical to "
+                       "float32)", PRECISIONS)
+
+
+def choose_engine(engine: str, device: str = "auto", precision: str = "auto", *, windows: bool = False,
+                  streams: int = 1) -> str:
+    """The engine that runs: `engine`, or for auto torch where it is installed and the work gains
+    by it, numpy otherwise. Torch gains with `windows` (training, or scoring whole windows: its
+    fused kernels), a low precision, a CUDA device asked for, or `streams` (stepped side by side)
+    of TORCH_STREAMS or more where a CUDA device is present; a few streams step faster in the
+    NumPy runtime. A choice that cannot run is refused in one line."""
+    low = precision in ("bfloat16", "float16")
+    if engine == "auto":
+        gains = windows or low or device == "cuda" or (device == "auto" and streams >= TORCH_STREAMS and cuda_present())
+        engine = "torch" if gains and torch_installed() else "numpy"
+    if engine == "torch" and not torch_installed():
+        raise ConfigError("engine: torch is not installed: use the numpy engine (--engine auto or numpy)")
+    if engine == "numpy" and low:
+        raise ConfigError(NUMPY_FLOAT32)
+    if engine == "numpy" and device == "cuda":
+        raise ConfigError("device: the numpy engine runs on the CPU: drop --device or use --engine torch")
+    return engine
+
+
+def torch_installed() -> bool:
+    """Whether torch imports (asked only where it would be used: importing it takes a second)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cuda_present() -> bool:
+    """Whether torch is installed and sees a CUDA device."""
+    if not torch_installed():
+        return False
+    import torch
+
+    return torch.cuda.is_available()

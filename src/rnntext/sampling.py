@@ -7,8 +7,9 @@ are all made from its fields, and every one of them is checked by constructing i
 Precedence when sampling a run: these defaults < the run's `[sample]` section < what the
 caller gives.
 
-`sampling_plan` is the rule that turns `engine = "auto"` and `precision = "auto"` into what
-samples. `with_seed` is the seed rule, the same for the command line, chat, the server and the
+`SampleConfig.of` builds the options of one call from its layers, once; the engine, sampler and
+output then take that object. `sampling_plan` says what samples under them (the one rule of
+rnntext.options.choose_engine, with sampling's own constraints). `with_seed` is the seed rule, the same for the command line, chat, the server and the
 API: a seed that is given is used; left out (FRESH_SEED, -1) a fresh one is drawn; either way
 the seed used is reported (on stderr or in the JSON, in the server's reply, in
 `Model.last_seed`), so that the same text can be had again with it. A run's `[sample]` section
@@ -18,21 +19,25 @@ never fixes the seed (`run_defaults`): every run's config.toml records one.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from rnntext.errors import ConfigError
 from rnntext.options import (
-    TORCH_STREAMS,
     above,
     at_least,
     between,
     check_fields,
-    check_value,
+    choose_engine,
+    coerce,
+    current_names,
+    deprecation,
     device_option,
     engine_option,
     opt,
     precision_option,
+    renamed,
     utf8_problem,
+    without_none,
 )
 
 UNKNOWN_HELP = "error, skip, or replace:C (e.g. replace:' '; at word level replace:<unk>)"
@@ -44,7 +49,8 @@ def valid_unknown(value: str) -> bool:
 
 
 FRESH_SEED = -1  # the seed option's "draw a fresh one" (with_seed)
-SEED = ((lambda v: v == FRESH_SEED or 0 <= v < 2**63), "must be 0 or more (below 2**63), or -1 for a fresh one")
+SEED_LIMIT = 2**63  # seeds are below this: numpy's SeedSequence and the web page's PCG64 take 64-bit seeds
+SEED = ((lambda v: v == FRESH_SEED or 0 <= v < SEED_LIMIT), "must be 0 or more (below 2**63), or -1 for a fresh one")
 UNKNOWN_CHECK = (valid_unknown, f"must be {UNKNOWN_HELP}")
 STOP_CHECK = ((lambda v: isinstance(v, tuple) and all(isinstance(s, str) and s and utf8_problem(s) is None for s in v)),
               "each stop string must be non-empty UTF-8 text")
@@ -68,13 +74,14 @@ class SampleConfig:
     top_p: float = opt(1.0, "sample only from the smallest set of tokens whose probability reaches P (1: all)",
                        check=between(0, 1, open_low=True))
     greedy: bool = opt(False, "always take the most likely token (same as temperature 0)")
-    num_samples: int = opt(1, "independent samples to generate (in one batch)", check=between(1, 100_000))
+    num_samples: int = opt(1, "independent samples to generate (in one batch)", check=between(1, 100_000),
+                           was=("samples",))
     seed: int = opt(FRESH_SEED, "random seed: the same seed gives the same text; -1 draws a fresh one and reports "
                                 "it", check=SEED)
     unknown: str = opt("error", f"prime tokens outside the vocabulary: {UNKNOWN_HELP}", check=UNKNOWN_CHECK)
-    stop_at_end: bool = opt(True, "line-mode models: end a sample at the end token")
+    stop_at_end: bool = opt(True, "line-mode models: end a sample at the end token", was=("stop_at_eos",))
     top_probs: int = opt(0, "how many of the most likely next tokens after the prime to list, with their "
-                            "probabilities (0: none)", check=at_least(0))
+                            "probabilities (0: none)", check=at_least(0), was=("show_probs", "k"))
     beam: int = opt(0, "beam search with this many beams instead of sampling: the likeliest continuation, ranked "
                        "by average log-probability per token; deterministic (temperature, top_k, top_p and seed do "
                        "not apply); num_samples returns the best beams, at most this many (0: sample)",
@@ -98,12 +105,15 @@ class SampleConfig:
             raise ConfigError(f"num_samples: beam search returns the best of its beams: give --num-samples at most "
                               f"--beam ({self.beam}), or a wider --beam")
 
-
-def check_options(**values) -> None:
-    """Check option values by SampleConfig's definitions, without a whole config (a Rule, a seed)."""
-    for f in fields(SampleConfig):
-        if f.name in values:
-            check_value(f, values[f.name])
+    @classmethod
+    def of(cls, *layers: dict) -> SampleConfig:
+        """The options of one call, built once: the defaults under each layer in turn (a run's
+        [sample] section, then what the caller gave; None leaves a value to the layers under
+        it), every value turned into its field's type and checked, old names taken."""
+        values = {}
+        for layer in layers:
+            values |= current_names(without_none(layer), renamed(cls), deprecation("the sampling option"))
+        return cls(**{k: coerce(cls, k, v, "sample") for k, v in values.items()})
 
 
 def draw_seed() -> int:
@@ -123,31 +133,13 @@ def run_defaults(section: dict) -> dict:
     return {k: v for k, v in section.items() if k != "seed"}
 
 
-NUMPY_FLOAT32 = "precision: the numpy engine computes in float32: drop --precision or use --engine torch"
-
-
 def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
-    """(engine, precision) that sample under `cfg`: `auto` resolved by the rule in the engine
-    option's help. `labelled`: the model is conditioned on labels (the numpy engine's only)."""
+    """(engine, precision) that sample under `cfg`: `auto` resolved by the one engine rule
+    (rnntext.options.choose_engine). Beam search and a model conditioned on labels (`labelled`)
+    are the numpy engine's only, so their streams do not count towards torch."""
     low = cfg.precision in ("bfloat16", "float16")
-    engine = cfg.engine
-    if cfg.beam and (engine == "torch" or low or cfg.device == "cuda"):
+    if cfg.beam and (cfg.engine == "torch" or low or cfg.device == "cuda"):
         raise ConfigError("beam: beam search runs on the numpy engine: drop --engine torch, --device and --precision")
-    if engine == "auto":
-        wants_torch = low or cfg.device == "cuda" or (
-            cfg.device == "auto" and cfg.num_samples >= TORCH_STREAMS and not labelled and not cfg.beam and _cuda())
-        engine = "torch" if wants_torch else "numpy"
-    if engine == "numpy" and low:
-        raise ConfigError(NUMPY_FLOAT32)
-    if engine == "numpy" and cfg.device == "cuda":
-        raise ConfigError("device: the numpy engine runs on the CPU: drop --device or use --engine torch")
+    streams = 1 if labelled or cfg.beam else cfg.num_samples
+    engine = choose_engine(cfg.engine, cfg.device, cfg.precision, streams=streams)
     return engine, "float32" if cfg.precision == "auto" else cfg.precision
-
-
-def _cuda() -> bool:
-    """Whether torch sees a CUDA device (imports torch: asked only when a large batch could use one)."""
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()

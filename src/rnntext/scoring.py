@@ -12,27 +12,36 @@ the same number on every machine. Without torch the NumPy engine scores in float
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rnntext.errors import ConfigError, InputError, RunError
-from rnntext.sampling import NUMPY_FLOAT32, check_options
+from rnntext.errors import InputError, RunError
+from rnntext.options import check_fields, choose_engine, engine_option, opt, precision_option
+from rnntext.sampling import UNKNOWN_HELP, valid_unknown
 
 EVAL_STREAMS = 64  # streams side by side (short texts fewer: TextBatches)
 EVAL_WARMUP = 128  # tokens each stream but the first reads unscored first, to warm its state
 
 
-def plan(engine: str, precision: str) -> tuple[str, str]:
-    """(engine, precision) checked: a one-line ConfigError for a choice that cannot run."""
-    check_options(engine=engine, precision=precision)
-    if engine == "torch" and not torch_installed():
-        raise ConfigError("engine: torch is not installed: use the numpy engine (--engine auto or numpy)")
-    if engine == "auto":
-        engine = "torch" if torch_installed() else "numpy"
-    if engine == "numpy" and precision not in ("auto", "float32"):
-        raise ConfigError(NUMPY_FLOAT32)
-    return engine, precision
+@dataclass(frozen=True)
+class EvalConfig:
+    """How a model is scored on text: `rnntext eval`'s flags and Model.evaluate's keywords."""
+
+    engine: str = engine_option()
+    precision: str = precision_option()
+    unknown: str = opt("auto", f"outside the vocabulary: auto skips symbols and makes words <unk> (the level's "
+                               f"choice), both counted; or {UNKNOWN_HELP}",
+                       check=((lambda v: v == "auto" or valid_unknown(v)), f"must be {UNKNOWN_HELP}, or auto"))
+
+    def __post_init__(self):
+        check_fields(self, typed=True)
+
+    def plan(self) -> tuple[str, str]:
+        """(engine, precision) that score: the one engine rule (rnntext.options.choose_engine) for
+        whole windows, torch where it is installed."""
+        return choose_engine(self.engine, "auto", self.precision, windows=True), self.precision
 
 
 def split_ids(dataset_path: str | None) -> tuple[np.ndarray, dict]:
@@ -52,7 +61,7 @@ def split_ids(dataset_path: str | None) -> tuple[np.ndarray, dict]:
 
 
 def score(model, ids: np.ndarray, chunk: int, condition, how: tuple[str, str]) -> dict:
-    """The metrics of `model` (rnntext.api.Model) on `ids`, on the engine and precision `how` (plan)."""
+    """The metrics of `model` (rnntext.trained.Model) on `ids`, on the engine and precision `how` (plan)."""
     from rnntext.data.batches import TextBatches
 
     if len(ids) < 2:
@@ -65,18 +74,10 @@ def score(model, ids: np.ndarray, chunk: int, condition, how: tuple[str, str]) -
         total, correct, count, precision = score_weights(model.info.model, len(model.vocab), model.weights,
                                                          batches, precision=precision)
     else:
-        from rnntext.engines.numpy.runtime import evaluate_timed
+        from rnntext.engines.numpy.engine import evaluate_timed
 
         params = {k: np.asarray(v, np.float32) for k, v in model.weights.items()}
         total, correct, count = evaluate_timed(params, model.info.model, batches)
         precision = "float32"
     return {**model.level.metrics(total / count), "accuracy": correct / count, "tokens": int(count),
             "precision": precision}
-
-
-def torch_installed() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True

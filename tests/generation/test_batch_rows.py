@@ -6,8 +6,9 @@ import torch
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.torch.model import RNNLM
-from rnntext.generation import RowSampler, Rule, Runtime, Sampler
+from rnntext.engines.torch.module import RNNLM
+from rnntext.generation.rules import RowSampler, Rule, Sampler
+from rnntext.generation.runtime import Runtime
 
 V = 29
 

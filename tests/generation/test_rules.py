@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnntext.errors import ConfigError
-from rnntext.generation import Rule, Sampler, Uniforms, choose, probabilities, top_tokens
+from rnntext.generation.rules import Rule, Sampler, Uniforms, choose, probabilities, top_tokens
 
 
 def random_logits(b=6, v=11, seed=0):

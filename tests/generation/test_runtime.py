@@ -9,9 +9,10 @@ import torch
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.torch.module import RNNLM
 from rnntext.errors import RunError
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 
 V = 7
 

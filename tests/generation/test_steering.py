@@ -12,22 +12,14 @@ from hypothesis import strategies as st
 from rnntext import cells
 from rnntext.api import Model
 from rnntext.config import DataConfig, ModelConfig
-from rnntext.engines.numpy.model import init_params
 from rnntext.errors import ConfigError
-from rnntext.generation import (
-    Penalty,
-    Rule,
-    Runtime,
-    StopText,
-    StopWatch,
-    beam_search,
-    cut,
-    generate,
-    penalize,
-)
-from rnntext.generation.beam import log_softmax
+from rnntext.generation.beam import beam_search, log_softmax
+from rnntext.generation.rules import Penalty, Rule, penalize
+from rnntext.generation.runtime import Runtime, generate
+from rnntext.generation.stops import StopText, StopWatch, cut
+from rnntext.model.parameters import init_params
+from rnntext.model.saved import RunInfo
 from rnntext.text import levels
-from rnntext.training.rundir import RunInfo
 
 # -- the repetition penalty ------------------------------------------------------------------
 

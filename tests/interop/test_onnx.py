@@ -7,11 +7,11 @@ ort = pytest.importorskip("onnxruntime")
 
 from rnntext import cells  # noqa: E402
 from rnntext.config import ModelConfig  # noqa: E402
-from rnntext.engines.torch.model import RNNLM  # noqa: E402
+from rnntext.engines.torch.module import RNNLM  # noqa: E402
 from rnntext.errors import InputError, RunError  # noqa: E402
 from rnntext.interop.onnx_export import export_onnx, state_names, verify_onnx  # noqa: E402
+from rnntext.model.saved import RunInfo, write_model  # noqa: E402
 from rnntext.text.levels.symbols import Vocab  # noqa: E402
-from rnntext.training.rundir import RunInfo, write_model  # noqa: E402
 
 VOCAB = Vocab("char", tuple("abcdefg\n "))  # V = 9
 

@@ -16,13 +16,13 @@ pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not 
 
 from rnntext import api, cells  # noqa: E402
 from rnntext.config import ModelConfig  # noqa: E402
-from rnntext.engines.numpy.model import init_params  # noqa: E402
 from rnntext.errors import InputError, RunError  # noqa: E402
 from rnntext.interop.web import export_web, vocab_spec  # noqa: E402
+from rnntext.model.parameters import init_params  # noqa: E402
+from rnntext.model.saved import RunInfo, write_model  # noqa: E402
 from rnntext.text import levels  # noqa: E402
 from rnntext.text.levels.symbols import Vocab, build_vocab  # noqa: E402
 from rnntext.text.levels.word import build_word_vocab  # noqa: E402
-from rnntext.training.rundir import RunInfo, write_model  # noqa: E402
 
 TEXT = "the quick brown fox jumps over the lazy dog, don't stop. héllo wörld 日本!\nsecond line: 3.14 «quoted»\n"
 

@@ -12,7 +12,7 @@ from rnntext.training import autosize
 @pytest.mark.parametrize("model", [ModelConfig(), ModelConfig(cell="gru", num_layers=3, embed_size=0),
                                    ModelConfig(embed_size=128, tie_weights=True, labels=("a", "b"))])
 def test_recurrent_parameters_match_the_torch_model(model):
-    from rnntext.engines.torch.model import RNNLM
+    from rnntext.engines.torch.module import RNNLM
 
     cfg = Config(model=model)
     h = 128 if model.tie_weights else 96

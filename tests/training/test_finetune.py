@@ -10,9 +10,11 @@ import pytest
 
 from rnntext import api
 from rnntext.cli import main
-from rnntext.engines.numpy.model import init_params
 from rnntext.errors import ConfigError, RunError
-from rnntext.training import finetune, rundir
+from rnntext.model.layout import data_path
+from rnntext.model.parameters import init_params
+from rnntext.model.saved import digest, read_info, read_weights
+from rnntext.training import finetune
 from rnntext.training.trainer import Trainer
 
 TINY = {"num_layers": 1, "hidden_size": (8,), "embed_size": 4, "seq_len": 8, "batch_size": 2, "sample_every": 0,
@@ -56,19 +58,19 @@ def starting_weights(monkeypatch, *args, **options) -> dict:
 @pytest.mark.parametrize("shape", [{}, {"embed_size": 0}, {"embed_size": 8, "tie_weights": True}])
 def test_known_rows_are_kept_and_new_tokens_get_fresh_rows(tmp_path, texts, monkeypatch, engine, shape):
     parent = parent_run(tmp_path / "r1", texts, **shape)
-    old = rundir.read_weights(rundir.read_info(parent))
-    old_vocab = rundir.read_info(parent).vocab
+    old = read_weights(read_info(parent))
+    old_vocab = read_info(parent).vocab
     start = starting_weights(monkeypatch, texts / "new.txt", tmp_path / "r2", init_from=str(parent), engine=engine,
                              max_iters=2, **{k: v for k, v in TINY.items() if k not in ("embed_size",)})
     from rnntext.data.dataset import open_dataset
 
-    with open_dataset(rundir.data_path(tmp_path / "r2")) as data:
+    with open_dataset(data_path(tmp_path / "r2")) as data:
         vocab = data.vocab
     V0, V = len(old_vocab), len(vocab)
     assert vocab.tokens[:V0] == old_vocab.tokens  # the parent's ids are kept; new symbols appended
     assert set(vocab.tokens[V0:]) == set(NEW) - set(OLD)
     assert set(start) == set(old)
-    cfg = rundir.read_info(parent).model
+    cfg = read_info(parent).model
     fresh = init_params(cfg, V, np.random.Generator(np.random.PCG64(1234)))  # the train seed's draw
     for name, before in old.items():
         after = start[name]
@@ -107,12 +109,12 @@ def test_model_json_records_the_parent_and_resume_needs_no_parent(tmp_path, text
     api.train(texts / "new.txt", tmp_path / "r2", init_from=str(parent), init_weights="best", max_iters=2,
               engine="numpy", **{**TINY, "eval_every": 1})
     record = json.loads((tmp_path / "r2" / "model.json").read_text())["training"]["init_from"]
-    info = rundir.read_info(parent)
+    info = read_info(parent)
     assert record["run"] == str(parent.resolve()) and record["weights"] == "best"
     assert record["model_sha256"] == info.digest and record["iterations"] == 3
-    assert record["weights_sha256"] == rundir.digest(rundir.read_weights(info, "best"))
+    assert record["weights_sha256"] == digest(read_weights(info, "best"))
     assert record["vocab_size"] == len(info.vocab)
-    model = rundir.read_info(tmp_path / "r2").model
+    model = read_info(tmp_path / "r2").model
     assert (model.cell, model.hidden_size, model.embed_size) == (info.model.cell, (8,), 4)
     with pytest.raises(ConfigError, match="init_from"):
         api.train(None, tmp_path / "r2", resume=True, max_iters=4, init_from=str(tmp_path / "other"))
@@ -126,14 +128,14 @@ def test_a_dataset_input_is_moved_into_the_extended_vocabulary(tmp_path, texts):
     parent = parent_run(tmp_path / "r1", texts)
     api.prepare(texts / "new.txt", tmp_path / "new.h5")
     api.train(tmp_path / "new.h5", tmp_path / "r2", init_from=str(parent), max_iters=2, engine="torch", **TINY)
-    own = rundir.read_info(tmp_path / "r2")
+    own = read_info(tmp_path / "r2")
     from rnntext.data.dataset import open_dataset
 
-    with open_dataset(tmp_path / "new.h5") as given, open_dataset(rundir.data_path(tmp_path / "r2")) as moved:
+    with open_dataset(tmp_path / "new.h5") as given, open_dataset(data_path(tmp_path / "r2")) as moved:
         assert moved.vocab == own.vocab
         for split in ("train", "val"):
             assert moved.vocab.decode(moved.split(split)[:]) == given.vocab.decode(given.split(split)[:])
-    assert own.vocab.tokens[:len(rundir.read_info(parent).vocab)] == rundir.read_info(parent).vocab.tokens
+    assert own.vocab.tokens[:len(read_info(parent).vocab)] == read_info(parent).vocab.tokens
 
 
 def test_contradicting_options_are_refused_equal_ones_are_fine(tmp_path, texts, capsys):
@@ -149,7 +151,7 @@ def test_contradicting_options_are_refused_equal_ones_are_fine(tmp_path, texts, 
     code = main(["train", str(texts / "new.txt"), "-o", str(tmp_path / "r2"), *map(str, common),
                  "--hidden-size", "8", "--num-layers", "1", "--cell", "lstm", "--embed-size", "4", "--dropout", "0"])
     assert code == 0, capsys.readouterr().err
-    assert rundir.read_info(tmp_path / "r2").model.dropout == 0
+    assert read_info(tmp_path / "r2").model.dropout == 0
 
 
 def test_a_missing_parent_or_a_dataset_of_other_options_is_one_line(tmp_path, texts, capsys):
@@ -169,7 +171,7 @@ def test_a_missing_parent_or_a_dataset_of_other_options_is_one_line(tmp_path, te
         api.train(texts / "new.txt", tmp_path / "r3", init_from=str(parent), init_weights="best", **TINY)
     with pytest.raises(ConfigError, match="another -o"):
         api.train(texts / "new.txt", parent, init_from=str(parent), force=True, max_iters=1, **TINY)
-    assert rundir.read_weights(rundir.read_info(parent))  # the parent is intact
+    assert read_weights(read_info(parent))  # the parent is intact
 
 
 def test_word_level_appends_the_new_words(tmp_path, texts):
@@ -177,17 +179,17 @@ def test_word_level_appends_the_new_words(tmp_path, texts):
               **{**TINY, "hidden_size": (4,), "tie_weights": True})
     api.train(texts / "new.txt", tmp_path / "w2", init_from=str(tmp_path / "w1"), max_iters=1, engine="torch",
               **{k: v for k, v in TINY.items() if k not in ("hidden_size", "embed_size")})
-    old, new = rundir.read_info(tmp_path / "w1").vocab, rundir.read_info(tmp_path / "w2").vocab
+    old, new = read_info(tmp_path / "w1").vocab, read_info(tmp_path / "w2").vocab
     assert new.tokens[:len(old)] == old.tokens
     assert set(new.tokens[len(old):]) == {"Zebras", "quickly", "vexed", "jumping", "wizard", ";", "XYZ"}
-    assert rundir.read_info(tmp_path / "w2").model.tie_weights
+    assert read_info(tmp_path / "w2").model.tie_weights
 
 
 def test_bpe_keeps_its_vocabulary(tmp_path, texts):
     pytest.importorskip("tokenizers")
     api.train(texts / "old.txt", tmp_path / "b1", level="bpe", vocab_size=280, max_iters=2, engine="numpy", **TINY)
     api.train(texts / "new.txt", tmp_path / "b2", init_from=str(tmp_path / "b1"), max_iters=1, engine="numpy", **TINY)
-    assert rundir.read_info(tmp_path / "b2").vocab == rundir.read_info(tmp_path / "b1").vocab
+    assert read_info(tmp_path / "b2").vocab == read_info(tmp_path / "b1").vocab
     model = api.load(tmp_path / "b2")
     assert model.decode(model.encode(NEW)[0]) == NEW  # the parent's merges encode the new text exactly
 

@@ -17,7 +17,8 @@ from safetensors.numpy import load_file, save_file
 from rnntext.cli import main
 from rnntext.config import Config, merge, read_toml, to_toml
 from rnntext.data.atomic import WriteError, append_line
-from rnntext.training import rundir
+from rnntext.model import claim
+from rnntext.model.claim import read_manifest
 
 TINY = ["--num-layers", "1", "--hidden-size", "8", "--embed-size", "4", "--seq-len", "8", "--batch-size", "2",
         "--sample-every", "0", "--quiet", "--threads", "1", "--eval-every", "0"]
@@ -54,7 +55,7 @@ def test_force_keeps_a_dataset_that_lives_in_the_run(tmp_path, capsys, corpus):
     removed = out.splitlines()[0]
     assert removed.startswith(f"removed from {proj}") and "model.safetensors" in removed and "data.h5" not in removed
     assert (proj / "data.h5").read_bytes() == data
-    record = rundir.read_manifest(proj)
+    record = read_manifest(proj)
     assert record["inputs"] == [str((proj / "data.h5").resolve())] and "data.h5" not in record["files"]
 
 
@@ -114,7 +115,7 @@ def test_bad_targets_and_options_are_one_line_errors(tmp_path, capsys, corpus, m
         one_line_error(code, err, fragment)
     assert run_cli(capsys, "train", corpus, "-o", tmp_path / "r", "--max-iters", "2", *TINY)[0] == 0  # retry works
     before = snapshot(tmp_path / "r")
-    monkeypatch.setattr(rundir.claim.os, "access", lambda *a: False)  # a read-only file system (root ignores modes)
+    monkeypatch.setattr(claim.os, "access", lambda *a: False)  # a read-only file system (root ignores modes)
     code, _, err = run_cli(capsys, "train", corpus, "-o", tmp_path / "r", "--force", *TINY)
     one_line_error(code, err, "read-only")
     assert snapshot(tmp_path / "r") == before

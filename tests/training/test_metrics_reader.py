@@ -6,8 +6,8 @@ import logging
 import pytest
 
 from rnntext.cli import main
-from rnntext.training import rundir
-from rnntext.training.plot import read_metrics
+from rnntext.model.records import truncate_metrics
+from rnntext.training.plot import curve_records
 
 GOOD = [{"iter": 5, "epoch": 0.1, "lr": 0.002, "train_loss": 3.5, "tokens_per_s": 900.0, "elapsed_s": 1.0},
         {"iter": 10, "epoch": 0.2, "lr": 0.002, "train_loss": 3.1, "tokens_per_s": 950.0, "elapsed_s": 2.0},
@@ -28,19 +28,19 @@ def damaged_metrics(folder):
 def test_plot_reads_what_resume_keeps(tmp_path, caplog):
     path = damaged_metrics(tmp_path)
     with caplog.at_level(logging.WARNING):
-        train, val = read_metrics(tmp_path)
+        train, val = curve_records(tmp_path)
     assert train == [GOOD[0], GOOD[1], GOOD[3]] and val == [GOOD[2]]
     assert "skipping 7 unreadable line(s)" in caplog.text  # 6 garbage lines and the torn one; blank ones are not counted
-    rundir.truncate_metrics(tmp_path, iteration=10**6)  # what a resume keeps of the same file
+    truncate_metrics(tmp_path, iteration=10**6)  # what a resume keeps of the same file
     assert path.read_bytes() == b"".join(json.dumps(r).encode() + b"\n" for r in GOOD)
-    assert read_metrics(tmp_path) == (train, val)
+    assert curve_records(tmp_path) == (train, val)
 
 
 def test_records_of_the_wrong_shape_are_skipped_not_fatal(tmp_path):
     odd = [{"iter": "5", "train_loss": 1.0}, {"train_loss": 1.0}, {"iter": 3, "train_loss": None},
            {"iter": True, "val_loss": 1.0}, {"iter": 4, "val_loss": "low"}, GOOD[0]]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in odd))
-    assert read_metrics(tmp_path) == ([GOOD[0]], [])
+    assert curve_records(tmp_path) == ([GOOD[0]], [])
 
 
 def test_plot_command_draws_a_run_with_a_torn_last_line(tmp_path, capsys):
@@ -52,7 +52,7 @@ def test_plot_command_draws_a_run_with_a_torn_last_line(tmp_path, capsys):
 
 def test_truncate_drops_lines_after_the_checkpoint(tmp_path):
     path = damaged_metrics(tmp_path)
-    rundir.truncate_metrics(tmp_path, iteration=10)
+    truncate_metrics(tmp_path, iteration=10)
     assert [json.loads(x) for x in path.read_text().splitlines()] == GOOD[:3]
-    rundir.truncate_metrics(tmp_path / "absent", 3)  # no file: nothing to do, nothing made
+    truncate_metrics(tmp_path / "absent", 3)  # no file: nothing to do, nothing made
     assert not (tmp_path / "absent").exists()

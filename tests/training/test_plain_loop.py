@@ -11,8 +11,8 @@ import torch
 
 import rnntext
 from rnntext.config import ModelConfig
-from rnntext.data import open_dataset
-from rnntext.engines.torch.model import RNNLM
+from rnntext.data.dataset import open_dataset
+from rnntext.engines.torch.module import RNNLM
 
 E, H, B, T, ITERS, SEED, LR = 8, 16, 4, 10, 20, 7, 1e-2
 OPTIONS = dict(cell="lstm", num_layers=2, hidden_size=(H,), embed_size=E, dropout=0.0, weight_drop=0.0,

@@ -17,7 +17,8 @@ from safetensors.numpy import load_file
 from rnntext import api
 from rnntext.data.atomic import WriteError
 from rnntext.errors import RunError
-from rnntext.training import rundir
+from rnntext.model import checkpoint
+from rnntext.model.checkpoint import read_checkpoint
 
 TINY = ["--num-layers", "1", "--hidden-size", "32", "--embed-size", "8", "--seq-len", "10", "--batch-size", "4",
         "--sample-every", "0", "--quiet", "--threads", "1", "--eval-every", "0", "--dropout", "0.1"]
@@ -73,7 +74,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path, dataset):
         _, err = proc.communicate()
         mid_write += any(run.glob(".*.tmp"))  # a temporary file left behind: killed during a write
         if (run / "trainer.safetensors").exists():
-            rundir.read_checkpoint(run)  # never half-written: always loads
+            read_checkpoint(run)  # never half-written: always loads
             load_file(str(run / "model.safetensors"))
         if proc.returncode == 0:
             break
@@ -103,7 +104,7 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, dataset):
 
 def test_failing_write_keeps_previous_checkpoint(tmp_path, dataset, monkeypatch):
     run, calls = tmp_path / "run", []
-    original = rundir.checkpoint.write_checkpoint
+    original = checkpoint.write_checkpoint
 
     def failing(path, tensors, state):
         calls.append(state["iteration"])
@@ -112,12 +113,12 @@ def test_failing_write_keeps_previous_checkpoint(tmp_path, dataset, monkeypatch)
             monkeypatch.setattr(atomic.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
         return original(path, tensors, state)
 
-    monkeypatch.setattr(rundir.checkpoint, "write_checkpoint", failing)
+    monkeypatch.setattr(checkpoint, "write_checkpoint", failing)
     with pytest.raises(WriteError, match="No space left on device.*intact"):
         api.train(dataset, run, max_iters=20, checkpoint_every=5, eval_every=0, num_layers=1, hidden_size=(16,),
                   embed_size=8, seq_len=8, batch_size=2, sample_every=0, quiet=True)
     monkeypatch.undo()
-    tensors, state = rundir.read_checkpoint(run)
+    tensors, state = read_checkpoint(run)
     assert state["iteration"] == 5 and not list(run.glob(".*.tmp"))
 
 

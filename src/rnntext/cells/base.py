@@ -13,7 +13,7 @@ both engines and in torch itself. Per layer k of width H with input width D:
 
 The pieces a cell module provides, and who calls them:
 
-    forward(xw, w_hh, b_hh, state) -> (out, final, cache)     NumPy training (engines/numpy/model.py):
+    forward(xw, w_hh, b_hh, state) -> (out, final, cache)     NumPy training (engines/numpy/network.py):
     backward(dout, w_hh, cache) -> (dxw, dw_hh, db_hh)        one layer over a window, hand-written;
                                                               w_hh, b_hh, dw_hh, db_hh None without them
     torch_kernel                                              torch training: the name of the fused
@@ -21,7 +21,7 @@ The pieces a cell module provides, and who calls them:
     pack_rows(H, w_ih, w_hh, b_ih, b_hh) -> (w_x, b, w_h)     sampling (generation/packing.py): the
     packed_blocks, halved_blocks                              packed gate layout, float64
     numpy_step(pre, h) -> kernel  (or a class NumpyStep)      NumPy sampling (generation/runtime.py)
-    torch_step(pre, h) -> kernel  (or a class TorchStep)      torch batched sampling (engines/torch/sampling.py)
+    torch_step(pre, h) -> kernel  (or a class TorchStep)      torch batched sampling (engines/torch/streams.py)
     init_layer(params, k, H, model_cfg)                       cell-specific initialisation (optional)
 
 A step kernel is built once over views of preallocated buffers: `pre` holds the layer's

@@ -18,9 +18,7 @@ import sys
 
 from rnntext.errors import RnntextError
 from rnntext.options import coerce, flag, utf8_problem
-from rnntext.sampling import SampleConfig, with_seed
-
-SEED_LIMIT = 2**63  # seeds are below this (SampleConfig's check)
+from rnntext.sampling import SEED_LIMIT, SampleConfig, with_seed
 
 
 def chat_help(settings: dict) -> str:

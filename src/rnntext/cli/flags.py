@@ -1,9 +1,10 @@
-"""Flags made from option dataclasses, the flags several commands share, and renamed flags.
+"""Flags made from option dataclasses, and the flags several commands share.
 
 A flag generated from a field (rnntext.options) has the field's name with dashes, its type,
 its allowed values and its help text, with the default shown. Left out, a generated flag is
 None, so that the layers under it (a run's [sample] section, a preset, the defaults) decide;
-a command whose own default differs passes it in `defaults` and the flag starts at it.
+a command whose own default differs passes it in `defaults` and the flag starts at it. An
+option's old names (opt's `was`) become hidden flags that set it and warn, for one release.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def add_option_flags(parser, cls, names: tuple[str, ...] | None = None, skip: tu
             kind = str if isinstance(f.default, (tuple, str)) else type(f.default)
             group.add_argument(flag(f.name), dest=f.name, type=kind, default=start,
                                metavar=flag(f.name)[2:].replace("-", "_").upper(), help=help_text)
+        for old in f.metadata.get("was", ()):
+            _add_old_name(parser, old, f)
 
 
 def _show(value) -> str:
@@ -113,20 +116,27 @@ def add_condition(parser, what: str = "generate") -> None:
 
 
 class Renamed(argparse.Action):
-    """An old flag, kept for one release: hidden from --help, it sets the new flag's value and
-    says on stderr which flag to use instead."""
+    """An option's old flag, kept for one release: hidden from --help, it sets the option and
+    says on stderr which flag to use instead (a switch's --no- form too)."""
 
     def __init__(self, option_strings, dest, new: str, **kwargs):
         super().__init__(option_strings, dest, **kwargs)
         self.new = new
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"{parser.prog}: warning: {option_string} is now {self.new}; the old name will be removed in the "
+        off = self.nargs == 0 and option_string.startswith("--no-")
+        new = f"--no-{self.new[2:]}" if off else self.new
+        print(f"{parser.prog}: warning: {option_string} is now {new}; the old name will be removed in the "
               f"next release", file=sys.stderr)
-        setattr(namespace, self.dest, values)
+        setattr(namespace, self.dest, not off if self.nargs == 0 else values)
 
 
-def add_renamed(parser, old: str, name: str, kind=str) -> None:
-    """`old` as a hidden alias of the flag of option `name` (added after that flag)."""
-    parser.add_argument(old, dest=name, type=kind, action=Renamed, new=flag(name), default=argparse.SUPPRESS,
-                        help=argparse.SUPPRESS)
+def _add_old_name(parser, old: str, f) -> None:
+    """The old name `old` of option field `f` as a hidden flag that sets the option and warns."""
+    if isinstance(f.default, bool):
+        parser.add_argument(flag(old), f"--no-{flag(old)[2:]}", dest=f.name, action=Renamed, new=flag(f.name),
+                            nargs=0, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return
+    kind = str if isinstance(f.default, (tuple, str)) else type(f.default)
+    parser.add_argument(flag(old), dest=f.name, type=kind, action=Renamed, new=flag(f.name),
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)

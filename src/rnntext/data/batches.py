@@ -78,7 +78,7 @@ class StreamBatches:
 
 class TextBatches:
     """A whole text scored as the model would read it, every token but the first once, many
-    streams at a time (rnntext.api.Model.evaluate): the text is cut into `streams` contiguous
+    streams at a time (rnntext.trained.Model.evaluate): the text is cut into `streams` contiguous
     rows read side by side in windows of T, the state carried along each row. Row 0 starts at
     the text's start; row b > 0 starts `warmup` tokens before the part it scores, so that its
     state has read them (unscored, masked) as one stream would have: the result is within a

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnntext.errors import ConfigError
-from rnntext.sampling import FRESH_SEED, SampleConfig, check_options
+from rnntext.options import check_values
+from rnntext.sampling import FRESH_SEED, SampleConfig
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class Rule:
     repetition_penalty: float = SampleConfig.repetition_penalty
 
     def __post_init__(self):
-        check_options(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, greedy=self.greedy,
-                      repetition_penalty=self.repetition_penalty)
+        check_values(SampleConfig, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
+                     greedy=self.greedy, repetition_penalty=self.repetition_penalty)
 
     @classmethod
     def from_config(cls, sample_cfg) -> Rule:
@@ -72,7 +73,7 @@ class Uniforms:
     """One float64 in [0, 1) per stream per step, from each stream's own PCG64 (see module doc)."""
 
     def __init__(self, seed: int, num_streams: int, block: int = 0):
-        check_options(seed=seed)
+        check_values(SampleConfig, seed=seed)
         if seed == FRESH_SEED:  # the caller draws the seed (sampling.with_seed), to report it
             raise ConfigError("seed: -1 asks for a fresh seed, which the caller draws (rnntext.sampling.with_seed)")
         self.streams = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(b,))))

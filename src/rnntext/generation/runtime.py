@@ -10,7 +10,7 @@ Why it is fast at batch 1, where NumPy's per-call overhead dominates: the weight
 once (packing.py), every buffer is preallocated and every call writes into it, a step is one
 matrix product per layer plus a handful of element-wise calls (the cell's `numpy_step`,
 rnntext.cells), and one stream uses 1-D matrix-vector products, which OpenBLAS splits over
-both cores. Batches use (B, ...) views of the same buffers and matrix-matrix products, or,
+the machine's cores. Batches use (B, ...) views of the same buffers and matrix-matrix products, or,
 with `rowwise`, one matrix-vector product per stream: the very products of a lone stream, so
 that each stream's numbers are a lone stream's bit for bit whatever else is in the batch (a
 matrix-matrix product rounds differently with the batch's size, as BLAS picks its kernels by
@@ -236,3 +236,16 @@ def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None =
         if n + 1 == length or ending.all_stopped():
             return
         streams.step(ids)
+
+
+class Steps:
+    """A sampling call under way (rnntext.trained.Model.steps): its primed `streams`, its prime's
+    own ids (`prime`: empty without one, for showing it), and, iterated, (streams, ids (B,)) per
+    step."""
+
+    def __init__(self, streams, prime: np.ndarray, steps: Iterator[np.ndarray]):
+        self.streams, self.prime, self._steps = streams, prime, steps
+
+    def __iter__(self):
+        for out in self._steps:
+            yield self.streams, out

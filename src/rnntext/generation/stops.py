@@ -9,7 +9,7 @@ is complete first wins (then the one that starts first), which is also where gen
     StopText(stops).feed(piece)   piece by piece: the text that is safe to show now; a tail that
                                   could still become a stop string is held back until it cannot
     StopWatch(decoder, stops, B)  B streams' ids as they are generated: which have just stopped
-                                  (rnntext.generation.generate and beam search end them there)
+                                  (rnntext.generation.runtime.generate and beam search end them there)
     Ending(B, penalty, stop, watch)  one drawn step in, the step as yielded out (-1 for a stream
                                   that had stopped): generate's and the server's requests' one
                                   record of which streams have ended

@@ -1,10 +1,6 @@
-"""Import and export formats beside our own: the Caffe lab's HDF5 streams, ONNX for deployment.
+"""Import and export formats beside our own: the Caffe lab's HDF5 streams (caffe.py), ONNX for
+deployment (onnx_export.py), the self-contained web page (web.py).
 
 `caffe` needs only NumPy and h5py; `onnx_export` imports torch and onnx inside its functions,
-so importing this package stays light.
+so importing these modules stays light.
 """
-
-from rnntext.interop.caffe import export_caffe_hdf5, import_caffe_hdf5
-from rnntext.interop.onnx_export import export_onnx
-
-__all__ = ["export_caffe_hdf5", "import_caffe_hdf5", "export_onnx"]

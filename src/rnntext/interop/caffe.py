@@ -1,6 +1,6 @@
 """The Caffe LSTM lab's HDF5 stream format, written from and read into our prepared dataset.
 
-Layout (what the lab's `create_text_gen_dataset.py` wrote and its HDF5Data layer reads):
+Layout (what the Caffe lab's `create_text_gen_dataset.py` wrote and its HDF5Data layer reads):
   DIR/list.txt        one HDF5 chunk file per line, in order (the layer's `source`)
   DIR/vocab.json      the character dictionary, {"a": 0, "b": 1, ...} (token -> id)
   DIR/train_00000.h5  input_sequence, cont_sequence, target_sequence, each (rows, N)
@@ -10,14 +10,14 @@ input_sequence shifted one step along the text. cont_sequence is 0 at the first 
 stream (LSTM state reset) and 1 everywhere else. Chunk files follow each other along time:
 HDF5Data serves rows in order (batch_size = T gives one T x N window per iteration).
 
-Dtypes are the lab's: input and target float32 (Caffe blobs are float; the Embed layer casts
-the float id back to an index, exact below 2**24), cont uint8 (the lab's choice; Caffe's HDF5
+Dtypes are the Caffe lab's: input and target float32 (Caffe blobs are float; the Embed layer casts
+the float id back to an index, exact below 2**24), cont uint8 (the Caffe lab's choice; Caffe's HDF5
 loader accepts integer classes and converts them to float on read).
 
 Export keeps whole windows only: of n ids, the first N * T * W + 1 (W = (n - 1) // (N * T))
 are written and the tail of fewer than N * T ids is dropped (the summary counts it). Each
 chunk carries our vocabulary and data settings in an attribute (Caffe ignores it) so word and
-BPE sets come back exactly; the lab's own files without it import as character level.
+BPE sets come back exactly; the Caffe lab's own files without it import as character level.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ TOKENS_PER_FILE = 1 << 21  # ~18 MB per chunk: HDF5Data loads one whole chunk at
 
 def export_caffe_hdf5(dataset_path, out_dir, streams: int = 250, steps: int = 200, split: str = "train",
                       force: bool = False, windows_per_file: int | None = None) -> dict:
-    """Write `split` of a prepared dataset as the lab's chunked T x N stream files; return a summary."""
+    """Write `split` of a prepared dataset as the Caffe lab's chunked T x N stream files; return a summary."""
     if streams < 1 or steps < 1 or (windows_per_file is not None and windows_per_file < 1):
         raise ConfigError(f"streams ({streams}), steps ({steps}) and windows_per_file ({windows_per_file}) "
                           f"must be 1 or more")
@@ -123,7 +123,7 @@ def _write_set(ids, out_dir: Path, split: str, N: int, S: int, rows_per_file: in
 def import_caffe_hdf5(list_file, out_path, val_frac: float = 0.05, test_frac: float = 0.0, force: bool = False,
                       vocab_file=None) -> dict:
     """Read a Caffe stream set into our dataset format. The dictionary is `vocab_file`, by default
-    vocab.json beside the list (the lab called it wonderland_dict.json: pass that)."""
+    vocab.json beside the list (the Caffe lab called it wonderland_dict.json: pass that)."""
     list_file = Path(list_file)
     paths = _read_list(list_file)
     S, N, meta = _scan(paths)
@@ -155,7 +155,7 @@ def _read_list(list_file: Path) -> list[Path]:
     try:
         lines = [line.strip() for line in list_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     except UnicodeDecodeError:
-        raise DatasetError(f"{list_file} is not a text list of HDF5 files: give the lab's list .txt") from None
+        raise DatasetError(f"{list_file} is not a text list of HDF5 files: give the Caffe lab's list .txt") from None
     if not lines:
         raise DatasetError(f"{list_file} names no HDF5 files: write one chunk path per line")
     paths = []
@@ -210,16 +210,16 @@ def _parse_meta(path: Path, raw) -> dict:
 def _read_vocab(path: Path, meta: dict, list_file: Path):
     """The vocabulary: vocab.json (token -> id, ids 0..V-1); our attribute, if present, must agree."""
     if not path.is_file():
-        raise DatasetError(f"{path} is missing: put the lab's character dictionary (JSON, character -> id) "
+        raise DatasetError(f"{path} is missing: put the Caffe lab's character dictionary (JSON, character -> id) "
                            f"there, beside {list_file.name}, or name it with --vocab FILE")
     try:
         mapping = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise DatasetError(f"{path} is not valid JSON: give the lab's character dictionary") from None
+        raise DatasetError(f"{path} is not valid JSON: give the Caffe lab's character dictionary") from None
     if (not isinstance(mapping, dict) or not mapping
             or not all(isinstance(i, int) and not isinstance(i, bool) for i in mapping.values())
             or sorted(mapping.values()) != list(range(len(mapping)))):
-        raise DatasetError(f"{path} must map each token to a distinct id 0..V-1 (the lab's char_to_int)")
+        raise DatasetError(f"{path} must map each token to a distinct id 0..V-1 (the Caffe lab's char_to_int)")
     tokens = tuple(sorted(mapping, key=mapping.get))  # ordered by id
     try:
         vocab = vocab_from_json(meta["vocab"]) if meta else char.LEVEL.vocab_of(tokens)
@@ -274,7 +274,7 @@ def _copy_streams(paths: list[Path], out: _Splits, S: int, N: int, V: int) -> No
 
 
 def _ids(path: Path, f: h5py.File, name: str, V: int) -> np.ndarray:
-    a = f[name][()]  # (rows, N) float32 in the lab's files
+    a = f[name][()]  # (rows, N) float32 in the Caffe lab's files
     if a.dtype.kind not in "fiu" or (a.size and (((a != np.floor(a)) | (a < 0) | (a >= V)).any())):
         raise DatasetError(f"{path}: {name} holds values that are not ids 0..{V - 1} of vocab.json: "
                            f"the dictionary belongs to another set")
@@ -283,4 +283,4 @@ def _ids(path: Path, f: h5py.File, name: str, V: int) -> np.ndarray:
 
 def _not_contiguous(path: Path) -> None:
     raise DatasetError(f"{path}: {TARGET} is not {INPUT} shifted by one along one text cut into streams: "
-                       f"rnntext imports only that layout (the lab's); check the order of the list file")
+                       f"rnntext imports only that layout (the Caffe lab's); check the order of the list file")

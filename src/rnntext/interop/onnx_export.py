@@ -30,6 +30,7 @@ import numpy as np
 
 from rnntext import cells
 from rnntext.errors import ConfigError, InputError
+from rnntext.trained import Model
 
 TOLERANCE = 1e-4  # max abs logits difference accepted against the torch engine
 METADATA_VERSION = 1  # of the metadata's keys and their meaning
@@ -50,7 +51,7 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
     if not 9 <= opset <= 23:  # one-hot input needs OneHot (opset 9); torch 2.13's exporter stops at 23
         raise ConfigError(f"opset: {opset} is outside the supported 9..23 (17 suits most runtimes)")
     out = _check_out(out_path, force)
-    loaded = _load(run_dir, weights)
+    loaded = Model.load(run_dir, weights)
     info, model = loaded.info, _torch_model(loaded)
     names = state_names(info.model)
     example = (torch.zeros(2, dtype=torch.int64), *_zero_state(info.model, 2, torch.zeros))  # batch 2
@@ -74,7 +75,7 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
 
 
 def metadata(model) -> dict[str, str]:
-    """The vocabulary and settings of `model` (an rnntext.api.Model) as the ONNX file's metadata
+    """The vocabulary and settings of `model` (an rnntext.trained.Model) as the ONNX file's metadata
     (see the module's description)."""
     import dataclasses
     import json
@@ -91,10 +92,10 @@ def metadata(model) -> dict[str, str]:
 
 def verify_onnx(run, onnx_path, weights: str = "latest", steps: int = 4, batch: int = 3, seed: int = 0) -> float:
     """Step the ONNX model and the torch engine on the same random ids; the max abs logits difference.
-    `run`: a run directory (its `weights`) or a loaded rnntext.api.Model. The batch differs from
+    `run`: a run directory (its `weights`) or a loaded rnntext.trained.Model. The batch differs from
     the export example's so the dynamic axis is exercised too."""
     torch, ort = _require("torch"), _require("onnxruntime")
-    loaded = run if hasattr(run, "weights") else _load(run, weights)
+    loaded = run if hasattr(run, "weights") else Model.load(run, weights)
     info, model = loaded.info, _torch_model(loaded)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = state_names(info.model)
@@ -137,15 +138,9 @@ def _zero_state(model_cfg, batch: int, zeros) -> list:
     return [zeros(batch, H) for H in model_cfg.hidden_sizes for _ in range(per)]
 
 
-def _load(run_dir, weights: str):
-    from rnntext.api import load
-
-    return load(run_dir, weights)
-
-
 def _torch_model(model):
-    """The torch engine's RNNLM holding an rnntext.api.Model's weights (dropout off, as deployed)."""
-    from rnntext.engines.torch.model import RNNLM
+    """The torch engine's RNNLM holding an rnntext.trained.Model's weights (dropout off, as deployed)."""
+    from rnntext.engines.torch.module import RNNLM
 
     return RNNLM.trained(model.info.model, len(model.vocab), model.weights)
 

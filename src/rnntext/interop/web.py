@@ -16,7 +16,9 @@ CDN, no fetch() (browsers refuse it on file://). model.js sets one global,
   (no space before, no space after) as `detokenize` spaces it.
 runtime.js steps the network with the NumPy runtime's maths and reproduces its seeded
 sampling exactly (numpy's SeedSequence and PCG64 ported); levels.js turns text into ids and
-back for each token level; page.js is the form around them.
+back: the helpers the levels share, then each registered level's `js_codec` from its module
+(rnntext.text.levels), written by the export as the cell's step is; page.js is the form
+around them.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ import numpy as np
 
 from rnntext import cells  # the cell's gate count, state parts and JavaScript step
 from rnntext.errors import InputError
+from rnntext.text import levels  # each level's JavaScript encoder and decoder
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
-ASSETS = ("index.html", "levels.js", "page.js", "runtime.js")  # copied from rnntext/interop/web/
+ASSETS = ("index.html", "page.js", "runtime.js")  # copied from rnntext/interop/web/
+LEVELS_FILE = "levels.js"  # rnntext/interop/web/levels.js and every level's js_codec
 MODEL_FILE = "model.js"
 GLOBAL = "RNNTEXT_MODEL"
 CELLS_GLOBAL = "RNNTEXT_CELLS"  # the model's cell step (its module's js_step), read by runtime.js
@@ -45,17 +49,21 @@ def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -
     Files of an earlier export in `out_dir` are replaced only with `force`; other files there
     are left alone.
     """
-    from rnntext import api
     from rnntext.data.atomic import write_bytes, write_text
+    from rnntext.trained import Model
 
-    model = api.load(run_dir, weights=weights)
+    model = Model.load(run_dir, weights)
     if not cells.get(model.info.model.cell).js_step:
         raise InputError(f"the web page has no step for the cell {model.info.model.cell!r} yet: "
+                         f"export this run with `rnntext export onnx` instead")
+    if not model.level.js_codec:
+        raise InputError(f"the web page cannot read or write {model.level.name}-level text yet: "
                          f"export this run with `rnntext export onnx` instead")
     out = _check_out(Path(out_dir), force)
     spec = web_spec(model, name=Path(run_dir).resolve().name)
     for name in ASSETS:
         write_bytes(out / name, asset(name))
+    write_text(out / LEVELS_FILE, levels_script())
     # ensure_ascii: the file is plain ASCII whatever the vocabulary holds (lone surrogates included)
     cell = cells.get(model.info.model.cell)
     step = (f"{{gates: {cell.gates}, parts: {json.dumps(list(cell.state_parts))}, "
@@ -65,13 +73,20 @@ def export_web(run_dir, out_dir, weights: str = "latest", force: bool = False) -
     return out / "index.html"
 
 
+def levels_script() -> str:
+    """levels.js: the shared helpers, then RnnText.LEVELS from the registry (each level's js_codec)."""
+    codecs = ",\n".join(f"  {json.dumps(name)}: {levels.get(name).js_codec}" for name in levels.NAMES
+                         if levels.get(name).js_codec)
+    return asset(LEVELS_FILE).decode("utf-8") + f"\nRnnText.LEVELS = {{\n{codecs},\n}};\n"
+
+
 def asset(name: str) -> bytes:
     """One of the page's static files, as shipped inside the package."""
     return resources.files("rnntext.interop").joinpath("web", name).read_bytes()
 
 
 def web_spec(model, name: str = "model") -> dict:
-    """Everything model.js holds (see the module docstring), for an `rnntext.api.Model`."""
+    """Everything model.js holds (see the module docstring), for an `rnntext.trained.Model`."""
     m, vocab = model.info.model, model.vocab
     blob, tensors = weight_blob(model.weights)
     sample = model.sample_config()
@@ -102,15 +117,13 @@ def weight_blob(weights: dict[str, np.ndarray]) -> tuple[bytes, dict]:
 def vocab_spec(vocab) -> dict:
     """The vocabulary as stored (`to_json`), and per token (no space before, no space after) for
     the levels whose decode spaces tokens (None for the others)."""
-    from rnntext.text import levels
-
     return {"vocab": vocab.to_json(), "spacing": levels.of(vocab).token_spacing(vocab)}
 
 
 def _check_out(out: Path, force: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(f"output {out} is a file: give a folder for the page (it gets index.html and its scripts)")
-    present = [n for n in (*ASSETS, MODEL_FILE) if (out / n).exists()]
+    present = [n for n in (*ASSETS, LEVELS_FILE, MODEL_FILE) if (out / n).exists()]
     if present and not force:
         raise InputError(f"{out} already holds {', '.join(present)}: choose another folder or pass --force to replace them")
     try:

@@ -52,15 +52,15 @@ def model_names(run_dirs) -> dict[str, Path]:
 
 def load_models(models: Mapping) -> dict:
     """{name: Model} from {name: run directory or already loaded Model}; RunError if one is bad."""
-    from rnntext.api import Model, load
+    from rnntext.trained import Model
 
-    loaded = {name: m if isinstance(m, Model) else load(m) for name, m in models.items()}
+    loaded = {name: m if isinstance(m, Model) else Model.load(m) for name, m in models.items()}
     for model in loaded.values():
         model.streams(1)  # pack the weights now, not in two request threads at once
     return loaded
 
 
-def describe(name: str, model) -> dict:
+def catalogue_entry(name: str, model) -> dict:
     summary, t = model.summary(), model.info.training
     m = model.info.model
     return {"name": name, "level": summary["level"], "vocab_size": summary["vocab_size"],
@@ -75,7 +75,7 @@ class Served:
 
     def __init__(self, loaded: dict, limits: Limits):
         self.loaded, self.limits = loaded, limits
-        self.catalogue = {"models": [describe(n, m) for n, m in loaded.items()],
+        self.catalogue = {"models": [catalogue_entry(n, m) for n, m in loaded.items()],
                           "limits": {**dataclasses.asdict(limits), "max_body_bytes": limits.max_body_bytes}}
 
     def pick(self, name: str):

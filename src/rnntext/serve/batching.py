@@ -31,7 +31,7 @@ from collections import OrderedDict, deque
 import numpy as np
 
 from rnntext.errors import RunError
-from rnntext.generation import RowSampler
+from rnntext.generation.rules import RowSampler
 
 log = logging.getLogger(__name__)
 

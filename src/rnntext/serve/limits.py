@@ -10,14 +10,12 @@ module imports nothing of the server's, so the command line can build its flags 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 
 from rnntext.errors import ConfigError
-from rnntext.options import above, at_least, check_fields, flag, opt
+from rnntext.options import above, at_least, check_fields, current_names, deprecation, flag, opt, renamed
 
 WHOLE, SECONDS = at_least(1), above(0)
-RENAMED = {"time_limit_s": "request_timeout_s", "max_top": "max_top_probs"}  # old names, accepted for one release
 
 
 @dataclass(frozen=True)
@@ -27,8 +25,10 @@ class Limits:
     max_length: int = opt(2000, "most tokens per sample", check=WHOLE)
     max_samples: int = opt(16, "most samples (num_samples) per request", check=WHOLE)
     max_prime_chars: int = opt(10_000, "longest prime, in characters", check=WHOLE)
-    max_top_probs: int = opt(100, "most tokens (top_probs) a next-token request may ask for", check=WHOLE)
-    request_timeout_s: float = opt(30.0, "seconds per request, queueing included", check=SECONDS)
+    max_top_probs: int = opt(100, "most tokens (top_probs) a next-token request may ask for", check=WHOLE,
+                             was=("max_top",))
+    request_timeout_s: float = opt(30.0, "seconds per request, queueing included", check=SECONDS,
+                                   was=("time_limit_s",))
     max_batch: int = opt(64, "streams a model generates at once, in one stepping batch (a request takes num_samples "
                               "of them); requests beyond wait in the queue", check=WHOLE)
     max_concurrent: int = opt(2, "primes and next-token lists computed at once, each in a thread beside the "
@@ -55,11 +55,7 @@ class Limits:
     def of(cls, limits: Limits | dict | None) -> Limits:
         if isinstance(limits, Limits):
             return limits
-        limits = dict(limits or {})
-        for old, new in RENAMED.items():
-            if old in limits:
-                warnings.warn(f"the server limit {old} is now {new}", DeprecationWarning, stacklevel=3)
-                limits.setdefault(new, limits.pop(old))
+        limits = current_names(dict(limits or {}), renamed(cls), deprecation("the server limit"))
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = set(limits) - set(names)
         if unknown:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
-from rnntext.options import utf8_problem
+from rnntext.options import current_names, renamed, utf8_problem
 from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig
 from rnntext.serve.limits import Limits
 
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 GENERATE = ("prime", "length", "temperature", "top_k", "top_p", "greedy", "num_samples", "seed", "unknown",
             "stop_at_end", "beam", "repetition_penalty", "stop")
 NEXT = ("prime", "top_probs", "unknown")
-RENAMED = {"k": "top_probs", "stop_at_eos": "stop_at_end"}  # old request fields, accepted for one release
 
 
 class LimitError(Exception):
@@ -65,14 +64,13 @@ class Request(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and RENAMED.keys() & data.keys():
-            data = dict(data)
-            for old, new in RENAMED.items():
-                if old in data and new in cls.model_fields:
-                    log.warning("a request used the old field %r: it is now %r", old, new)
-                    data.setdefault(new, data.pop(old))
-        return data
+    def old_names_taken(cls, data: Any) -> Any:
+        """A sampling option's old name (rnntext.options: opt's `was`) taken, and logged."""
+        if not isinstance(data, dict):
+            return data
+        renames = {old: new for old, new in renamed(SampleConfig).items() if new in cls.model_fields}
+        return current_names(data, renames, lambda old, new: log.warning(
+            "a request used the old field %r: it is now %r", old, new))
 
     def options(self) -> dict:
         """The sampling options the request gave (fields left out are not included)."""

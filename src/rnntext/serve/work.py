@@ -27,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from rnntext.errors import RnntextError
-from rnntext.generation import Ending, Penalty, Rule, StopWatch, Uniforms
-from rnntext.sampling import SampleConfig, with_seed
+from rnntext.generation.rules import Penalty, Rule, Uniforms
+from rnntext.generation.stops import Ending, StopWatch
+from rnntext.sampling import SampleConfig
 from rnntext.serve.batching import Batch
 from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, api_wording, check_generate
@@ -165,14 +166,13 @@ def timed_out(limits: Limits) -> LimitError:
 
 
 def sample_options(req: GenerateRequest, model, limits: Limits) -> SampleConfig:
-    """The sampling options of a request: the run's [sample] defaults under the request's
-    fields, a random seed when it gave none, a length it left out capped at max_length.
-    Checked now, so that errors are a 422 (or the limit's status), not a broken stream."""
-    options = req.options()
-    cfg = model.sample_config(**options)
+    """The sampling options of a request, built once (Model.sampling): the run's [sample]
+    defaults under the request's fields, a random seed when it gave none (the reply returns
+    it), a length it left out capped at max_length. Checked now, so that errors are a 422 (or
+    the limit's status), not a broken stream."""
+    cfg = model.sampling(**req.options())
     if req.length is None and cfg.length > limits.max_length:
-        cfg = model.sample_config(**options, length=limits.max_length)
-    cfg = with_seed(cfg)  # the seed rule of rnntext.sampling: fresh unless given; the reply returns it
+        cfg = dataclasses.replace(cfg, length=limits.max_length)
     check_generate(cfg, limits)
     if cfg.prime:
         model.encode(cfg.prime, cfg.unknown)  # raises the user's error for unknown symbols
@@ -214,7 +214,7 @@ class Job:
         self.flushed, self.last_flush = 0, time.monotonic()
 
     def take(self, ids: np.ndarray, now: float) -> None:
-        """One step's drawn ids (n,), as `rnntext.generation.generate` yields them; finish when done."""
+        """One step's drawn ids (n,), as `rnntext.generation.runtime.generate` yields them; finish when done."""
         self.steps.append(self.ending.take(ids))
         if len(self.steps) == self.cfg.length or self.ending.all_stopped():
             self.finish(self.result())
@@ -225,8 +225,7 @@ class Job:
     def search(self) -> list[np.ndarray]:
         """A beam search's steps, whole (in a pool thread: the search runs before any step is
         known, so a beam request does not join the stepping batch)."""
-        options = dataclasses.asdict(self.cfg)
-        return [ids.copy() for _, ids in self.model.stream_ids(options.pop("prime"), **options)]
+        return [ids.copy() for _, ids in self.model.steps(self.cfg)]
 
     def late(self) -> LimitError:
         return timed_out(self.limits)

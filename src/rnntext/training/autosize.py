@@ -29,6 +29,7 @@ from dataclasses import replace
 import numpy as np
 
 from rnntext.config import AUTO, AUTO_UNRESOLVED, Config
+from rnntext.model.parameters import count_parameters
 
 log = logging.getLogger("rnntext")
 
@@ -62,14 +63,7 @@ def recurrent_parameters(cfg: Config, vocab_size: int, hidden: int) -> int:
     """Parameters of cfg's recurrent layers with every layer `hidden` wide. The embedding and
     output layers grow with the vocabulary, not with what the model can memorise: a 10,000-word
     vocabulary would otherwise shrink every word model to the smallest size."""
-    return _recurrent_count(replace(cfg.model, hidden_size=(hidden,)), vocab_size)
-
-
-def _recurrent_count(model_cfg, vocab_size: int) -> int:
-    from rnntext.engines.numpy.model import param_shapes
-
-    shapes = param_shapes(model_cfg, vocab_size)
-    return int(sum(np.prod(shape) for name, shape in shapes.items() if name.startswith("rnn.")))
+    return count_parameters(replace(cfg.model, hidden_size=(hidden,)), vocab_size, "rnn")
 
 
 def probe_speed(cfg: Config, vocab_size: int, hidden: int, budget_s: float = 1.0) -> float:
@@ -139,7 +133,7 @@ def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None) -> tupl
         m = replace(m, hidden_size=(chosen,))
         why = {"hidden_size": chosen, **why}
     if AUTO in (m.dropout, m.weight_drop):
-        ratio = _recurrent_count(m, vocab_size) / train_tokens
+        ratio = count_parameters(m, vocab_size, "rnn") / train_tokens
         speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0]) if why else None
         epochs = expected_epochs(cfg, train_tokens, speed)
         dropout, weight_drop = regularisation(ratio, epochs)

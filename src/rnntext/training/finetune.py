@@ -11,7 +11,7 @@ What the new run takes from its parent:
   vocabulary stays as it is and encodes the new text with its own merges).
 - the weights (its latest, or best with init_weights): every known token keeps its rows; a new
   token's rows (its embedding row or one-hot input column, its output weight row and bias) are
-  drawn as a new model's are (engines.numpy.model.init_params, seeded by the train seed).
+  drawn as a new model's are (rnntext.model.parameters.init_params, seeded by the train seed).
 The optimizer, the learning-rate schedule and the iteration count start fresh. The run trains
 on its own data.h5 (the text prepared in the extended vocabulary, or a given dataset mapped
 into it), so that a resume needs neither the parent nor the original dataset. model.json
@@ -28,9 +28,9 @@ import numpy as np
 from rnntext import config as config_mod
 from rnntext.config import ARCHITECTURE, AUTO, TOKEN_OPTIONS, Config, DataConfig
 from rnntext.errors import ConfigError, RnntextError, RunError
+from rnntext.model import layout, saved
 from rnntext.options import flag
 from rnntext.text import levels
-from rnntext.training import rundir
 
 CARRIED = TOKEN_OPTIONS + ("min_count", "max_vocab", "vocab_size")  # data options taken from the parent
 
@@ -39,14 +39,14 @@ CARRIED = TOKEN_OPTIONS + ("min_count", "max_vocab", "vocab_size")  # data optio
 class Parent:
     """The run a fine-tuned run starts from: its model.json and the weights chosen."""
 
-    info: rundir.RunInfo
+    info: saved.RunInfo
     weights: dict[str, np.ndarray] | None
     which: str
 
     def record(self) -> dict:
         """What model.json keeps of the parent (training.init_from)."""
         return {"run": str(self.info.path.resolve()), "weights": self.which, "model_sha256": self.info.digest,
-                "weights_sha256": rundir.digest(self.weights), "iterations": self.info.training.get("iterations"),
+                "weights_sha256": saved.digest(self.weights), "iterations": self.info.training.get("iterations"),
                 "vocab_size": len(self.info.vocab)}
 
 
@@ -54,11 +54,11 @@ def read_parent(path: str, which: str | None) -> Parent:
     """The parent run at `path` (model.json, and its `which` weights unless None), or one line
     saying why it cannot be one."""
     try:
-        info = rundir.read_info(path)
-        if which and not (info.path / rundir.WEIGHTS[which]).is_file():
-            raise RunError(f"{path} has no {which} weights ({rundir.WEIGHTS[which]}): pass --init-weights "
+        info = saved.read_info(path)
+        if which and not (info.path / layout.WEIGHTS[which]).is_file():
+            raise RunError(f"{path} has no {which} weights ({layout.WEIGHTS[which]}): pass --init-weights "
                            f"{'latest' if which == 'best' else 'best'}, or train that run on")
-        return Parent(info, rundir.read_weights(info, which) if which else None, which)
+        return Parent(info, saved.read_weights(info, which) if which else None, which)
     except RnntextError as e:
         raise RunError(f"init_from: {e}") from None
 
@@ -66,7 +66,7 @@ def read_parent(path: str, which: str | None) -> Parent:
 def resolve(preset, config_file, overrides) -> Config:
     """A new run's configuration; with init_from, resolved over the parent's architecture and
     token options, any that contradict them refused with one line."""
-    path = config_mod.given(config_mod.option_layers(preset, config_file, overrides), "train", "init_from", "")
+    path = config_mod.given_in(config_mod.option_layers(preset, config_file, overrides), "train", "init_from", "")
     if not path:
         return config_mod.resolve(preset, config_file, overrides)
     parent = read_parent(path, None).info
@@ -87,7 +87,7 @@ def resolve(preset, config_file, overrides) -> Config:
     return cfg
 
 
-def load(cfg: Config, run: Path, inputs) -> Parent:
+def parent_for(cfg: Config, run: Path, inputs) -> Parent:
     """The parent of a new run, and a dataset input checked against it: before the run directory
     is claimed (which may be the parent's own, and which a refused command leaves as it was)."""
     parent = read_parent(cfg.train.init_from, cfg.train.init_weights)
@@ -119,7 +119,7 @@ def _moved(source, cfg: Config, vocab):
     return grown, np.array([grown.id(t) for t in source.vocab.tokens], np.int64)
 
 
-def prepare(inputs, cfg: Config, vocab, out: Path) -> None:
+def prepare_extended(inputs, cfg: Config, vocab, out: Path) -> None:
     """The run's own dataset `out` in `vocab` extended by the input's new tokens: text is
     prepared so; a dataset (.h5) is mapped into it (when it was prepared with the same token
     options)."""
@@ -149,7 +149,7 @@ def grown(weights: dict[str, np.ndarray], old_size: int, model_cfg, new_size: in
     parent's: along every axis whose length differs (the vocabulary axis: rows of the embedding
     and output layer, columns of a one-hot input), the known tokens keep their values and the new
     tokens take a fresh initialisation's (label columns, after the tokens, move along with them)."""
-    from rnntext.engines.numpy.model import init_params
+    from rnntext.model.parameters import init_params
 
     fresh = init_params(model_cfg.without_auto(), new_size, np.random.Generator(np.random.PCG64(seed)))
     out = {}

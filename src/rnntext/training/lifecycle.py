@@ -1,6 +1,6 @@
 """What a `train` command may do with its run directory, decided before anything changes.
 
-A new run claims the directory (rundir.plan_claim: only rnntext's recorded files are removed,
+A new run claims the directory (rnntext.model.claim.plan_claim: only rnntext's recorded files are removed,
 never an input or another program's file); a resume takes the run's recorded configuration,
 inputs and data options, refuses others, and never trains on at a learning rate of 0 after
 the cosine schedule has ended. An interrupt is taken between training iterations only
@@ -19,7 +19,7 @@ from rnntext import config as config_mod
 from rnntext.config import Config
 from rnntext.data.dataset import is_dataset
 from rnntext.errors import ConfigError, InputError, RunError, TrainingError
-from rnntext.training import rundir
+from rnntext.model import checkpoint, claim, layout, records, saved
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +31,14 @@ def prepares_data(inputs, cfg: Config) -> bool:
 
 
 def claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
-    """How this command takes the run directory (a rundir.Claim), decided before anything changes:
+    """How this command takes the run directory (rnntext.model.claim.Claim), decided before anything changes:
     only rnntext's own files are ever removed or replaced, never an input or another program's file."""
-    writes = set(rundir.RUN_FILES) - (set() if prepares_data(inputs, cfg) else {rundir.DATA})
+    writes = set(layout.RUN_FILES) - (set() if prepares_data(inputs, cfg) else {layout.DATA})
     if cfg.train.keep_last:
-        writes.add(rundir.CHECKPOINTS)
-    record = rundir.manifest_record([input_name(i) for i in inputs], cfg.to_dict())
-    return rundir.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
-                             writes=writes, record=record)
+        writes.add(layout.CHECKPOINTS)
+    record = claim.manifest_record([input_name(i) for i in inputs], cfg.to_dict())
+    return claim.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
+                            writes=writes, record=record)
 
 
 def input_name(path) -> str:
@@ -54,8 +54,8 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
         from rnntext.training import finetune
 
         return finetune.resolve(preset, config_file, overrides)  # with init_from: over the parent's options
-    state = rundir.checkpoint_state(run) if run.is_dir() else None
-    base = config_mod.merge(Config(), rundir.recorded_config(run, state))
+    state = checkpoint.checkpoint_state(run) if run.is_dir() else None
+    base = config_mod.merge(Config(), records.recorded_config(run, state))
     cfg = config_mod.resolve(preset, config_file, overrides, base=base)
     changed = [f"{f.name} {getattr(base.data, f.name)!r} -> {getattr(cfg.data, f.name)!r}"
                for f in dataclasses.fields(cfg.data) if getattr(base.data, f.name) != getattr(cfg.data, f.name)]
@@ -91,11 +91,11 @@ def _continue_schedule(run: Path, cfg: Config, iteration, overrides) -> Config:
 
 def _recorded_inputs(run: Path) -> list[str]:
     """The inputs the run was started with: its record, else the dataset model.json names."""
-    manifest = rundir.read_manifest(run) if run.is_dir() else None
+    manifest = claim.read_manifest(run) if run.is_dir() else None
     if manifest and manifest.get("inputs"):
         return [str(i) for i in manifest["inputs"]]
     try:
-        return [str(rundir.read_info(run).training["dataset"])]
+        return [str(saved.read_info(run).training["dataset"])]
     except (RunError, KeyError):
         return []
 
@@ -104,7 +104,7 @@ def resume_inputs(run: Path, given: list) -> list:
     """What a resume reads: the recorded inputs; inputs given again must be those."""
     recorded = _recorded_inputs(run)
     if not given:
-        if not recorded and not rundir.has_checkpoint(run):  # e.g. the disk filled as it was claimed
+        if not recorded and not layout.has_checkpoint(run):  # e.g. the disk filled as it was claimed
             raise RunError(f"{run} holds no rnntext run to resume (nothing was recorded there): start it with "
                            f"`rnntext train INPUT -o {run}`")
         if not recorded:
@@ -112,7 +112,7 @@ def resume_inputs(run: Path, given: list) -> list:
                              f"dataset or text it was trained on, with --resume")
         return recorded
     names = [input_name(g) for g in given]
-    own_data = str(rundir.data_path(run).resolve())
+    own_data = str(layout.data_path(run).resolve())
     if not recorded or names == recorded or names == [own_data] or (
             len(names) == 1 and is_dataset(names[0]) and not any(Path(r).exists() for r in recorded)):
         return given if names != [own_data] else recorded
@@ -125,10 +125,10 @@ def check_resumable(run: Path, info) -> None:
     Without model.json (the disk filled before the first one was written) the checkpoint alone
     decides: restoring it into another architecture fails, and model.json is written again at
     the next checkpoint."""
-    if not (run / rundir.MODEL_JSON).is_file():
+    if not (run / layout.MODEL_JSON).is_file():
         log.warning("%s has no model.json (writing it failed): it is written at the next checkpoint", run)
         return
-    old = rundir.read_info(run)
+    old = saved.read_info(run)
     if old.model != info.model:
         diff = [f"{f.name} {getattr(old.model, f.name)!r} -> {getattr(info.model, f.name)!r}"
                 for f in dataclasses.fields(old.model) if getattr(old.model, f.name) != getattr(info.model, f.name)]

@@ -20,7 +20,7 @@ STOP_KEYS = ("time_limit", "max_iters", "epochs", "early_stop", "eval_every", "e
 def recipe(cfg: Config, vocab_size: int, train_tokens: int, why: dict | None, default_stop: bool) -> dict:
     """The record of a run's choices (JSON): autosize's `why` (what auto chose and from what) at
     the top, then the model, the optimisation and the stopping rules."""
-    from rnntext.training.rundir import count_parameters
+    from rnntext.model.parameters import count_parameters
 
     m, t = cfg.model, cfg.train
     return {**(why or {}), "train_tokens": train_tokens, "parameters": int(count_parameters(m, vocab_size)),

@@ -14,21 +14,22 @@ import numpy as np
 
 from rnntext.data.atomic import atomic_path
 from rnntext.errors import ConfigError, RunError
-from rnntext.training import rundir
+from rnntext.model.layout import CURVES, METRICS
+from rnntext.model.records import read_metrics
 
 log = logging.getLogger(__name__)
 
 TRAIN_COLOR, VAL_COLOR, LR_COLOR = "tab:blue", "tab:orange", "tab:gray"
 
 
-def read_metrics(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
+def curve_records(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
     """(training lines, validation lines) of the run's metrics, read as resume reads them (a torn
     or damaged line is skipped with a warning, and so is a record without numbers where plotting
     needs them); RunError if there are none."""
-    path = Path(run_dir) / rundir.METRICS
+    path = Path(run_dir) / METRICS
     if not path.is_file():
         raise RunError(f"{path} does not exist: plot a run directory that `rnntext train` wrote metrics into")
-    records = rundir.read_metrics(run_dir)
+    records = read_metrics(run_dir)
     train = [r for r in records if _numbers(r, "iter", "train_loss")]
     val = [r for r in records if _numbers(r, "iter", "val_loss") and "train_loss" not in r]
     if len(records) > len(train) + len(val):
@@ -52,8 +53,8 @@ def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:
     except ImportError:
         raise ConfigError("plotting needs matplotlib: pip install 'rnntext[plot]'") from None
     run = Path(run_dir)
-    train, val = read_metrics(run)
-    out = run / rundir.CURVES if out_png is None else Path(out_png)
+    train, val = curve_records(run)
+    out = run / CURVES if out_png is None else Path(out_png)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     by_step, by_time = fig.subplots(1, 2)

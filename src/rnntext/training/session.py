@@ -11,8 +11,9 @@ import numpy as np
 
 from rnntext.config import Config
 from rnntext.data.dataset import open_dataset, prepare_dataset
+from rnntext.model import layout, records, saved
 from rnntext.text.read import resolve_sources
-from rnntext.training import autosize, distributed, finetune, lifecycle, plan, rundir, stopping
+from rnntext.training import autosize, distributed, finetune, lifecycle, plan, stopping
 from rnntext.training.trainer import Trainer, make_batches
 
 
@@ -20,11 +21,11 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     """Claim the run directory, prepare text into its dataset, and train (resuming where asked);
     the TrainResult, with what a new run removed. `started`: when the command began (monotonic),
     for --time-limit."""
-    restart = resume and not rundir.has_checkpoint(run)  # no checkpoint yet: start the recorded run
+    restart = resume and not layout.has_checkpoint(run)  # no checkpoint yet: start the recorded run
     claim, removed = None, []
-    parent = finetune.load(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
+    parent = finetune.parent_for(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
     own_data = lifecycle.prepares_data(inputs, cfg)
-    data_path = rundir.data_path(run) if own_data else Path(inputs[0])
+    data_path = layout.data_path(run) if own_data else Path(inputs[0])
     if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
         # inputs that are missing or not text are refused before the run directory is touched
         sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding) \
@@ -57,7 +58,7 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
         if claim is not None and resume:  # every check has passed: now the directory may change
             claim.apply()
             if restart:
-                rundir.truncate_metrics(run, 0)
+                records.truncate_metrics(run, 0)
         result = trainer.fit()
     return dataclasses.replace(result, removed=tuple(removed))
 
@@ -68,8 +69,8 @@ def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent, source
     if not cfg.train.init_from:
         prepare_dataset(sources, cfg.data, data_path, force=True)
         return
-    vocab = parent.info.vocab if parent is not None else rundir.read_info(run).vocab
-    finetune.prepare(inputs, cfg, vocab, data_path)
+    vocab = parent.info.vocab if parent is not None else saved.read_info(run).vocab
+    finetune.prepare_extended(inputs, cfg, vocab, data_path)
 
 
 def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
@@ -82,7 +83,7 @@ def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world)
         cfg, default_stop = stopping.default_stopping(cfg, dataset.size("val") > 1)
         cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
         training["recipe"] = plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), why, default_stop)
-    return cfg, rundir.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
+    return cfg, saved.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
 
 
 def resumed_recipe(cfg: Config, dataset, recorded: dict) -> dict:
@@ -106,14 +107,14 @@ class Preview:
         self.condition = info.model.labels[0] if info.model.labels else None
 
     def __call__(self, weights, temperature: float, length: int) -> str:
-        from rnntext.api import Model
+        from rnntext.trained import Model
 
         return Model(self.info, weights).generate(length=length, temperature=temperature, seed=self.seed,
                                                   condition=self.condition)
 
     def example(self, weights, ids) -> dict:
         """Context words, the true next word and the model's guess, from ids (n+1,)."""
-        from rnntext.api import Model
+        from rnntext.trained import Model
 
         model = Model(self.info, weights)
         logits = model.streams(1, condition=self.condition).prime(np.asarray(ids[:-1]))

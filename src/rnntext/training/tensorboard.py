@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnntext.errors import ConfigError
-from rnntext.training import rundir
+from rnntext.model.layout import TENSORBOARD
 
 # metrics.jsonl key -> TensorBoard tag. Both losses under "loss/" so TensorBoard draws them
 # in one section, side by side.
@@ -27,7 +27,7 @@ class TensorBoardWriter:
         except ImportError:
             raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard "
                               "(or drop --tensorboard)") from None
-        self.path = Path(run_dir) / rundir.TENSORBOARD
+        self.path = Path(run_dir) / TENSORBOARD
         # flush_secs: a person watching the run sees a point within seconds, not two minutes.
         self._writer = SummaryWriter(log_dir=str(self.path), flush_secs=10)
 

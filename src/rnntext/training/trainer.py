@@ -21,8 +21,10 @@ import numpy as np
 from rnntext.config import Config
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import RunError, TrainingError
+from rnntext.model import checkpoint, layout, records, saved
+from rnntext.options import choose_engine
 from rnntext.text import levels
-from rnntext.training import distributed, rundir
+from rnntext.training import distributed
 from rnntext.training.distributed import SINGLE
 from rnntext.training.lifecycle import InterruptGate
 from rnntext.training.schedules import Plateau, lr_at
@@ -63,17 +65,17 @@ def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
 
 def check_engine_options(cfg: Config) -> None:
     """What the chosen engine cannot do, refused before a run directory is touched."""
-    if cfg.train.engine == "numpy":
-        from rnntext.engines.numpy.engine import check_options
+    if choose_engine(cfg.train.engine, cfg.train.device, cfg.train.precision, windows=True) == "numpy":
+        from rnntext.engines.numpy.engine import check_supported
 
-        return check_options(cfg.model, cfg.train)
+        return check_supported(cfg.model, cfg.train)
     from rnntext.engines.torch.engine import autocast_dtype, pick_device
 
     autocast_dtype(cfg.train.precision, pick_device(cfg.train.device))
 
 
 def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
-    if cfg.train.engine == "numpy":
+    if choose_engine(cfg.train.engine, cfg.train.device, cfg.train.precision, windows=True) == "numpy":
         from rnntext.engines.numpy.engine import NumpyEngine
         from rnntext.errors import ConfigError
 
@@ -88,7 +90,7 @@ def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
 class Trainer:
     """One training session over a prepared dataset into a run directory."""
 
-    def __init__(self, cfg: Config, dataset, run_dir: Path, info: rundir.RunInfo, report=None, sampler=None,
+    def __init__(self, cfg: Config, dataset, run_dir: Path, info: saved.RunInfo, report=None, sampler=None,
                  world=SINGLE, spent: float = 0.0):
         """spent: seconds this session already used before training (preparing the data, the recipe's probe); they
         count against --time-limit."""
@@ -110,7 +112,7 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------
     def restore(self) -> None:
-        tensors, state = rundir.read_checkpoint(self.run)
+        tensors, state = checkpoint.read_checkpoint(self.run)
         try:
             self.engine.restore(tensors, state["engine"])
             self.iteration = int(state["iteration"])
@@ -120,14 +122,14 @@ class Trainer:
             self.tokens_seen, self.elapsed_before = int(state["tokens_seen"]), float(state["elapsed_s"])
             self.loss_sum, self.loss_n = float(state["loss_sum"]), int(state["loss_n"])
         except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
-            raise RunError(f"{self.run / rundir.TRAINER} does not fit this run ({type(e).__name__}: "
+            raise RunError(f"{self.run / layout.TRAINER} does not fit this run ({type(e).__name__}: "
                            f"{str(e)[:80]}): the checkpoint is damaged") from None
         if self.world.main:
-            rundir.truncate_metrics(self.run, self.iteration)
+            records.truncate_metrics(self.run, self.iteration)
         log.info("resumed %s at iteration %d", self.run, self.iteration)
 
     def save(self, elapsed: float) -> None:
-        """Checkpoint (rundir.save): one atomic trainer file first, then the latest weights and model.json."""
+        """Checkpoint (rnntext.model.checkpoint.save): one atomic trainer file first, then the latest weights and model.json."""
         tensors, engine_meta = self.engine.checkpoint()  # collective in a distributed run: every rank calls it
         if not self.world.main:
             return
@@ -142,7 +144,7 @@ class Trainer:
         self.info.training.update(iterations=self.iteration, epoch=state["epoch"],
                                   best_val_loss=None if math.isinf(self.best) else self.best,
                                   tokens_seen=self.tokens_seen, elapsed_s=round(elapsed, 2), engine=self.engine.name)
-        rundir.save(self.run, self.info, self.engine.weights(), tensors, state, self.tc.keep_last)
+        checkpoint.save(self.run, self.info, self.engine.weights(), tensors, state, self.tc.keep_last)
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -156,7 +158,7 @@ class Trainer:
         tc, nb = self.tc, len(self.batches)
         eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
         if self.world.main:
-            rundir.write_config(self.run, self.cfg)
+            records.write_config(self.run, self.cfg)
         start, stopped_by = time.monotonic() - self.spent, None
         window_start, window_tokens = time.monotonic(), 0
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
@@ -262,7 +264,7 @@ class Trainer:
         self.tc = dataclasses.replace(self.tc, cosine_iters=new)
         self.cfg = dataclasses.replace(self.cfg, train=self.tc)
         if self.world.main:
-            rundir.write_config(self.run, self.cfg)
+            records.write_config(self.run, self.cfg)
         log.info("cosine schedule %s to %d iterations", "re-fitted" if old else "fitted", new)
 
     def _final_reserve(self) -> float:
@@ -320,7 +322,7 @@ class Trainer:
             if improved:
                 self.best, self.bad_evals = val["val_loss"], 0
                 if self.world.main:
-                    rundir.write_model(self.run, self.info, self.engine.weights(), "best")
+                    saved.write_model(self.run, self.info, self.engine.weights(), "best")
             else:
                 self.bad_evals += 1
             if self.tc.lr_schedule == "plateau":
@@ -341,7 +343,7 @@ class Trainer:
     def _log(self, record: dict) -> None:
         if not self.world.main:
             return
-        rundir.append_metrics(self.run, record)
+        records.append_metrics(self.run, record)
         if self.tensorboard is not None:
             self.tensorboard.log(record)
         self.report({"kind": "val" if "val_loss" in record else "log", **record})

@@ -5,7 +5,7 @@ import pytest
 import safetensors.numpy
 import torch
 
-from rnntext.engines.numpy import clip_grad_norm, clip_grad_value, make_optimizer
+from rnntext.engines.numpy.optim import clip_grad_norm, clip_grad_value, make_optimizer
 
 CASES = [
     ("sgd", {}),

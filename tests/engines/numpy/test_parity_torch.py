@@ -9,8 +9,9 @@ from torch import nn
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy import forward, init_params, loss_and_grads
-from rnntext.engines.torch.model import RecurrentStack
+from rnntext.engines.numpy.network import forward, loss_and_grads
+from rnntext.engines.torch.module import RecurrentStack
+from rnntext.model.parameters import init_params
 
 B, T, V = 3, 5, 7
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}

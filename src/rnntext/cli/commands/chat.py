@@ -21,9 +21,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     """The TensorFlow lab's prompt: type words, get the model's continuation."""
-    from rnntext import api
     from rnntext.cli.conversation import converse
+    from rnntext.trained import Model
 
-    model = api.load(args.run, weights=args.weights)
+    model = Model.load(args.run, args.weights)
     settings = {name: getattr(args, name) for name in SETTINGS}
     return converse(model, args.run, settings, args.condition)

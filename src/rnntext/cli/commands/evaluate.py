@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from rnntext.cli.flags import add_condition, add_option_flags, add_renamed, add_run, add_weights, option_values
+from rnntext.cli.flags import add_condition, add_option_flags, add_run, add_weights, option_values
 from rnntext.errors import ConfigError
 from rnntext.judge import NOVELTY_SAMPLES
-from rnntext.options import ENGINES, PRECISIONS
-from rnntext.sampling import UNKNOWN_HELP, SampleConfig
+from rnntext.sampling import SampleConfig
+from rnntext.scoring import EvalConfig
 
 HELP = "loss, bits per character, perplexity and accuracy of a model on text"
 NOVELTY = ("num_samples", "length", "temperature", "top_k", "top_p", "seed", "repetition_penalty")  # the sampling options of --novelty
@@ -22,36 +22,27 @@ def add_arguments(p) -> None:
                                                             "none: the run's own test split, or its validation split "
                                                             "when it has no test split")
     add_weights(p)
-    p.add_argument("--unknown", default=None, help="outside the vocabulary: by default symbols are skipped and words "
-                                                    f"become <unk>, both counted; or {UNKNOWN_HELP}")
     p.add_argument("--json", action="store_true", help="print one JSON object with loss, bpc, perplexity, accuracy, "
                                                        "tokens, unknown")
     add_condition(p, "evaluate")
-    p.add_argument("--engine", choices=ENGINES, default=ENGINES[0],
-                   help="auto: torch when installed, else numpy (float32, no torch needed)")
-    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
-                   help="torch: auto autocasts as the trainer's validation does (bfloat16 where the machine computes "
-                        "it natively, about 2x faster, the loss within about 1e-5 relative), float32 elsewhere; "
-                        "float32: the same score on every machine")
+    add_option_flags(p, EvalConfig, title="evaluation options")
     p.add_argument("--novelty", action="store_true", help="instead: the share of sampled 20-character substrings "
                                                          "(5-word n-grams) that never occur in the training text")
     defaults = {f.name: f.default for f in dataclasses.fields(SampleConfig) if f.name in NOVELTY}
     add_option_flags(p, SampleConfig, names=NOVELTY, defaults={**defaults, "num_samples": NOVELTY_SAMPLES},
                      title="--novelty: sampling options")
-    add_renamed(p, "--samples", "num_samples", int)
 
 
 def run(args) -> int:
-    from rnntext import api
+    from rnntext.trained import Model
 
-    model = api.load(args.run, weights=args.weights)
+    model = Model.load(args.run, args.weights)
     if args.novelty:
         return print_novelty(model, args)
     text = model.read_text(args.files) if args.files else None  # none: the run's own test (or validation) split
     if text is None and args.unknown is not None:
         raise ConfigError("unknown: the run's own split has no unknowns: drop --unknown, or name the text")
-    result = model.evaluate(text, unknown=args.unknown, condition=args.condition, engine=args.engine,
-                            precision=args.precision)
+    result = model.evaluate(text, condition=args.condition, **option_values(args, EvalConfig))
     result.setdefault("bpc", None)
     if args.json:
         keys = ("loss", "bpc", "perplexity", "accuracy", "tokens", "unknown", "split", "dataset", "precision")

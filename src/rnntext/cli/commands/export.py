@@ -26,7 +26,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from rnntext.interop import export_caffe_hdf5, export_onnx
+    from rnntext.interop.caffe import export_caffe_hdf5
+    from rnntext.interop.onnx_export import export_onnx
 
     if args.format == "web":
         from rnntext.interop.web import export_web

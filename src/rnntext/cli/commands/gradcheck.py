@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from rnntext.engines.numpy import format_report, passed, run_gradcheck
+    from rnntext.engines.numpy.gradcheck import format_report, passed, run_gradcheck
 
     ok = True
     for cell in args.cell:

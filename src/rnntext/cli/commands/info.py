@@ -13,9 +13,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from rnntext import api
+    from rnntext.trained import Model
 
-    summary = api.load(args.run, weights=args.weights).summary()
+    summary = Model.load(args.run, args.weights).summary()
     print(f"{'layer':32} {'output shape':18} {'parameters':>12}")
     print("-" * 64)
     for name, shape, n in summary["layers"]:

@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument("--from", dest="from_format", choices=("text", "caffe-hdf5"), default="text",
                    help="input format: text (default), or a Caffe HDF5 list file (LIST.txt) to import")
-    p.add_argument("--vocab", help="with --from caffe-hdf5: the lab's JSON character dictionary (default: vocab.json "
+    p.add_argument("--vocab", help="with --from caffe-hdf5: the Caffe lab's JSON character dictionary (default: vocab.json "
                                    "beside the list)")
     add_config_flags(p)
     add_section_flags(p, "data")
@@ -64,7 +64,7 @@ def listing_line(listing) -> str:
 
 def import_caffe(args) -> int:
     from rnntext.config import resolve
-    from rnntext.interop import import_caffe_hdf5
+    from rnntext.interop.caffe import import_caffe_hdf5
 
     if len(args.inputs) != 1:
         raise ConfigError("from: --from caffe-hdf5 reads one list file (LIST.txt)")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from rnntext.cli.flags import add_condition, add_option_flags, add_renamed, add_run, add_weights, option_values
+from rnntext.cli.flags import add_condition, add_option_flags, add_run, add_weights, option_values
 from rnntext.errors import ConfigError, InputError
 from rnntext.options import utf8_problem
-from rnntext.sampling import SampleConfig
+from rnntext.sampling import FRESH_SEED, SampleConfig
 
 HELP = "generate text from a trained model"
 DESCRIPTION = ("Generate text. The prime runs through the model once, then one step per token. Without a prime, "
@@ -26,7 +25,6 @@ def add_arguments(p) -> None:
     p.add_argument("--verbose", action="store_true", help="print each generated token with its probability")
     add_condition(p)
     add_option_flags(p, SampleConfig, title="sample options")
-    add_renamed(p, "--show-probs", "top_probs", int)
 
 
 def read_prime(args) -> str | None:
@@ -46,33 +44,39 @@ def read_prime(args) -> str | None:
 
 
 def run(args) -> int:
-    from rnntext import api
-    from rnntext.sampling import with_seed
+    """The options are built once (Model.sampling: the run's [sample] section under the flags,
+    the seed drawn where none was given, a --prime-from read) and that object goes down."""
+    from rnntext.trained import Model
 
-    model = api.load(args.run, weights=args.weights)
-    asked = model.sample_config(**{**option_values(args, SampleConfig), "prime": read_prime(args)})
-    cfg = with_seed(asked)  # the seed rule: fresh unless given, and said, so that the text can be had again
-    prime = cfg.prime or (model.prime_from(cfg.prime_from, cfg.prime_length, cfg.seed) if cfg.prime_from else "")
+    prime = read_prime(args)
+    asked = {**option_values(args, SampleConfig), "prime": prime}
+    model = Model.load(args.run, args.weights)
+    cfg = model.sampling(**asked)
     if args.verbose and cfg.num_samples > 1:
         raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
     if args.verbose and cfg.beam:
         raise ConfigError("verbose: shows the probabilities tokens were sampled with: drop --beam")
-    if cfg.top_probs:
-        print_top_probs(model.next_tokens(prime, cfg.top_probs, cfg.unknown, args.condition), prime, args.json)
-    if cfg.length == 0:
-        return 0
-    prime_ids = model.encode(prime, cfg.unknown)[0] if prime else []  # errors before any output
-    if cfg.seed != asked.seed and not args.json:
+    top = model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown, args.condition) if cfg.top_probs else None
+    stream = model.steps(cfg, args.condition) if cfg.length else None  # the prime's errors come before output
+    show(args, model, cfg, top, stream, drawn=asked.get("seed", FRESH_SEED) == FRESH_SEED)
+    return 0
+
+
+def show(args, model, cfg, top, stream, drawn: bool) -> None:
+    """What the command prints: the likeliest next tokens, the seed when it was drawn (so that
+    the text can be had again), then the samples as --verbose, --json and --num-samples ask."""
+    if top is not None:
+        print_top_probs(top, cfg.prime, args.json)
+    if stream is None:
+        return
+    if drawn and not args.json:
         print(f"rnntext sample: seed {cfg.seed} (--seed {cfg.seed} writes this text again)", file=sys.stderr)
-    options = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "prime"}
-    stream = model.stream_ids(prime, condition=args.condition, **options)
     if args.verbose:
         print_verbose(model, stream, cfg.temperature, cfg.seed, args.json)
     elif not args.json and cfg.num_samples == 1:
-        print_streaming(model, stream, prime, prime_ids, cfg.stop)
+        print_streaming(model, stream, cfg.prime, stream.prime, cfg.stop)
     else:
-        print_samples(model, stream, prime, cfg.num_samples, cfg.seed, args.json, cfg.stop)
-    return 0
+        print_samples(model, stream, cfg.prime, cfg.num_samples, cfg.seed, args.json, cfg.stop)
 
 
 def print_top_probs(tokens, prime: str, as_json: bool) -> None:
@@ -87,7 +91,7 @@ def print_top_probs(tokens, prime: str, as_json: bool) -> None:
 
 def print_verbose(model, stream, temperature: float, seed: int, as_json: bool) -> None:
     """Each token of one sample with the probability it was drawn with: a line each, or JSON lines."""
-    from rnntext.generation import probabilities
+    from rnntext.generation.rules import probabilities
 
     for streams, ids in stream:
         if ids[0] < 0:

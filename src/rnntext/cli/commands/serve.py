@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnntext.cli.flags import add_option_flags, add_renamed, option_values
+from rnntext.cli.flags import add_option_flags, option_values
 from rnntext.serve.limits import Limits
 
 HELP = "a web playground and an HTTP API for trained runs"
@@ -15,7 +15,6 @@ def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     add_option_flags(p, Limits, title="limits")
-    add_renamed(p, "--time-limit", "request_timeout_s", float)
 
 
 def run(args) -> int:

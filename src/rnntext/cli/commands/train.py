@@ -36,6 +36,7 @@ def run(args) -> int:
         return run_torchrun(args.argv, args.nproc, args.output)
     import signal
 
+    options = section_values(args, "data", "model", "train")  # built once, handed to api.train
     received: list[str] = []
 
     def stop(signum, frame):  # SIGTERM (kill, a job scheduler) ends training as Ctrl-C does: with a checkpoint
@@ -52,7 +53,7 @@ def run(args) -> int:
     try:
         with display:
             result = api.train(args.inputs, args.output, resume=args.resume, force=args.force, preset=args.preset,
-                               config=args.config, progress=display, **section_values(args, "data", "model", "train"))
+                               config=args.config, progress=display, **options)
     except KeyboardInterrupt:  # before training started, or during the last save: the last checkpoint stands
         name = received[-1] if received else "SIGINT"
         print(f"rnntext train: stopped by {name} before a checkpoint could be saved; what {args.output} held is "

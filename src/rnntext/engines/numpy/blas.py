@@ -5,7 +5,7 @@ the library or its functions are not found, nothing is set and one count is all 
 Why it matters: a batched evaluation's products are large enough for OpenBLAS to spread over
 every core, and on a machine that is busy with something else each product then waits for its
 slowest thread (160,000 characters, 2x128 LSTM, 64 streams, 2 cores under a load of 6: 55 s
-with 2 threads, 3 s with 1). `evaluate_timed` (rnntext.engines.numpy.runtime) times both.
+with 2 threads, 3 s with 1). `evaluate_timed` (rnntext.engines.numpy.engine) times both.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ import numpy as np
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy.model import loss_and_grads, param_shapes
+from rnntext.engines.numpy.network import loss_and_grads
+from rnntext.model.parameters import param_shapes
 
 HIDDEN_CYCLE = (5, 7, 3)  # layer widths for stacked checks: all different from B, T, D, V
 THRESHOLDS = {"float64": 1e-7, "float32": 1e-1}  # float32 is a smoke test: its differences are mostly round-off

@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from rnntext.engines.state import state_from_tensors, state_tensors
-from rnntext.engines.torch.model import RNNLM, detach_state
+from rnntext.engines.torch.module import RNNLM, detach_state
 
 
 def pick_device(name: str, local_rank: int = 0) -> torch.device:

@@ -79,7 +79,7 @@ def decode_ids(vocab, ids: Iterable[int], drop: Iterable[int] = ()) -> str:
 
 def decode_steps(vocab, steps: Sequence, count: int, drop: Iterable[int] = ()) -> list[str]:
     """The texts of `count` sampled streams from their steps: one (count,) id array per step, -1
-    once a stream has stopped (what rnntext.generation.generate yields). The one place sampled
+    once a stream has stopped (what rnntext.generation.runtime.generate yields). The one place sampled
     ids become text; `drop` holds ids never shown (line mode's start and end tokens)."""
     import numpy as np
 

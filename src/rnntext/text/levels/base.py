@@ -75,7 +75,7 @@ class Level:
     line_joiner = " "  # between a line's tokens and its start and end tokens
     token_name = "token"  # what one token is called: "bits per character", "read 1,000 words"
     unit = "symbol"  # what an unknown piece of input is called in messages
-    unknown_default = "skip"  # what evaluation does with unknowns (rnntext.api.Model.encode)
+    unknown_default = "skip"  # what evaluation does with unknowns (rnntext.trained.Model.encode)
     replacement_hint = "C"  # the example in `--unknown replace:...`
     restart_tokens: tuple[str, ...] = (".",)  # sampling without a prime starts after the first one known
     shows_example = False  # the trainer shows a context / true / predicted next token line
@@ -83,6 +83,12 @@ class Level:
     novelty_n, novelty_unit = 20, "char"  # n-grams rnntext.judge compares: n characters, or n words
     novelty_by_token = False  # novelty compares token ids (whitespace-separated words), not characters
     decoder_class = StreamDecoder
+    # The level's encoder and decoder in JavaScript, for the page `rnntext export web` writes: an
+    # expression giving {encode(vocab, text) -> {ids, unknown}, decode(vocab, ids) -> text}, with
+    # vocab the stored JSON (to_json) plus `spacing` (token_spacing). It may use the page's
+    # helpers RnnText.text.{utf8, byName, lookup} (rnntext/interop/web/levels.js). Empty: the
+    # page refuses the level, as it refuses a cell without its `js_step`.
+    js_codec = ""
 
     def build(self, data_cfg, chunks: Iterable[str]):
         """The vocabulary of the (already line-wrapped) chunks and the number of tokens in them."""

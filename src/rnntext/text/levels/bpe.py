@@ -133,6 +133,70 @@ def token_bytes(token: str) -> bytes:
     except KeyError:
         return token.encode("utf-8")
 
+# The bpe level's encoder and decoder in JavaScript (Level.js_codec): byte-level BPE as the
+# tokenizers package runs it (added tokens first, GPT-2's pre-tokenizing pattern, merges by
+# rank), decoding the bytes back to UTF-8 (U+FFFD for undecodable ones, as errors="replace").
+JS_CODEC = r"""(() => {
+  function byteAlphabet() {  // GPT-2's bytes_to_unicode: byte -> the character the BPE tokens spell it with
+    const direct = [];
+    for (let b = 33; b <= 126; b++) direct.push(b);
+    for (let b = 161; b <= 172; b++) direct.push(b);
+    for (let b = 174; b <= 255; b++) direct.push(b);
+    const chars = new Array(256);
+    let n = 0;
+    for (let b = 0; b < 256; b++) chars[b] = String.fromCharCode(direct.includes(b) ? b : 256 + n++);
+    return chars;
+  }
+
+  function setup(vocab) {
+    if (vocab.bpe) return vocab.bpe;
+    const tk = JSON.parse(vocab.tokenizer), chars = byteAlphabet();
+    const ranks = new Map(tk.model.merges.map((m, r) => [(Array.isArray(m) ? m : m.split(" ")).join(" "), r]));
+    const specials = tk.added_tokens.map((t) => t.content).sort((a, b) => b.length - a.length);
+    const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    return (vocab.bpe = {
+      chars, ranks, byteOf: new Map(chars.map((c, b) => [c, b])),
+      special: specials.length ? new RegExp(`(${specials.map(escape).join("|")})`) : null,
+      pieces: /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu,
+    });
+  }
+
+  function merge(bpe, piece) {  // merge the lowest-ranked pair (leftmost on ties) until none is left
+    const parts = Array.from(piece);
+    for (;;) {
+      let best = -1, bestRank = Infinity;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const rank = bpe.ranks.get(parts[i] + " " + parts[i + 1]);
+        if (rank !== undefined && rank < bestRank) { best = i; bestRank = rank; }
+      }
+      if (best < 0) return parts;
+      parts.splice(best, 2, parts[best] + parts[best + 1]);
+    }
+  }
+
+  function tokens(vocab, text) {
+    const bpe = setup(vocab), out = [];
+    const chunks = bpe.special ? text.split(bpe.special) : [text];
+    chunks.forEach((chunk, i) => {
+      if (i % 2 === 1) { out.push(chunk); return; }  // a special token, as it is
+      for (const piece of chunk.match(bpe.pieces) || []) {
+        const spelled = Array.from(new TextEncoder().encode(piece), (b) => bpe.chars[b]).join("");
+        out.push(...merge(bpe, spelled));
+      }
+    });
+    return out;
+  }
+
+  return {
+    encode: (v, text) => RnnText.text.lookup(v, tokens(v, text)),
+    decode(v, ids) {
+      const bpe = setup(v), bytes = [];
+      for (const i of ids) for (const c of v.tokens[i]) bytes.push(...(bpe.byteOf.has(c) ? [bpe.byteOf.get(c)] : new TextEncoder().encode(c)));
+      return RnnText.text.utf8(bytes);
+    },
+  };
+})()"""
+
 
 class BpeDecoder(BytesDecoder):
     def token_bytes(self, token: str) -> bytes:
@@ -144,6 +208,7 @@ class BpeLevel(Level):
     restart_tokens = (NEWLINE, ".")
     shows_example = True
     decoder_class = BpeDecoder
+    js_codec = JS_CODEC
 
     def build(self, data_cfg, chunks: Iterable[str]):
         chunks = chunks if isinstance(chunks, list) else list(chunks)  # read twice: training, then counting

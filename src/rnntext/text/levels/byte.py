@@ -19,6 +19,10 @@ class ByteLevel(SymbolLevel):
     name = "byte"
     token_name = "byte"
     decoder_class = ByteDecoder
+    js_codec = """{  // each token is the Latin-1 character of its byte
+      encode: (v, text) => RnnText.text.lookup(v, Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b))),
+      decode: (v, ids) => RnnText.text.utf8(ids.map((i) => v.tokens[i].charCodeAt(0))),
+    }"""
 
     def symbols(self, text: str) -> str:
         return text.encode("utf-8").decode("latin-1")

@@ -16,6 +16,7 @@ normalisation step of read.py.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import sys
 import unicodedata
@@ -41,6 +42,50 @@ _NO_SPACE_AFTER = set("¿¡$£€¥")
 # ... and none on either side of these (dashes written closed up, slashes).
 _CLOSED = {"—", "–", "--", "/"}
 _QUOTES = {'"', "'"}  # straight quotes: alternately opening and closing within a line
+
+# The word level's encoder and decoder in JavaScript (Level.js_codec): the "punct" tokenizer's
+# pattern (\p classes for Python's \w and the combining marks) or whitespace for "space", <eos>
+# for line ends when the vocabulary has them, unknown words as <unk>; decoding spaces tokens
+# with the flags token_spacing computes with detokenize, straight quotes alternating.
+JS_CODEC = r"""(() => {
+  const TAGS = @TAGS@, UNK = @UNK@, EOS = @EOS@;
+  const WORD = new RegExp(TAGS.map((t) => t.replace(/[/]/g, "\\/")).join("|")
+    + "|[\\p{L}\\p{N}\\p{M}_]+(?:(?:['’\\-]|(?<=\\p{Nd})[.,:](?=\\p{Nd}))[\\p{L}\\p{N}\\p{M}_]+)*|([.!?\\-])\\1*|\\S", "gu");
+  const split = (v, line) => (v.mode === "space" ? line.split(/\s+/).filter(Boolean) : line.match(WORD) || []);
+
+  function tokens(v, text) {  // tokenize_words
+    if (!v.eos) return split(v, text);
+    const lines = text.split("\n");
+    return lines.flatMap((line, i) => (i < lines.length - 1 ? [...split(v, line), EOS] : split(v, line)));
+  }
+
+  function detokenize(v, ids) {  // detokenize, with each token's spacing from the export
+    let out = "", glue = true, quotes = new Set();
+    for (const id of ids) {
+      const token = v.tokens[id];
+      if (token === EOS) { out += "\n"; glue = true; quotes = new Set(); continue; }
+      let [before, after] = v.spacing[id];
+      if (token === '"' || token === "'") {
+        const opening = !quotes.has(token);
+        if (opening) quotes.add(token); else quotes.delete(token);
+        before = !opening; after = opening;
+      }
+      if (!(glue || before)) out += " ";
+      out += token;
+      glue = after;
+    }
+    return out;
+  }
+
+  return {
+    encode(v, text) {  // unknown words become <unk>, which is what the word level trains on
+      const index = RnnText.text.byName(v), unknown = [];
+      const ids = tokens(v, text).map((t) => (index.has(t) ? index.get(t) : (unknown.push(t), index.get(UNK))));
+      return { ids, unknown };
+    },
+    decode: detokenize,
+  };
+})()""".replace("@TAGS@", json.dumps(TAGS)).replace("@UNK@", json.dumps(UNK)).replace("@EOS@", json.dumps(EOS))
 
 
 def _spacing(token: str) -> tuple[bool, bool]:
@@ -234,6 +279,7 @@ class WordLevel(Level):
     novelty_n, novelty_unit = 5, "word"
     novelty_by_token = True
     decoder_class = WordDecoder
+    js_codec = JS_CODEC
 
     def token_spacing(self, vocab) -> list[list[bool]]:
         # What detokenize does between a token and a plain word on either side; the web page

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from rnntext import cells
+from rnntext.model.parameters import init_params
 
 
 class RecurrentStack(nn.Module):
@@ -158,9 +159,8 @@ def detach_state(state):
 
 @torch.no_grad()
 def initialise(model: RNNLM, cfg) -> None:
-    """Initialise per `cfg.init` with the NumPy engine's rules (their one home), drawn from a
-    seed that torch's generator gives, so torch.manual_seed still decides the weights."""
-    from rnntext.engines.numpy.model import init_params
+    """Initialise per `cfg.init` with the rules of rnntext.model.parameters (their one home), drawn
+    from a seed that torch's generator gives, so torch.manual_seed still decides the weights."""
 
     seed = int(torch.randint(0, (1 << 63) - 1, ()))
     params = init_params(cfg, model.vocab_size, np.random.default_rng(seed), np.float32)

@@ -16,8 +16,9 @@ from rnntext import config as config_mod
 from rnntext.config import Config
 from rnntext.data.atomic import append_line, write_text
 from rnntext.errors import ConfigError
-from rnntext.training.rundir.claim import read_manifest
-from rnntext.training.rundir.layout import CONFIG, METRICS
+from rnntext.model.claim import read_manifest
+from rnntext.model.layout import CONFIG, METRICS
+from rnntext.sampling import SampleConfig
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def sample_defaults(run: Path) -> dict:
         return {}
     try:
         sample = config_mod.read_toml(path).get("sample", {})
-        config_mod.merge(Config(), {"sample": sample})
+        SampleConfig.of(sample)
     except ConfigError:
         log.warning("ignoring the [sample] section of %s: it is not valid", path)
         return {}

@@ -1,6 +1,6 @@
 """Stepping the torch model for generation: the batched path (`sample --engine torch`).
 
-`TorchStreams` has the same face as rnntext.generation.Streams (B, V, primed, logits, prime,
+`TorchStreams` has the same face as rnntext.generation.runtime.Streams (B, V, primed, logits, prime,
 step, generate), so the one generate loop and the one random-number design (rules.py) serve
 both engines: the logits come back to the host as float32 NumPy and the shared `Sampler`
 draws from them, so the same seed gives the same text.
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from rnntext.engines.torch.engine import fast_low_precision_cpu, pick_device
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.torch.module import RNNLM
 from rnntext.errors import ConfigError
 from rnntext.generation.packing import pack
 from rnntext.generation.rules import Rule

@@ -6,9 +6,10 @@ import torch
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.torch.sampling import TorchStreams
+from rnntext.engines.torch.streams import TorchStreams
 from rnntext.errors import ConfigError
-from rnntext.generation import Rule, Runtime
+from rnntext.generation.rules import Rule
+from rnntext.generation.runtime import Runtime
 
 V = 7
 CELLS = cells.names()
@@ -17,7 +18,7 @@ BF16_TOL = 5e-2  # bf16 keeps 8 bits of mantissa: pre-activations carry ~0.4% re
 
 def weights(cfg: ModelConfig, seed: int = 0) -> dict[str, np.ndarray]:
     """PyTorch-named weights of a fresh RNNLM, biases pushed off zero so that a misplaced one shows."""
-    from rnntext.engines.torch.model import RNNLM
+    from rnntext.engines.torch.module import RNNLM
 
     torch.manual_seed(seed)
     model = RNNLM(cfg, V)

@@ -18,12 +18,13 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from rnntext.config import DataConfig, ModelConfig, coerce
+from rnntext.config import DataConfig, ModelConfig
 from rnntext.data.atomic import write_bytes, write_text
-from rnntext.engines.numpy.model import param_shapes  # the parameter schema: the one import path
 from rnntext.errors import ConfigError, RunError
+from rnntext.model.layout import MODEL_JSON, WEIGHTS
+from rnntext.model.parameters import count_parameters, param_shapes
+from rnntext.options import coerce
 from rnntext.text.levels import vocab_from_json
-from rnntext.training.rundir.layout import MODEL_JSON, WEIGHTS
 
 MODEL_FORMAT = "rnntext-model"
 MODEL_FORMAT_VERSION = 1
@@ -50,10 +51,6 @@ def model_json(model_cfg: ModelConfig, vocab, data: dict, training: dict) -> dic
     return {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
             "model": dataclasses.asdict(model_cfg), "vocab": vocab.to_json(), "data": data,
             "training": training}
-
-
-def count_parameters(model_cfg: ModelConfig, vocab_size: int) -> int:
-    return sum(int(np.prod(s)) for s in param_shapes(model_cfg, vocab_size).values())
 
 
 def write_model(run: Path, info: RunInfo, weights: dict[str, np.ndarray], which: str = "latest") -> None:
@@ -104,7 +101,7 @@ def read_info(run: str | Path) -> RunInfo:
         missing = {f.name for f in dataclasses.fields(ModelConfig)} - set(raw["model"])
         if missing:
             raise KeyError(f"model.{sorted(missing)[0]} is missing")
-        model = ModelConfig(**{k: coerce(ModelConfig, k, v) for k, v in raw["model"].items()})
+        model = ModelConfig(**{k: coerce(ModelConfig, k, v, "model") for k, v in raw["model"].items()})
         data = {k: coerce(DataConfig, k, v) if k in DATA_KEYS else v for k, v in dict(raw.get("data", {})).items()}
         training = dict(raw.get("training", {}))
         odd = [k for k in ("iterations", "epoch", "best_val_loss", "elapsed_s", "tokens_seen")

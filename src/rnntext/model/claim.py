@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rnntext.data.atomic import write_text
 from rnntext.errors import RunError
-from rnntext.training.rundir.layout import CHECKPOINTS, MANIFEST, NUMBERED, RUN_FILES, TRAINER, WEIGHT_FILES
+from rnntext.model.layout import CHECKPOINTS, MANIFEST, NUMBERED, RUN_FILES, TRAINER, WEIGHT_FILES
 
 MANIFEST_FORMAT = "rnntext-run"
 _OWN_TMP = re.compile(r"\.(?P<name>[^/]+)\.[A-Za-z0-9_]{8}\.tmp")  # atomic.atomic_path's temporary names

@@ -16,8 +16,8 @@ from safetensors.numpy import save as st_save
 
 from rnntext.data.atomic import write_bytes, write_text
 from rnntext.errors import RunError
-from rnntext.training.rundir.layout import CHECKPOINTS, NUMBERED, TRAINER, TRAINER_JSON, has_checkpoint, numbered
-from rnntext.training.rundir.model import RunInfo, digest, load_safetensors, write_model
+from rnntext.model.layout import CHECKPOINTS, NUMBERED, TRAINER, TRAINER_JSON, has_checkpoint, numbered
+from rnntext.model.saved import RunInfo, digest, load_safetensors, write_model
 
 
 def read_checkpoint(run: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -3,7 +3,7 @@ import torch
 
 from rnntext import cells
 from rnntext.config import ModelConfig
-from rnntext.engines.torch.model import RNNLM
+from rnntext.engines.torch.module import RNNLM
 
 # The cells PyTorch ships as modules: the engine's fused kernels must be exactly these modules.
 TORCH_MODULES = {"lstm": (torch.nn.LSTM, {}), "gru": (torch.nn.GRU, {}),

@@ -1,12 +1,12 @@
-"""Training steps, evaluation sums and loading weights, as the trainer and sampler use them."""
+"""Training steps and evaluation sums, as the trainer uses them."""
 
 import numpy as np
 import pytest
-from safetensors.numpy import save_file
 
 from rnntext.config import ModelConfig
-from rnntext.engines.numpy import evaluate_batch, init_params, load_params, make_optimizer, train_step
-from rnntext.errors import RunError
+from rnntext.engines.numpy.engine import evaluate_batch, train_step
+from rnntext.engines.numpy.optim import make_optimizer
+from rnntext.model.parameters import init_params
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 2
 
@@ -36,16 +36,3 @@ def test_evaluate_batch_counts_only_unmasked_tokens():
     nll, count, correct, _ = evaluate_batch(params, cfg, x, x, mask=mask)
     nll2, count2, _, _ = evaluate_batch(params, cfg, x[:, :2], x[:, :2])
     assert count == 2 and nll == pytest.approx(nll2, rel=1e-12) and 0 <= correct <= 2
-
-
-def test_load_params_drops_a_tied_duplicate_and_names_a_mismatch(tmp_path):
-    cfg = ModelConfig(cell="rnn_tanh", num_layers=2, hidden_size=(6,), embed_size=6, tie_weights=True)
-    params = init_params(cfg, 9, np.random.default_rng(2), np.float32)
-    save_file({**params, "output.weight": params["embedding.weight"]}, tmp_path / "model.safetensors")
-    loaded = load_params(tmp_path / "model.safetensors", cfg, 9, np.float64)
-    assert sorted(loaded) == sorted(params) and loaded["rnn.weight_hh_l1"].dtype == np.float64
-    np.testing.assert_array_equal(loaded["output.bias"], params["output.bias"])
-    with pytest.raises(RunError, match="embedding.weight has shape"):
-        load_params(tmp_path / "model.safetensors", cfg, 10)
-    with pytest.raises(RunError, match="does not exist"):
-        load_params(tmp_path / "nothing.safetensors", cfg, 9)
