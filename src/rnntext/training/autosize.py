@@ -38,6 +38,8 @@ HEAVY_RATIO = 3.0  # from this many recurrent parameters per token, the heavy re
 LIGHT_EPOCHS, HEAVY_EPOCHS = 5.0, 10.0  # passes over the training split each kind needs
 DEFAULT_MAX = AUTO_UNRESOLVED  # without a time limit: the 2x256 a run got before auto sizes
 PROBE_SHARE = 0.05  # the probe stops trying larger sizes once it has used this share of the limit
+PROBE_STEPS = 12  # timed steps per size and thread count at most
+clock = time.perf_counter  # the probe's clock (a test gives step times)
 
 
 def regularisation(params_per_token: float, epochs: float | None) -> tuple[float, float]:
@@ -72,9 +74,14 @@ def _recurrent_count(model_cfg, vocab_size: int) -> int:
     return int(sum(np.prod(shape) for name, shape in shapes.items() if name.startswith("rnn.")))
 
 
-def probe_speed(cfg: Config, vocab_size: int, hidden: int, budget_s: float = 1.0) -> float:
-    """Training tokens per second of cfg's model at size `hidden`: one warm-up step, then real
-    steps (random tokens, the run's batch shape and engine) for about `budget_s` seconds."""
+def probe_speed(cfg: Config, vocab_size: int, hidden: int, budget_s: float = 1.0) -> dict[int, float]:
+    """Training tokens per second of cfg's model at size `hidden` at each thread count the
+    trainer may train with (rnntext.training.threads.candidates): real steps (random tokens, the
+    run's batch shape, engine and precision), one untimed after each switch, then the median of
+    the timed ones, so that one step slowed by another process does not decide. On a machine
+    where another process holds a core, all threads can be several times slower than one, and
+    training will run with the fastest count: so the size is decided at that count's speed."""
+    from rnntext.training.threads import candidates, set_threads
     from rnntext.training.trainer import make_engine
 
     probe = replace(cfg, model=replace(cfg.model, hidden_size=(hidden,)))
@@ -83,16 +90,27 @@ def probe_speed(cfg: Config, vocab_size: int, hidden: int, budget_s: float = 1.0
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, vocab_size, (2, B, T))
     cond = np.zeros((B, T), np.int64) if cfg.model.labels else None
-    engine.train_step(x, y, 1e-9, None, cond)
-    steps, start = 0, time.perf_counter()
-    while steps < 2 or (steps < 20 and time.perf_counter() - start < budget_s):
-        engine.train_step(x, y, 1e-9, None, cond)
-        steps += 1
-    return steps * B * T / (time.perf_counter() - start)
+    counts = sorted(candidates(engine, cfg.train.threads)) or [0]  # 0: leave torch's count as it is
+    speeds: dict[int, float] = {}
+    for n in counts:  # fewest first: on a busy machine the fast one, which the others must beat
+        if n:
+            set_threads(n)
+        times, spent = [], clock()
+        engine.train_step(x, y, 1e-9, None, cond)  # after a switch (or the first) the kernels warm up
+        while len(times) < 2 or (len(times) < PROBE_STEPS and clock() - spent < budget_s / len(counts)):
+            if speeds and times and B * T / times[-1] < 0.5 * max(speeds.values()):
+                break  # twice as slow as a count already timed: it cannot win, and a crawl is costly
+            began = clock()
+            engine.train_step(x, y, 1e-9, None, cond)
+            times.append(clock() - began)
+        speeds[n] = B * T / float(np.median(times))
+    return speeds
 
 
-def choose_hidden_size(cfg: Config, vocab_size: int, train_tokens: int) -> tuple[int, dict]:
-    """The auto size for this run, and a record of why (for the log and the run's info)."""
+def choose_hidden_size(cfg: Config, vocab_size: int, train_tokens: int, budget=None,
+                       val_tokens: int = 0) -> tuple[int, dict]:
+    """The auto size for this run, and a record of why (for the log and the run's info).
+    `budget`: the run's time budget (rnntext.training.budget), when it has a time limit."""
     m, limit = cfg.model, cfg.train.time_limit
     if m.tie_weights:
         return m.embed_size, {"rule": "tie_weights: the embedding size"}
@@ -101,32 +119,54 @@ def choose_hidden_size(cfg: Config, vocab_size: int, train_tokens: int) -> tuple
     if not limit:
         chosen = max([h for h in candidates if h <= DEFAULT_MAX] or [LADDER[0]])
         return chosen, {"rule": "data", "train_tokens": train_tokens}
+    # what training will have: the budget left once the probe has had its share
+    seconds = (budget.remaining() if budget is not None else limit) - PROBE_SHARE * limit
     # speed falls and the epochs needed rise with the size: bisect for the largest that passes
-    best, lo, hi, speeds, start = 0, 0, len(candidates) - 1, {}, time.perf_counter()
-    while lo <= hi and (not speeds or time.perf_counter() - start < PROBE_SHARE * limit):
+    best, lo, hi, speeds, threads, start = 0, 0, len(candidates) - 1, {}, {}, clock()
+    while lo <= hi and (not speeds or clock() - start < PROBE_SHARE * limit):
         mid = (lo + hi) // 2
         h = candidates[mid]
-        speeds[h] = round(probe_speed(cfg, vocab_size, h, budget_s=min(1.0, 0.01 * limit)))
-        if speeds[h] * limit >= epochs_needed(ratio[h]) * train_tokens:
+        by_threads = probe_speed(cfg, vocab_size, h, budget_s=min(1.0, 0.01 * limit))
+        threads[h] = max(by_threads, key=by_threads.get)
+        speeds[h] = round(by_threads[threads[h]])
+        if passes(cfg, speeds[h], seconds, train_tokens, val_tokens) >= epochs_needed(ratio[h]):
             best, lo = mid, mid + 1
         else:
             hi = mid - 1
-    return candidates[best], {"rule": "data and time", "train_tokens": train_tokens, "tokens_per_s": speeds,
-                              "probe_s": round(time.perf_counter() - start, 2)}
+    why = {"rule": "data and time", "train_tokens": train_tokens, "tokens_per_s": speeds,
+           "probe_s": round(clock() - start, 2)}
+    if any(threads.values()):
+        why["probe_threads"] = threads
+    return candidates[best], why
 
 
-def expected_epochs(cfg: Config, train_tokens: int, tokens_per_s: float | None) -> float | None:
-    """How often the run will pass over its training split, where its stopping rules say."""
+def passes(cfg: Config, tokens_per_s: float, seconds: float, train_tokens: int, val_tokens: int = 0) -> float:
+    """How often training at `tokens_per_s` for `seconds` passes over its training split, the
+    validations' share of the time taken out (each scores its tokens at about twice the training
+    speed, every eval_every iterations)."""
+    t = cfg.train
+    scored = min(val_tokens, t.eval_tokens or val_tokens)
+    per_validation = t.eval_every * t.batch_size * t.seq_len if t.eval_every and not t.eval_every_epochs else 0
+    overhead = scored / (2 * per_validation) if per_validation else 0.0
+    return tokens_per_s * max(seconds, 0.0) / (1 + overhead) / train_tokens
+
+
+def expected_epochs(cfg: Config, train_tokens: int, tokens_per_s: float | None, seconds: float | None = None,
+                    val_tokens: int = 0) -> float | None:
+    """How often the run will pass over its training split, where its stopping rules say;
+    `seconds`: the training time the budget leaves (the whole limit when not given)."""
     t = cfg.train
     bounds = [t.epochs] if t.epochs else []
     if t.max_iters:
         bounds.append(t.max_iters * t.batch_size * t.seq_len / train_tokens)
     if t.time_limit and tokens_per_s:
-        bounds.append(tokens_per_s * t.time_limit / train_tokens)
+        bounds.append(passes(cfg, tokens_per_s, t.time_limit if seconds is None else seconds, train_tokens,
+                             val_tokens))
     return min(bounds) if bounds else None
 
 
-def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None) -> tuple[Config, dict | None]:
+def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None, budget=None,
+            val_tokens: int = 0) -> tuple[Config, dict | None]:
     """cfg with its auto values (hidden size, dropout, weight drop) replaced by the chosen ones
     (unchanged otherwise), and a record of the choice."""
     from rnntext.training import distributed
@@ -134,14 +174,15 @@ def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None) -> tupl
     m, why = cfg.model, {}
     world = world or distributed.SINGLE
     if m.hidden_size == (0,):
-        chosen, why = choose_hidden_size(cfg, vocab_size, train_tokens) if world.main else (0, {})
+        chosen, why = choose_hidden_size(cfg, vocab_size, train_tokens, budget, val_tokens) if world.main else (0, {})
         chosen = distributed.broadcast_int(world, chosen)  # every rank builds the same model
         m = replace(m, hidden_size=(chosen,))
         why = {"hidden_size": chosen, **why}
     if AUTO in (m.dropout, m.weight_drop):
         ratio = _recurrent_count(m, vocab_size) / train_tokens
         speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0]) if why else None
-        epochs = expected_epochs(cfg, train_tokens, speed)
+        seconds = budget.remaining() if budget is not None and budget.limited else None
+        epochs = expected_epochs(cfg, train_tokens, speed, seconds, val_tokens)
         dropout, weight_drop = regularisation(ratio, epochs)
         m = replace(m, dropout=dropout if m.dropout == AUTO else m.dropout,
                     weight_drop=weight_drop if m.weight_drop == AUTO else m.weight_drop)
