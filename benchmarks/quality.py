@@ -127,9 +127,9 @@ def row_on_class(label: str, argv: list[str]) -> None:
     if not tool.exists():
         print(f"row {label}: {tool} is absent (it lives beside the project); skipped", file=sys.stderr)
         return
-    rest = [a for a in argv if not a.startswith("--rows")]
+    rest = [a for i, a in enumerate(argv) if not a.startswith("--rows") and (i == 0 or argv[i - 1] != "--rows")]
     out = subprocess.run([*CLASSES[label], sys.executable, __file__, *rest, "--rows=default"], check=True,
-                         capture_output=True, text=True).stdout
+                         stdout=subprocess.PIPE, text=True).stdout
     for line in out.splitlines():
         if line.startswith("{"):
             print(json.dumps({**json.loads(line), "row": label}), flush=True)

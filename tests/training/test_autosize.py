@@ -43,9 +43,9 @@ def _speeds(monkeypatch, tokens_per_s):
     return probed
 
 
-def _limited(seconds: float) -> Config:
+def _limited(seconds: float, batch_size: int = 32) -> Config:
     cfg = Config()
-    return replace(cfg, train=replace(cfg.train, time_limit=seconds))
+    return replace(cfg, train=replace(cfg.train, time_limit=seconds, batch_size=batch_size))
 
 
 def test_with_a_time_limit_the_largest_size_that_gets_the_epochs_it_needs(monkeypatch):
@@ -207,7 +207,7 @@ def _contended(monkeypatch, step_s):
 
 
 def test_the_probe_times_every_thread_count_and_a_slow_step_does_not_decide(monkeypatch):
-    cfg = Config()  # batch 32 x 50: 1,600 tokens a step
+    cfg = _limited(600.0)  # batch 32 x 50: 1,600 tokens a step
     counts = _contended(monkeypatch, {2: 0.5, 1: 0.016})  # 2 threads beside a busy core: 31 times slower
     speeds = autosize.probe_speed(cfg, 65, 64, budget_s=1.0)
     assert counts[1:] == [1, 2]  # one thread first (on a busy machine the fast one), then all the cores
@@ -239,3 +239,55 @@ def test_validation_takes_its_share_of_the_time_in_the_passes_predicted():
     assert autosize.passes(cfg, 10_000, 100.0, 1_000_000) == pytest.approx(1.0)
     assert autosize.passes(cfg, 10_000, 100.0, 1_000_000, val_tokens=80_000) == pytest.approx(1 / 1.05)
     assert autosize.passes(cfg, 10_000, 100.0, 1_000_000, val_tokens=10**7) == pytest.approx(1 / 1.125)
+
+
+# Tokens per second the probe measured on the project's AMD EPYC (batch x 50 steps, dropout and
+# weight drop on): two cores with AVX-512 bf16, and the same as one AVX2 core in float32
+# (../shared/tools/as-avx2 --one-core); 64 and 1024 extrapolated.
+NATIVE = {32: {64: 300_000, 128: 120_000, 256: 37_000, 384: 23_700, 512: 18_200, 768: 8_800, 1024: 5_000},
+          64: {64: 420_000, 128: 170_000, 256: 59_300, 384: 34_600, 512: 21_900, 768: 11_100, 1024: 6_500}}
+ONE_AVX2_CORE = {32: {64: 120_000, 128: 48_700, 256: 17_800, 384: 8_200, 512: 4_800, 768: 2_100, 1024: 1_200},
+                 64: {64: 130_000, 128: 57_800, 256: 16_000, 384: 8_000, 512: 5_000, 768: 2_200, 1024: 1_300}}
+
+
+def _by_batch(monkeypatch, table):
+    probed = []
+
+    def fake_speed(cfg, vocab_size, hidden, budget_s=1.0):
+        probed.append((cfg.train.batch_size, hidden))
+        return {1: table[cfg.train.batch_size][hidden]}
+
+    monkeypatch.setattr(autosize, "probe_speed", fake_speed)
+    return probed
+
+
+@pytest.mark.parametrize("table, expected", [(NATIVE, (64, 512, 0.25, 0.2)), (ONE_AVX2_CORE, (32, 256, 0.1, 0.0))])
+def test_a_faster_machine_buys_a_larger_batch_and_with_it_a_larger_model(monkeypatch, table, expected):
+    # tinyshakespeare's 1M training characters in 600 s (benchmarks/quality.py char): two cores
+    # with native bf16 get 1.6 times the tokens at batch 64 (at 2x256, the middle size the data
+    # allows), so 2x512 passes over the data the 10 times its heavy regularisation needs; one
+    # AVX2 core gets fewer tokens at 64, keeps 32, and affords 2x256
+    probed = _by_batch(monkeypatch, table)
+    cfg, why = autosize.resolve(_limited(600.0, batch_size=0), 65, 1_000_000)
+    got = (cfg.train.batch_size, cfg.model.hidden_sizes[0], cfg.model.dropout, cfg.model.weight_drop)
+    assert got == expected
+    assert why["batch_probed_at"] == 256 and probed[:2] == [(32, 256), (64, 256)]
+    assert {b for b, _ in probed[2:]} == {expected[0]}  # the sizes are probed at the chosen batch
+
+
+def test_the_batch_stays_small_without_a_time_limit_or_without_the_data_for_it(monkeypatch):
+    probed = _by_batch(monkeypatch, NATIVE)
+    unlimited = replace(Config(), train=replace(Config().train, batch_size=0))
+    assert autosize.choose_batch(unlimited, 65, 1_000_000) == (32, {})
+    # 64 streams of 50 steps need 100 windows an epoch: 320,000 training tokens
+    assert autosize.choose_batch(_limited(600.0, batch_size=0), 65, 300_000) == (32, {})
+    assert probed == []
+    assert autosize.choose_batch(_limited(600.0, batch_size=0), 65, 330_000)[0] == 64
+
+
+def test_a_batch_that_does_not_pay_enough_is_not_taken(monkeypatch):
+    table = {32: {256: 20_000}, 64: {256: 24_000}}  # 1.2 times the tokens: half the steps for 20% more text
+    _by_batch(monkeypatch, table)
+    given = replace(_limited(600.0, batch_size=0), model=ModelConfig(hidden_size=(256,)))
+    assert autosize.choose_batch(given, 65, 1_000_000) == (32, {"batch_size": 32, "batch_probed_at": 256,
+                                                              "batch_tokens_per_s": {32: 20_000, 64: 24_000}})

@@ -11,6 +11,15 @@ passes both tests:
    heavily regularised one (dropout and weight drop slow learning down) needs HEAVY_EPOCHS.
    On a slow machine the same rule picks a smaller model than on a fast one.
 
+`batch_size = 0` (auto) is decided first, with a time limit: BATCHES[0] streams, doubled while
+the probe measures at least BATCH_GAIN times the tokens per second at the doubled batch (at the
+middle size the data allows, on the fastest thread count) and the training split still fills
+MIN_BATCHES windows an epoch. Where wide vector units or native bf16 turn a larger batch into
+proportionally more tokens (two cores with AVX-512 bf16: 1.6 times at batch 64), the run sees
+more text in its time and so affords a larger model; on one AVX2 core a larger batch gives no
+more tokens and only halves the optimizer's steps (measured worse). Without a time limit the
+batch is BATCHES[0].
+
 `dropout = -1` and `weight_drop = -1` (auto) then follow from the chosen size's recurrent
 parameters per training token (regularisation): the larger the model against its data, the
 more it must be kept from memorising; a run that passes over its data fewer than twice gets
@@ -28,7 +37,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rnntext.config import AUTO, AUTO_UNRESOLVED, Config
+from rnntext.config import AUTO, AUTO_BATCH, AUTO_UNRESOLVED, Config
 
 log = logging.getLogger("rnntext")
 
@@ -39,6 +48,9 @@ LIGHT_EPOCHS, HEAVY_EPOCHS = 5.0, 10.0  # passes over the training split each ki
 DEFAULT_MAX = AUTO_UNRESOLVED  # without a time limit: the 2x256 a run got before auto sizes
 PROBE_SHARE = 0.05  # the probe stops trying larger sizes once it has used this share of the limit
 PROBE_STEPS = 12  # timed steps per size and thread count at most
+BATCHES = (AUTO_BATCH, 64)  # the auto batch's candidates, smallest first
+BATCH_GAIN = 1.25  # a batch twice as large must give this many times the tokens per second
+MIN_BATCHES = 100  # windows an epoch the training split must fill at a batch
 clock = time.perf_counter  # the probe's clock (a test gives step times)
 
 
@@ -107,6 +119,34 @@ def probe_speed(cfg: Config, vocab_size: int, hidden: int, budget_s: float = 1.0
     return speeds
 
 
+def choose_batch(cfg: Config, vocab_size: int, train_tokens: int) -> tuple[int, dict]:
+    """The auto batch size for this run and its record: BATCHES[0], doubled while the probe
+    says it pays (see the module's text); speeds at the size the data allows in the middle."""
+    t, first = cfg.train, BATCHES[0]
+    if not t.time_limit:
+        return first, {}
+    hidden = cfg.model.hidden_sizes[0] if cfg.model.hidden_size != (0,) else middle_size(cfg, vocab_size, train_tokens)
+    fits = [b for b in BATCHES if train_tokens // (b * t.seq_len) >= MIN_BATCHES]
+    if len(fits) < 2:
+        return first, {}
+    speeds, chosen = {}, first
+    for batch in fits:
+        probe = replace(cfg, train=replace(t, batch_size=batch))
+        speeds[batch] = round(max(probe_speed(probe, vocab_size, hidden, budget_s=min(1.0, 0.01 * t.time_limit))
+                                  .values()))
+        if batch != first:
+            if speeds[batch] < BATCH_GAIN * speeds[chosen]:
+                break
+            chosen = batch
+    return chosen, {"batch_size": chosen, "batch_tokens_per_s": speeds, "batch_probed_at": hidden}
+
+
+def middle_size(cfg: Config, vocab_size: int, train_tokens: int) -> int:
+    """The size the auto size's bisection probes first: the middle one the data allows."""
+    allowed = [h for h in LADDER if recurrent_parameters(cfg, vocab_size, h) / train_tokens <= DATA_RATIO]
+    return allowed[(len(allowed) - 1) // 2] if allowed else LADDER[0]
+
+
 def choose_hidden_size(cfg: Config, vocab_size: int, train_tokens: int, budget=None,
                        val_tokens: int = 0) -> tuple[int, dict]:
     """The auto size for this run, and a record of why (for the log and the run's info).
@@ -167,20 +207,27 @@ def expected_epochs(cfg: Config, train_tokens: int, tokens_per_s: float | None, 
 
 def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None, budget=None,
             val_tokens: int = 0) -> tuple[Config, dict | None]:
-    """cfg with its auto values (hidden size, dropout, weight drop) replaced by the chosen ones
-    (unchanged otherwise), and a record of the choice."""
+    """cfg with its auto values (batch, hidden size, dropout, weight drop) replaced by the
+    chosen ones (unchanged otherwise), and a record of the choice."""
     from rnntext.training import distributed
 
     m, why = cfg.model, {}
     world = world or distributed.SINGLE
+    if cfg.train.batch_size == 0:
+        batch, why = choose_batch(cfg, vocab_size, train_tokens) if world.main else (0, {})
+        batch = distributed.broadcast_int(world, batch)
+        cfg = replace(cfg, train=replace(cfg.train, batch_size=batch))
     if m.hidden_size == (0,):
-        chosen, why = choose_hidden_size(cfg, vocab_size, train_tokens, budget, val_tokens) if world.main else (0, {})
+        chosen, size_why = choose_hidden_size(cfg, vocab_size, train_tokens, budget, val_tokens) if world.main \
+            else (0, {})
         chosen = distributed.broadcast_int(world, chosen)  # every rank builds the same model
         m = replace(m, hidden_size=(chosen,))
-        why = {"hidden_size": chosen, **why}
+        why = {"hidden_size": chosen, **size_why, **why}
     if AUTO in (m.dropout, m.weight_drop):
         ratio = _recurrent_count(m, vocab_size) / train_tokens
-        speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0]) if why else None
+        speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0])
+        if speed is None and why.get("batch_probed_at") == m.hidden_sizes[0]:  # a given size: the batch probe's
+            speed = why["batch_tokens_per_s"][cfg.train.batch_size]
         seconds = budget.remaining() if budget is not None and budget.limited else None
         epochs = expected_epochs(cfg, train_tokens, speed, seconds, val_tokens)
         dropout, weight_drop = regularisation(ratio, epochs)

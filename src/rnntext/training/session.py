@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntext.config import Config
+from rnntext.config import AUTO_BATCH, Config
 from rnntext.data.dataset import open_dataset, prepare_dataset
 from rnntext.text.read import resolve_sources
 from rnntext.training import autosize, distributed, finetune, lifecycle, plan, rundir, stopping
@@ -81,7 +81,7 @@ def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world,
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
     training = {"dataset": str(data_path.resolve())}
     if new:  # the stop and an auto hidden size are chosen once, from the data and the time limit
-        check_batches(cfg, dataset, world)  # what the data alone decides, before the size probe
+        check_batches(cfg, dataset, world)  # what the data alone decides, before the probes
         cfg, default_stop = stopping.default_stopping(cfg, dataset.size("val") > 1)
         cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world, budget, dataset.size("val"))
         training["recipe"] = plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), why, default_stop)
@@ -105,6 +105,8 @@ def resumed_recipe(cfg: Config, dataset, recorded: dict, budget: Budget) -> dict
 def check_batches(cfg: Config, dataset, world) -> None:
     """The batch layouts of the splits: too few tokens for the batch and window is a DatasetError
     now, in a moment, not after the auto size's probe has spent seconds of the time limit."""
+    if not cfg.train.batch_size:  # auto: its smallest choice must fit
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=AUTO_BATCH))
     make_batches(cfg, dataset, "train", dataset.vocab, world)
     if dataset.size("val") > 1:
         make_batches(cfg, dataset, "val", dataset.vocab)
