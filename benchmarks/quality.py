@@ -1,7 +1,10 @@
 """Model quality at equal time; one JSON line per row, each with the machine it ran on.
 
   char:     tinyshakespeare split 90/5/5 (contiguous), train --time-limit s, loss on the test block.
-            Rows (--rows): default, the plain default recipe; reference, a plain PyTorch loop
+            Rows (--rows): default, the plain default recipe; busy, the same beside a busy loop
+            pinned to one core for the whole row (../shared/tools/busy-core: a laptop with a
+            browser open); slow, the same on the slow speed class (../shared/tools/as-avx2
+            --one-core: AVX2 kernels, one core, float32); reference, a plain PyTorch loop
             written here (2x256 LSTM, embedding 64, dropout 0.2, AdamW 2e-3, batch 64, T 100,
             clip 5, constant rate, PyTorch's own initialisation, float32) given the same seconds
             on the same split and scored the same way
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +36,11 @@ from rnntext import hardware
 from rnntext.config import SECTIONS, coerce, key_section
 
 CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
+TOOLS = CORPORA.parent / "tools"
+CLASSES = {  # rows that run this script again under another machine class, and how
+    "busy": [str(TOOLS / "busy-core")],
+    "slow": [str(TOOLS / "as-avx2"), "--one-core", "env", "RNNTEXT_CPU_FEATURES=avx2"],
+}
 
 RECIPES = {
     "char": dict(val_frac=0.05, test_frac=0.05),
@@ -71,9 +80,21 @@ def train_and_measure(case: str, text: Path, time_limit: float, options: dict, t
                 "test_unknown": scores["unknown"], "best_val_loss": round(result.best_val_loss, 4),
                 "iterations": result.iterations, "epochs": round(result.epoch, 2),
                 "parameters": model.summary()["total_parameters"],
-                "hidden_size": list(model.info.model.hidden_sizes),
+                "hidden_size": list(model.info.model.hidden_sizes), **chosen(model),
                 "split_tokens": sizes, "wall_s": round(time.time() - start, 1),
                 "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}}
+
+
+def chosen(model) -> dict:
+    """What the recipe chose and why, from the run's record: the passes the plan predicted, the
+    probe's speeds and thread counts, the regularisation, the thread counts the trainer timed,
+    and what it said when the speed was off the plan."""
+    summary = model.summary()
+    recipe = summary.get("recipe") or {}
+    return {"plan_epochs": recipe.get("expected_epochs"), "probe_tokens_per_s": recipe.get("tokens_per_s"),
+            "probe_threads": recipe.get("probe_threads"), "dropout": model.info.model.dropout,
+            "weight_drop": model.info.model.weight_drop, "batch_size": recipe.get("train", {}).get("batch_size"),
+            "threads": summary.get("threads"), "paces": recipe.get("paces")}
 
 
 def reference_char(text: Path, seconds: float) -> dict:
@@ -97,17 +118,38 @@ def reference_char(text: Path, seconds: float) -> dict:
             "recipe": "2x256 LSTM, embed 64, dropout 0.2, AdamW 2e-3, B 64, T 100, clip 5, constant, float32"}
 
 
+def row_on_class(label: str, argv: list[str]) -> None:
+    """Run the default row of this command again under machine class `label` (a busy core, the
+    slow class), relaying its JSON line with the row's name."""
+    import subprocess
+
+    tool = Path(CLASSES[label][0])
+    if not tool.exists():
+        print(f"row {label}: {tool} is absent (it lives beside the project); skipped", file=sys.stderr)
+        return
+    rest = [a for i, a in enumerate(argv) if not a.startswith("--rows") and (i == 0 or argv[i - 1] != "--rows")]
+    out = subprocess.run([*CLASSES[label], sys.executable, __file__, *rest, "--rows=default"], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("{"):
+            print(json.dumps({**json.loads(line), "row": label}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=("char", "word", "adaptive"))
     parser.add_argument("--time-limit", type=float, default=600)
-    parser.add_argument("--rows", default=None, help="char: default,reference; adaptive: default,2x128,2x256,2x512")
+    parser.add_argument("--rows", default=None,
+                        help="char: default,busy,slow,reference; adaptive: default,2x128,2x256,2x512")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     options = overrides(args.overrides)
     machine = hardware.describe()
     if args.case == "char":
         for label in (args.rows or "default,reference").split(","):
+            if label in CLASSES:
+                row_on_class(label, sys.argv[1:])
+                continue
             if label == "reference":
                 row = reference_char(CORPORA / "tinyshakespeare.txt", args.time_limit)
             else:

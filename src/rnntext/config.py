@@ -29,6 +29,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("auto", "constant", "step", "exp", "inv", "plateau", "cosine")
 AUTO_UNRESOLVED = 256  # what an auto hidden size reads as before a training run chooses it
 AUTO = -1.0  # dropout and weight_drop: chosen by the training run (rnntext.training.autosize)
+AUTO_BATCH = 32  # the auto batch's smallest choice, and what it reads as before a training run chooses it
 AUTO_DROPOUT_UNRESOLVED = (0.1, 0.0)  # what auto dropout and weight_drop read as before a run chooses them
 # A run trained --init-from another takes these from it: the model options that shape the
 # parameters, and the data options that decide what the tokens are (rnntext.training.finetune).
@@ -150,7 +151,8 @@ class TrainConfig:
     stride: int = opt(0, "windows batching: slide windows by this many tokens (Keras: 1); 0 draws random positions")
     loss_on: str = opt("all", "train on every position, or on the last one only (n tokens in, the next one out)",
                        ("all", "last"))
-    batch_size: int = opt(32, "parallel streams per batch")
+    batch_size: int = opt(0, "parallel streams per batch (0: auto: 32, or 64 where the machine turns a batch twice "
+                             "as large into at least 1.25 times the tokens per second, with --time-limit)")
     optimizer: str = opt("adamw", "optimizer", OPTIMIZERS)
     lr: float = opt(3e-3, "base learning rate")
     momentum: float = opt(0.0, "sgd momentum, or rmsprop momentum")
@@ -160,17 +162,17 @@ class TrainConfig:
     alpha: float = opt(0.99, "RMSProp smoothing constant")
     eps: float = opt(1e-8, "optimizer epsilon")
     weight_decay: float = opt(0.0, "weight decay (decoupled for adamw, L2 for the others)")
-    lr_schedule: str = opt("auto", "learning-rate schedule; auto: a cosine fitted to --time-limit when one is given, "
-                           "constant otherwise", SCHEDULES)
+    lr_schedule: str = opt("auto", "learning-rate schedule; auto: a cosine over the --time-limit budget when one is "
+                           "given (it reaches its floor at the deadline), constant otherwise", SCHEDULES)
     lr_gamma: float = opt(0.1, "step: factor every lr_step epochs; exp: factor per epoch; inv: gamma; plateau: factor")
     lr_step: int = opt(10, "step schedule: epochs between decays")
     lr_decay_start: int = opt(0, "exp schedule: first epoch that decays")
     lr_power: float = opt(0.75, "inv schedule: lr * (1 + gamma * iter) ^ -power")
     lr_patience: int = opt(0, "plateau schedule: validations without improvement before decaying")
     warmup_iters: int = opt(0, "linear warm-up iterations (cosine schedule, or any schedule)")
-    cosine_iters: int = opt(0, "cosine schedule: iterations from peak to lr_min; 0 fits it once to --time-limit from "
-                            "the speed of the first iterations, then records it in config.toml (never to "
-                            "--max-iters: a stopped and resumed run must follow the same schedule)")
+    cosine_iters: int = opt(0, "cosine schedule: iterations from peak to lr_min; 0 follows the --time-limit budget "
+                            "(the share of the training time spent), never --max-iters: a stopped and resumed run "
+                            "must follow the same schedule")
     lr_min: float = opt(0.0, "cosine schedule: final learning rate")
     clip_norm: float = opt(5.0, "clip gradients to this global L2 norm (0: off)")
     ar: float = opt(0.0, "activation regularisation: alpha * mean(h^2) of the last layer's dropped output (AWD-LSTM)")
@@ -196,14 +198,14 @@ class TrainConfig:
     init_weights: str = opt("latest", "with init_from: that run's latest or best weights", ("latest", "best"))
     device: str = device_option()
     precision: str = precision_option()
-    threads: int = opt(0, "CPU threads (0: PyTorch's default)")
+    threads: int = opt(0, "CPU threads (0: the fastest count, timed by the size probe and while training)")
     quiet: bool = opt(False, "no progress bar or log lines")
     tensorboard: bool = opt(False, "also log to RUN/tensorboard (needs the tensorboard package)")
 
     def __post_init__(self):
         options.check_fields(self)
-        for key in ("seq_len", "batch_size"):
-            _check(1 <= getattr(self, key) <= 1 << 20, key, "must be between 1 and 1048576")
+        _check(1 <= self.seq_len <= 1 << 20, "seq_len", "must be between 1 and 1048576")
+        _check(0 <= self.batch_size <= 1 << 20, "batch_size", "must be between 1 and 1048576 (or 0: auto)")
         _check(self.lr > 0 and math.isfinite(self.lr), "lr", "must be a positive number")
         for key in ("weight_decay", "clip_norm", "clip_value", "max_iters", "epochs", "time_limit",
                     "momentum", "warmup_iters", "lr_min", "keep_last", "early_stop", "eval_tokens", "eval_every_epochs",
@@ -214,7 +216,7 @@ class TrainConfig:
         _check(self.stride >= 0, "stride", "must be 0 or more")
         _check(self.batching == "windows" or not self.stride, "stride", "applies to --batching windows only")
         _check(self.lr_step >= 1, "lr_step", "must be 1 or more")
-        _check(self.cosine_iters >= 0, "cosine_iters", "must be 0 (fit to the run's length) or more")
+        _check(self.cosine_iters >= 0, "cosine_iters", "must be 0 (follow the time limit) or more")
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "beta1 and beta2 must be in [0, 1)")
         _check(all(t >= 0 for t in self.sample_temperatures), "sample_temperatures", "must be 0 or more")
         _check(self.lr_gamma > 0, "lr_gamma", "must be positive")

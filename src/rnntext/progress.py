@@ -12,6 +12,8 @@ The trainer reports events (dicts; "kind" names each) to one callable, `progress
   val      after each validation: iter, val_loss, val_accuracy, val_bpc or val_perplexity, best
   example  word level, after a validation: context, true, predicted
   sample   after a validation: temperature, text, iter
+  pace     when training runs more than 1.5 times faster or slower than the plan assumed:
+           tokens_per_s, planned_tokens_per_s, expected_epochs, planned_epochs
   end      result (the TrainResult)
 
 The display shows them three ways: a rich progress bar on a terminal; in a notebook (an
@@ -103,6 +105,10 @@ class TrainDisplay:
             self._line(f"{event['context']} -> [{event['true']}] predicted [{event['predicted']}]")
         elif kind == "sample":
             self._line(f"--- sample at temperature {event['temperature']} ---\n{event['text']}\n---")
+        elif kind == "pace":
+            from rnntext.training.plan import pace_words
+
+            self._line(pace_words(event))
         elif kind == "end":
             self.close()
 

@@ -78,7 +78,7 @@ def test_a_folder_of_binary_files_says_so(tmp_path):
 
 def test_too_few_tokens_for_the_batch_is_refused_before_the_size_probe(tmp_path, monkeypatch):
     probed = []
-    monkeypatch.setattr(autosize, "probe_speed", lambda *a, **k: probed.append(a) or 1e6)
+    monkeypatch.setattr(autosize, "probe_speed", lambda *a, **k: probed.append(a) or {1: 1e6})
     small = tmp_path / "small.txt"
     small.write_text("a little text, not enough for 32 streams of 50 steps\n" * 10)
     with pytest.raises(DatasetError, match="too few for batch_size 32 x seq_len 50"):

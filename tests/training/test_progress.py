@@ -63,7 +63,7 @@ def test_the_progress_callback_gets_every_event_in_order(tmp_path, corpus):
 
 def test_the_plan_gives_the_auto_choices_and_the_probe_speed_and_info_repeats_it(tmp_path, corpus, capsys,
                                                                                  monkeypatch):
-    monkeypatch.setattr(autosize, "probe_speed", lambda cfg, vocab_size, hidden, budget_s=1.0: 12_345.0)
+    monkeypatch.setattr(autosize, "probe_speed", lambda cfg, vocab_size, hidden, budget_s=1.0: {2: 5_000.0, 1: 12_345.0})
     run = tmp_path / "run"
     code = main(["train", str(corpus), "-o", str(run), "--time-limit", "20", "--max-iters", "4", "--num-layers", "1",
                  "--embed-size", "8", "--seq-len", "8", "--batch-size", "4", "--sample-every", "0"])
@@ -75,9 +75,10 @@ def test_the_plan_gives_the_auto_choices_and_the_probe_speed_and_info_repeats_it
     params = rnntext.load(run).summary()["total_parameters"]
     assert out[0].startswith(f"model: 1 x 64 lstm, embedding 8, {params:,} parameters (auto: the largest with at "
                              f"most 8 recurrent parameters per training token")
-    assert "this machine's probe measured 12,345 tokens/s at 64" in out[0]
+    assert "this machine's probe measured 12,345 tokens/s at 64 (1 thread)" in out[0]
     assert f"dropout {recipe['dropout']:g}, weight drop {recipe['weight_drop']:g} (auto, for" in out[0]
-    assert out[1].startswith("training: batch 4 x 8 steps, adamw lr 0.003, cosine fitted to the time limit, "
+    assert out[1].startswith("training: batch 4 x 8 steps, adamw lr 0.003, cosine over the time limit (reaching its floor at the "
+                             "deadline), "
                              "threads auto") and out[1].endswith("stops after 20 s or at 4 iterations")
     assert main(["info", str(run)]) == 0
     info = capsys.readouterr().out

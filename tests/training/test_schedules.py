@@ -27,7 +27,7 @@ def test_plateau_divides_after_patience():
     assert p.scale == 0.25 and p.best == 2.0
 
 
-def test_cosine_length_is_fitted_once_and_recorded(tmp_path, corpus):
+def test_the_cosine_follows_the_time_budget_and_a_resume_continues_it(tmp_path, corpus):
     import rnntext
     from rnntext.config import read_toml
 
@@ -37,15 +37,18 @@ def test_cosine_length_is_fitted_once_and_recorded(tmp_path, corpus):
     assert read_toml(run / "config.toml")["train"]["cosine_iters"] == 0  # auto without a time limit: constant
     lrs = [json.loads(x)["lr"] for x in (run / "metrics.jsonl").read_text().splitlines() if "lr" in json.loads(x)]
     assert lrs == [0.01, 0.01, 0.01]
+    assert json.loads((run / "trainer.json").read_text())["budget"] == {"scheduled_s": 0.0}  # no time was scheduled
     timed = tmp_path / "timed"
-    rnntext.train(corpus, timed, lr_schedule="cosine", time_limit=4, num_layers=1, hidden_size=(8,), embed_size=4, threads=1,
-                  seq_len=8, batch_size=4, sample_every=0, quiet=True)
-    fitted = read_toml(timed / "config.toml")["train"]["cosine_iters"]
-    done = json.loads((timed / "trainer.json").read_text())["iteration"]
-    assert 0.25 * done < fitted < 4 * done  # fitted from the speed of the first iterations (a loaded machine varies)
-    rnntext.train(None, timed, resume=True, time_limit=2)
-    again = read_toml(timed / "config.toml")["train"]["cosine_iters"]
-    if done < fitted:  # a resume keeps the recorded length
-        assert again == fitted
-    else:  # the schedule had ended (lr 0 from there): it is fitted again from the resumed iteration on
-        assert again > done  # (test_lifecycle checks both cases deterministically)
+    rnntext.train(corpus, timed, lr=0.01, time_limit=3, num_layers=1, hidden_size=(8,), embed_size=4, threads=1,
+                  seq_len=8, batch_size=4, sample_every=0, quiet=True, log_every=5, eval_every=0)
+    assert read_toml(timed / "config.toml")["train"]["cosine_iters"] == 0  # nothing is fitted or recorded but time
+    lrs = [json.loads(x)["lr"] for x in (timed / "metrics.jsonl").read_text().splitlines() if "lr" in json.loads(x)]
+    assert lrs[0] > 0.009 and lrs[-1] < 0.002 and all(a >= b for a, b in zip(lrs, lrs[1:]))
+    first = json.loads((timed / "trainer.json").read_text())["budget"]["scheduled_s"]
+    assert 1.0 < first < 3.0
+    rnntext.train(None, timed, resume=True, time_limit=4)  # the whole is now about first + 3 s
+    resumed = [json.loads(x)["lr"] for x in (timed / "metrics.jsonl").read_text().splitlines()
+               if "lr" in json.loads(x)][len(lrs):]
+    assert resumed and resumed[0] < 0.01 * 0.9  # not back at the peak: the schedule continues from its share
+    assert resumed[-1] < resumed[0]
+    assert json.loads((timed / "trainer.json").read_text())["budget"]["scheduled_s"] > first

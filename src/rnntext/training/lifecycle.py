@@ -3,7 +3,7 @@
 A new run claims the directory (rnntext.model.claim.plan_claim: only rnntext's recorded files are removed,
 never an input or another program's file); a resume takes the run's recorded configuration,
 inputs and data options, refuses others, and never trains on at a learning rate of 0 after
-the cosine schedule has ended. An interrupt is taken between training iterations only
+a cosine schedule over iterations has ended (one over the time budget continues by itself). An interrupt is taken between training iterations only
 (InterruptGate), so that the checkpoint it leads to resumes exactly.
 """
 
@@ -65,27 +65,35 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
     if cfg.train.init_from != base.train.init_from:
         raise ConfigError("init_from: a resumed run continues from its own checkpoint: drop --init-from, or start "
                           "a new run with another -o")
-    return _continue_schedule(run, cfg, (state or {}).get("iteration", 0), overrides)
+    return _continue_schedule(run, cfg, state, overrides)
 
 
-def _continue_schedule(run: Path, cfg: Config, iteration, overrides) -> Config:
-    """A cosine schedule that ended before `iteration` would train on at lr_min: re-fit it to a
-    new --time-limit (from this iteration on), or refuse when it would mean a learning rate of 0."""
-    tc = cfg.train
+def _continue_schedule(run: Path, cfg: Config, state: dict | None, overrides) -> Config:
+    """What a resume does to a cosine schedule. One that follows the time budget continues by
+    itself (rnntext.training.budget). A length in iterations fitted by an earlier version of
+    rnntext to its time limit (a checkpoint without a budget record) is dropped for the budget.
+    A cosine over iterations that ended before `iteration` would train on at lr_min: it follows a
+    new --time-limit instead, or is refused when it would mean a learning rate of 0."""
+    tc, iteration = cfg.train, (state or {}).get("iteration", 0)
     if tc.lr_schedule not in ("cosine", "auto") or not tc.cosine_iters or not isinstance(iteration, int):
         return cfg
+    if tc.lr_schedule == "auto" and state is not None and "budget" not in state and tc.time_limit \
+            and "cosine_iters" not in overrides:
+        log.info("the schedule of %s now follows the time budget (its fitted %d iterations are dropped)", run,
+                 tc.cosine_iters)
+        return dataclasses.replace(cfg, train=dataclasses.replace(tc, cosine_iters=0))
     end = tc.warmup_iters + tc.cosine_iters
     if iteration < end:
         return cfg
     if tc.time_limit and "cosine_iters" not in overrides:
-        log.warning("the cosine schedule of %s ended at iteration %d; it is fitted again to --time-limit %gs, "
-                    "continuing from iteration %d", run, end, tc.time_limit, iteration)
+        log.warning("the cosine schedule of %s ended at iteration %d; from iteration %d it follows --time-limit %gs "
+                    "(a cosine over the time budget)", run, end, iteration, tc.time_limit)
         return dataclasses.replace(cfg, train=dataclasses.replace(tc, cosine_iters=0))
     if tc.lr_min > 0:
         log.warning("the cosine schedule of %s ended at iteration %d: training goes on at lr_min %g", run, end, tc.lr_min)
         return cfg
     raise TrainingError(f"the cosine schedule of {run} ended at iteration {end}, so training on would run at a "
-                        f"learning rate of 0: pass --time-limit SECONDS (the cosine is fitted to it again), a "
+                        f"learning rate of 0: pass --time-limit SECONDS (the cosine then follows the time budget), a "
                         f"--cosine-iters above {iteration - tc.warmup_iters}, or --lr-schedule constant")
 
 

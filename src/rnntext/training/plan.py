@@ -51,7 +51,7 @@ def describe(rec: dict) -> list[str]:
         threads = t["threads"] or "auto (timed while training)"
         engine = "" if t["engine"] == "auto" else f", the {t['engine']} engine"
         lines.append(f"training: batch {t['batch_size']} x {t['seq_len']} steps, {t['optimizer']} lr {t['lr']:g}, "
-                     f"{schedule_words(t, rec['stopping'])}, threads {threads}{engine}; "
+                     f"{schedule_words(t, rec['stopping'], rec.get('resumed_schedule'))}, threads {threads}{engine}; "
                      f"{stopping_words(rec['stopping'])}")
     return lines
 
@@ -66,7 +66,9 @@ def _size_reason(rec: dict) -> str:
             f"{rec['train_tokens']:,}")
     if rule == "data":
         return text + f" tokens; without --time-limit at most {DEFAULT_MAX})"
-    speeds = ", ".join(f"{int(v):,} tokens/s at {h}" for h, v in sorted(rec["tokens_per_s"].items(), key=_num))
+    threads = {str(h): n for h, n in (rec.get("probe_threads") or {}).items()}
+    speeds = ", ".join(f"{int(v):,} tokens/s at {h}{_on(threads.get(str(h)))}"
+                       for h, v in sorted(rec["tokens_per_s"].items(), key=_num))
     return text + (f" tokens, that passes over them often enough in the time limit: this machine's probe measured "
                    f"{speeds} in {rec['probe_s']:g} s)")
 
@@ -75,23 +77,34 @@ def _num(item) -> int:
     return int(item[0])
 
 
+def _on(threads: int | None) -> str:
+    return f" ({threads} thread{'s' if threads > 1 else ''})" if threads else ""
+
+
 def _dropout_reason(rec: dict) -> str:
     ratio, epochs = rec.get("recurrent_params_per_token"), rec.get("expected_epochs")
     if ratio is None:
         return ""
-    passes = "" if epochs is None else f" and at most {epochs:.3g} passes over them"
+    passes = "" if epochs is None else f" and about {epochs:.3g} passes over them"
     return f" (auto, for {ratio:.3g} recurrent parameters per training token{passes})"
 
 
-def schedule_words(train: dict, stop: dict) -> str:
-    """The learning-rate schedule as it will run (the trainer fits `auto` and a 0-length cosine
-    to a time limit; auto without one is constant: rnntext.training.schedules)."""
+def schedule_words(train: dict, stop: dict, resumed: dict | None = None) -> str:
+    """The learning-rate schedule as it will run (`auto` and a 0-length cosine follow a time
+    limit's budget; auto without one is constant: rnntext.training.schedules); `resumed`: where a
+    resumed run's budget-following cosine continues from."""
     kind = train["lr_schedule"]
     if kind not in ("auto", "cosine"):
         return f"{kind} schedule"
     if train["cosine_iters"]:
         return f"cosine over {train['cosine_iters']:,} iterations"
-    return "cosine fitted to the time limit" if stop["time_limit"] else "constant rate"
+    if not stop["time_limit"]:
+        return "constant rate"
+    if not resumed or not resumed["scheduled_s"]:
+        return "cosine over the time limit (reaching its floor at the deadline)"
+    return (f"cosine over the time limit, continued: {resumed['scheduled_s']:g} s trained of about "
+            f"{resumed['total_s']:g} s in all, so the rate starts at {resumed['lr_share']:.0%} of its peak and "
+            f"reaches its floor at the new deadline")
 
 
 def stopping_words(stop: dict) -> str:
@@ -109,3 +122,59 @@ def stopping_words(stop: dict) -> str:
         rules.append(f"at {stop['max_iters']:,} iterations")
     text = "stops " + (" or ".join(rules) if rules else "only when interrupted (Ctrl-C)")
     return text + (" (the default: no --time-limit, --max-iters or --epochs was given)" if stop["default"] else "")
+
+
+OFF_BY = 1.5  # a training speed this many times off the plan's is said, with the passes it now means
+
+
+class Pace:
+    """The plan's speed held against the speed training reaches. The plan predicts how often the
+    run will pass over its data from the probe's speed; a machine can change under a run (another
+    program starts or ends) and a probe can mislead. Once the trainer's thread count is chosen,
+    each log window compares the recent training speed (the last 5% of the time limit, at least
+    5 s, validations and checkpoints included) with the speed last stated; more than OFF_BY
+    times off, it says so (a `pace` event, a log line) with the passes the run now makes, and the
+    record keeps it. What can still adapt does by itself: the schedule follows the time budget,
+    the thread count is timed again (rnntext.training.threads); the size and regularisation stay
+    as chosen (they shaped the weights already trained)."""
+
+    def __init__(self, recipe: dict | None, train_tokens: int, report):
+        rec = recipe if recipe is not None else {}
+        speeds, size = rec.get("tokens_per_s") or {}, (rec.get("model") or {}).get("hidden_sizes", [None])[0]
+        self.stated = speeds.get(size, speeds.get(str(size)))  # tokens/s the plan assumed (JSON keys are text)
+        self.planned_epochs = rec.get("expected_epochs")
+        self.recipe, self.train_tokens, self.report = rec, train_tokens, report
+        self.windows: list[tuple[float, int]] = []  # (seconds, tokens) of the recent log windows
+
+    def add(self, seconds: float, tokens: int) -> None:
+        self.windows.append((seconds, tokens))
+
+    def check(self, budget, epochs_done: float) -> None:
+        """After a log window: compare, and say so when the speed is OFF_BY times off."""
+        if not self.stated or not budget.limited:
+            return
+        span = max(5.0, 0.05 * budget.limit)
+        while len(self.windows) > 1 and sum(s for s, _ in self.windows[1:]) >= span:
+            self.windows.pop(0)
+        seconds = sum(s for s, _ in self.windows)
+        if seconds < span:
+            return
+        speed = sum(t for _, t in self.windows) / seconds
+        if 1 / OFF_BY <= speed / self.stated <= OFF_BY:
+            return
+        epochs = epochs_done + speed * max(budget.remaining(), 0.0) / self.train_tokens
+        event = {"kind": "pace", "tokens_per_s": round(speed), "planned_tokens_per_s": round(self.stated),
+                 "expected_epochs": round(epochs, 2), "planned_epochs": self.planned_epochs}
+        self.recipe.setdefault("paces", []).append({k: v for k, v in event.items() if k != "kind"})
+        self.stated = speed
+        self.report(event)
+
+
+def pace_words(event: dict) -> str:
+    """A `pace` event in words."""
+    ratio = event["tokens_per_s"] / event["planned_tokens_per_s"]
+    planned = event.get("planned_epochs")
+    was = f" (the plan said {planned:.3g})" if planned is not None else ""
+    return (f"training runs at {event['tokens_per_s']:,} tokens/s, {ratio:.2g} times the {event['planned_tokens_per_s']:,} "
+            f"assumed: about {event['expected_epochs']:.3g} passes over the training split{was}; "
+            f"the schedule follows the time left")

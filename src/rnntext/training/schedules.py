@@ -1,10 +1,13 @@
-"""Learning-rate schedules: pure functions of the iteration, the epoch and their own options.
+"""Learning-rate schedules: pure functions of the iteration, the epoch, the share of a time
+budget spent, and their own options.
 
 A schedule never depends on `max_iters`, so stopping and resuming a run (with another length)
-cannot change the learning rate it would have had. The cosine's length is its own option; when
-it is 0 and the run has a time limit, the trainer fits it once from the measured speed and
-records it (auto, the default, stays constant without a time limit). `plateau` is the one with state: a scale
-that the trainer lowers when validation stops improving and saves in its checkpoint.
+cannot change the learning rate it would have had. `auto` (the default) is a cosine over the
+time budget when the run has a --time-limit (`progress`: 0 at the first step, 1 at the
+deadline; rnntext.training.budget), constant otherwise; `cosine` with a `cosine_iters` length
+runs over that many iterations, and without one follows the time budget as auto does.
+`plateau` is the one with state: a scale that the trainer lowers when validation stops
+improving and saves in its checkpoint.
 """
 
 from __future__ import annotations
@@ -12,8 +15,14 @@ from __future__ import annotations
 import math
 
 
-def lr_at(cfg, iteration: int, epoch: int, plateau_scale: float = 1.0) -> float:
-    """The learning rate for `iteration` (0-based) in `epoch` (0-based) under TrainConfig `cfg`."""
+def follows_budget(cfg) -> bool:
+    """Whether the schedule is a cosine over the time budget (rather than over iterations)."""
+    return cfg.lr_schedule in ("cosine", "auto") and not cfg.cosine_iters and bool(cfg.time_limit)
+
+
+def lr_at(cfg, iteration: int, epoch: int, plateau_scale: float = 1.0, progress: float | None = None) -> float:
+    """The learning rate for `iteration` (0-based) in `epoch` (0-based) under TrainConfig `cfg`;
+    `progress`: the share of the time budget spent (None without a time limit)."""
     lr = cfg.lr
     kind = cfg.lr_schedule
     if kind == "step":
@@ -24,9 +33,12 @@ def lr_at(cfg, iteration: int, epoch: int, plateau_scale: float = 1.0) -> float:
         lr *= (1 + cfg.lr_gamma * iteration) ** (-cfg.lr_power)
     elif kind == "plateau":
         lr *= plateau_scale
-    elif kind in ("cosine", "auto") and cfg.cosine_iters:  # 0: not fitted (yet): the peak rate
-        t = min(max(iteration - cfg.warmup_iters, 0) / cfg.cosine_iters, 1.0)
-        lr = cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * t))
+    elif kind in ("cosine", "auto"):
+        if cfg.cosine_iters:
+            t = min(max(iteration - cfg.warmup_iters, 0) / cfg.cosine_iters, 1.0)
+        else:  # over the time budget; without one (or before it is known) the peak rate
+            t = progress if progress is not None and cfg.time_limit else 0.0
+        lr = cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
     if cfg.warmup_iters and iteration < cfg.warmup_iters:
         lr *= (iteration + 1) / cfg.warmup_iters
     return lr

@@ -4,16 +4,17 @@ data, build the run's description, train (rnntext.api.train checks the arguments
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import numpy as np
 
-from rnntext.config import Config
+from rnntext.config import AUTO_BATCH, Config
 from rnntext.data.dataset import open_dataset, prepare_dataset
-from rnntext.model import layout, records, saved
+from rnntext.model import checkpoint, layout, records, saved
 from rnntext.text.read import resolve_sources
 from rnntext.training import autosize, distributed, finetune, lifecycle, plan, stopping
+from rnntext.training.budget import Budget, scheduled_before
+from rnntext.training.schedules import follows_budget, lr_at
 from rnntext.training.trainer import Trainer, make_batches
 
 
@@ -36,20 +37,22 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
         if own_data and not (resume and data_path.is_file()):
             prepare_data(run, inputs, cfg, data_path, parent, sources)
     distributed.barrier(world)
+    budget = Budget(cfg.train.time_limit, started)
     with open_dataset(data_path) as dataset:
         dataset.check_ids()
-        cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world)
+        cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world, budget)
         if resume and not restart:
             lifecycle.check_resumable(run, info)
+            budget.before = scheduled_before(checkpoint.checkpoint_state(run))
             # the recorded reasons, with the options this session runs under
-            info.training["recipe"] = resumed_recipe(cfg, dataset, info.training.get("recipe", {}))
+            info.training["recipe"] = resumed_recipe(cfg, dataset, info.training.get("recipe", {}), budget)
         if parent is not None:
             finetune.check_data(parent, info)
             info.training["init_from"] = parent.record()
         if report is not None and world.main:  # what it chose and why, before anything else
             report({"kind": "plan", "resumed": resume and not restart, **info.training["recipe"]})
         trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
-                          spent=time.monotonic() - started)
+                          budget=budget)
         if parent is not None:
             trainer.engine.load_weights(finetune.grown(parent.weights, len(parent.info.vocab), cfg.model,
                                                        len(info.vocab), cfg.train.seed))
@@ -73,27 +76,38 @@ def prepare_data(run: Path, inputs, cfg: Config, data_path: Path, parent, source
     finetune.prepare_extended(inputs, cfg, vocab, data_path)
 
 
-def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world):
+def run_info(run: Path, cfg: Config, dataset, data_path: Path, new: bool, world, budget: Budget):
     """The configuration with the dataset's labels (and, for a new run, the default stop and an
     auto size), the RunInfo; a new run's choices go into its training.recipe (rnntext.training.plan)."""
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, labels=tuple(dataset.labels)))
     training = {"dataset": str(data_path.resolve())}
     if new:  # the stop and an auto hidden size are chosen once, from the data and the time limit
-        check_batches(cfg, dataset, world)  # what the data alone decides, before the size probe
+        check_batches(cfg, dataset, world)  # what the data alone decides, before the probes
         cfg, default_stop = stopping.default_stopping(cfg, dataset.size("val") > 1)
-        cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world)
+        cfg, why = autosize.resolve(cfg, len(dataset.vocab), dataset.size("train"), world, budget, dataset.size("val"))
         training["recipe"] = plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), why, default_stop)
     return cfg, saved.RunInfo(run, cfg.model, dataset.vocab, dataset.meta.get("data", {}), training)
 
 
-def resumed_recipe(cfg: Config, dataset, recorded: dict) -> dict:
+def resumed_recipe(cfg: Config, dataset, recorded: dict, budget: Budget) -> dict:
+    """The recorded reasons with the options this session runs under, and, for a schedule that
+    follows the time budget, where it continues from."""
     default_stop = bool(recorded.get("stopping", {}).get("default"))
-    return {**recorded, **plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), None, default_stop)}
+    rec = {**recorded, **plan.recipe(cfg, len(dataset.vocab), dataset.size("train"), None, default_stop)}
+    rec.pop("resumed_schedule", None)
+    if follows_budget(cfg.train):
+        total = budget.before + max(budget.remaining(), 0.0)
+        share = lr_at(cfg.train, cfg.train.warmup_iters, 0, 1.0, budget.before / total if total else 1.0)
+        rec["resumed_schedule"] = {"scheduled_s": round(budget.before, 1), "total_s": round(total, 1),
+                                   "lr_share": round(share / cfg.train.lr, 3)}
+    return rec
 
 
 def check_batches(cfg: Config, dataset, world) -> None:
     """The batch layouts of the splits: too few tokens for the batch and window is a DatasetError
     now, in a moment, not after the auto size's probe has spent seconds of the time limit."""
+    if not cfg.train.batch_size:  # auto: its smallest choice must fit
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=AUTO_BATCH))
     make_batches(cfg, dataset, "train", dataset.vocab, world)
     if dataset.size("val") > 1:
         make_batches(cfg, dataset, "val", dataset.vocab)

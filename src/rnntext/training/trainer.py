@@ -27,7 +27,10 @@ from rnntext.text import levels
 from rnntext.training import distributed
 from rnntext.training.distributed import SINGLE
 from rnntext.training.lifecycle import InterruptGate
-from rnntext.training.schedules import Plateau, lr_at
+from rnntext.training.plan import Pace
+from rnntext.training import budget as budget_mod
+from rnntext.training.budget import Budget
+from rnntext.training.schedules import Plateau, follows_budget, lr_at
 from rnntext.training.threads import ThreadTuner
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ class TrainResult:
     elapsed_s: float
     stopped_by: str
     removed: tuple[str, ...] = ()  # what --force (or starting over an unfinished run) removed from the run directory
+    time_left: float = 0.0  # seconds of this session's --time-limit not used (an interrupted run's to resume with)
 
 
 def make_batches(cfg: Config, dataset, split: str, vocab, world=SINGLE):
@@ -91,9 +95,9 @@ class Trainer:
     """One training session over a prepared dataset into a run directory."""
 
     def __init__(self, cfg: Config, dataset, run_dir: Path, info: saved.RunInfo, report=None, sampler=None,
-                 world=SINGLE, spent: float = 0.0):
-        """spent: seconds this session already used before training (preparing the data, the recipe's probe); they
-        count against --time-limit."""
+                 world=SINGLE, budget: Budget | None = None):
+        """budget: the session's time budget, started when the command began (rnntext.training.budget):
+        --time-limit holds everything from there, preparing the data and the recipe's probe included."""
         self.cfg, self.tc, self.dataset, self.run, self.world = cfg, cfg.train, dataset, Path(run_dir), world
         if not world.main:  # only rank 0 reports, writes and samples
             report, sampler = None, None
@@ -107,7 +111,8 @@ class Trainer:
         self.engine = make_engine(cfg, len(info.vocab), world)
         self.iteration, self.best, self.bad_evals, self.val_count = 0, math.inf, 0, 0
         self.plateau = Plateau(self.tc)
-        self.tokens_seen, self.elapsed_before, self.spent = 0, 0.0, spent
+        self.tokens_seen, self.elapsed_before = 0, 0.0
+        self.budget = budget or Budget(self.tc.time_limit, time.monotonic())
         self.loss_sum, self.loss_n = 0.0, 0  # since the last metrics line (checkpointed: resumed logs match)
 
     # -- state -------------------------------------------------------------------------------
@@ -138,7 +143,8 @@ class Trainer:
                  "best_val_loss": None if math.isinf(self.best) else self.best,
                  "bad_evals": self.bad_evals, "val_count": self.val_count, "plateau": self.plateau.state(),
                  "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "loss_sum": self.loss_sum,
-                 "loss_n": self.loss_n, "engine": engine_meta, "config": self.cfg.to_dict()}
+                 "loss_n": self.loss_n, "engine": engine_meta, "config": self.cfg.to_dict(),
+                 "budget": self.budget.record()}
         if self.threads.choices:
             self.info.training["threads"] = self.threads.choices
         self.info.training.update(iterations=self.iteration, epoch=state["epoch"],
@@ -159,35 +165,37 @@ class Trainer:
         eval_every = max(1, round(tc.eval_every_epochs * nb)) if tc.eval_every_epochs else tc.eval_every
         if self.world.main:
             records.write_config(self.run, self.cfg)
-        start, stopped_by = time.monotonic() - self.spent, None
+        start, stopped_by = self.budget.started, None
         window_start, window_tokens = time.monotonic(), 0
         self.report({"kind": "start", "iteration": self.iteration, "batches_per_epoch": nb,
                      "max_iters": self._max_iters(), "time_limit": tc.time_limit})
         self.threads = ThreadTuner.for_engine(self.engine, tc.threads) if self.world.size == 1 else ThreadTuner([])
-        self._cosine_auto = self.tc.lr_schedule in ("cosine", "auto") and not self.tc.cosine_iters \
-            and bool(self.tc.time_limit)
+        self._by_time, trying = follows_budget(tc), self.threads.trying
+        self.pace = Pace(self.info.training.get("recipe"), self.dataset.size("train"), self.report)
         last_saved = self._first = self.iteration
+        self.budget.begin()
         if tc.tensorboard and self.world.main:
             from rnntext.training.tensorboard import TensorBoardWriter
 
             self.tensorboard = TensorBoardWriter(self.run)
         gate = InterruptGate()  # interrupts between iterations only: a checkpoint then resumes exactly
         try:
-            while gate.open() and (stopped_by := self._stop_reason(start)) is None:
-                # until the first fit every step may be the one; then only log windows (every rank
-                # agrees on both, so the broadcast inside stays collective, and off the hot loop)
-                if self._cosine_auto and (not self.tc.cosine_iters or self.iteration % tc.log_every == 0):
-                    self._fit_cosine(start)
+            while gate.open() and (stopped_by := self._stop_reason()) is None:
                 lr, counted = self._step(nb)
                 window_tokens += counted
                 if self.iteration % tc.log_every == 0:
                     now = time.monotonic()
                     self._rate = window_tokens / max(now - window_start, 1e-9)
+                    if not trying:
+                        self.pace.add(now - window_start, window_tokens)
                     self._log({"iter": self.iteration, "epoch": round(self.iteration / nb, 4), "lr": lr,
                                "train_loss": self.loss_sum / self.loss_n, "tokens_per_s": self._rate,
                                "elapsed_s": round(self.elapsed_before + now - start, 3)})
                     window_start, window_tokens, self.loss_sum, self.loss_n = now, 0, 0.0, 0
                     self.threads.check()
+                    self._estimate_reserve()
+                    self.pace.check(self.budget, self.iteration / nb)
+                    trying = self.threads.trying
                 if eval_every and self.iteration % eval_every == 0:
                     self._validate(start)
                     last_saved = self.iteration
@@ -204,7 +212,8 @@ class Trainer:
             self.save(self.elapsed_before + time.monotonic() - start)
         elapsed = self.elapsed_before + time.monotonic() - start
         result = TrainResult(self.run, self.iteration, self.iteration / nb, None if math.isinf(self.best) else self.best,
-                             self._last_val, elapsed, stopped_by)
+                             self._last_val, elapsed, stopped_by,
+                             time_left=max(0.0, self.tc.time_limit - self.budget.spent()) if self.budget.limited else 0.0)
         self.report({"kind": "end", "result": result})
         return result
 
@@ -214,7 +223,7 @@ class Trainer:
         if b == 0 or not self.batches.carries_state:
             self.engine.reset_state()  # a new epoch (or an independent batch) starts from zero
         x, y, mask, cond = self.batches.batch(b, epoch)
-        lr = lr_at(self.tc, self.iteration, epoch, self.plateau.scale)
+        lr = lr_at(self.tc, self.iteration, epoch, self.plateau.scale, self._progress if self._by_time else None)
         step_start = time.monotonic()
         loss = self.engine.train_step(x, y, lr, mask, cond)
         if not math.isfinite(loss):
@@ -232,51 +241,18 @@ class Trainer:
     tensorboard = None
     threads = ThreadTuner([])  # until fit() chooses
 
-    COSINE_PROBE = 20  # iterations timed before a --time-limit run fits its cosine length
-    REFIT_SHARE, REFIT_TOLERANCE = 0.1, 0.15  # re-check every 10% of the limit; re-fit when 15% off
-    _probe = None  # (iteration, time) where the current speed measurement started
-    _next_fit = 0.0  # seconds into the session when the fit is next checked
     _rate = 0.0  # training tokens per second of the last log window
-    _final_s = None  # seconds the last validation and checkpoint took
+    _progress = 0.0  # the share of the time budget spent, as rank 0's clock says (schedules follow it)
+    _by_time = False  # the schedule follows the time budget
 
-    def _fit_cosine(self, start: float) -> None:
-        """Fit cosine_iters to what the time limit allows at the speed measured so far (an
-        iteration limit that stops first shortens the run, not the schedule), and re-fit it when
-        the speed changes (a machine that gets busy, a new thread count): the rate anneals to
-        its minimum at the deadline either way. It is part of config.toml, so a resume keeps it."""
-        now = time.monotonic()
-        if self._probe is None:
-            if self.iteration >= 3:  # the first iterations pay for warm-up: time from the third on
-                self._probe, self._next_fit = (self.iteration, now), min(0.05 * self.tc.time_limit, 30)
-            return
-        elapsed = now - start
-        # rank 0's clock decides for every rank, so that all of them enter the broadcast together
-        ready = self.iteration - self._probe[0] >= self.COSINE_PROBE and elapsed >= self._next_fit
-        if not distributed.broadcast_int(self.world, int(ready)):
-            return
-        rate = (self.iteration - self._probe[0]) / max(now - self._probe[1], 1e-9)  # iterations per second
-        length = int(self.iteration + (self.tc.time_limit - self._final_reserve() - elapsed) * rate)
-        length = distributed.broadcast_int(self.world, length)  # every rank must follow the same schedule
-        self._probe, self._next_fit = (self.iteration, now), elapsed + self.REFIT_SHARE * self.tc.time_limit
-        new, old = max(1, length - self.tc.warmup_iters), self.tc.cosine_iters
-        if old and abs(new - old) <= self.REFIT_TOLERANCE * old:
-            return
-        self.tc = dataclasses.replace(self.tc, cosine_iters=new)
-        self.cfg = dataclasses.replace(self.cfg, train=self.tc)
-        if self.world.main:
-            records.write_config(self.run, self.cfg)
-        log.info("cosine schedule %s to %d iterations", "re-fitted" if old else "fitted", new)
-
-    def _final_reserve(self) -> float:
-        """Seconds to keep for the final validation and checkpoint, so that --time-limit holds
-        them: what the last ones took, or before any, the validation tokens at twice the
+    def _estimate_reserve(self) -> None:
+        """Before the first validation has been timed: keep back the validation tokens at twice the
         training speed (evaluation has no backward pass) and a second for the files."""
-        if self._final_s is not None:
-            return 1.2 * self._final_s
-        if self.val is None or not self._rate:
-            return 1.0
-        tokens = min(len(self.val) * self.val.B * self.val.T, self.tc.eval_tokens or math.inf)
-        return tokens / (2 * self._rate) + 1.0
+        if self._final_s is None and self.val is not None and self._rate:
+            tokens = min(len(self.val) * self.val.B * self.val.T, self.tc.eval_tokens or math.inf)
+            self.budget.keep_back(tokens / (2 * self._rate) + budget_mod.FILES_S)
+
+    _final_s = None  # seconds the last validation and checkpoint took
 
     def _max_iters(self) -> int:
         limits = [self.tc.max_iters] if self.tc.max_iters else []
@@ -284,27 +260,34 @@ class Trainer:
             limits.append(math.ceil(self.tc.epochs * len(self.batches)))
         return min(limits) if limits else 0
 
-    def _stop_reason(self, start: float) -> str | None:
+    def _stop_reason(self) -> str | None:
         limit = self._max_iters()
         if limit and self.iteration >= limit:
             return "max_iters" if limit == self.tc.max_iters else "epochs"
-        # A time limit spent before the first step (preparing, the size probe) still gets one
-        # step and its checkpoint: a run that ends within its limit can always be sampled.
-        if self.tc.time_limit and self.iteration > self._first:
-            over = time.monotonic() - start + self._final_reserve() >= self.tc.time_limit
-            # rank 0's clock decides for every rank: one rank stopping alone would leave the
-            # others waiting in the next gradient all-reduce
-            if distributed.broadcast_int(self.world, int(over)):
-                return "time_limit"
+        if self.budget.limited and self._clock():
+            return "time_limit"
         if self.tc.early_stop and self.bad_evals >= self.tc.early_stop:
             return "early_stop"
         return None
+
+    def _clock(self) -> bool:
+        """Read the time budget: set the schedule's progress and say whether time is up. Rank 0's
+        clock decides for every rank (one broadcast a step): a rank stopping alone would leave the
+        others waiting in the next gradient all-reduce, and ranks on other rates would drift apart.
+        A time limit spent before the first step (preparing, the size probe) still gets one step
+        and its checkpoint: a run that ends within its limit can always be sampled."""
+        over = self.budget.over() and self.iteration > self._first
+        code = distributed.broadcast_int(self.world, -1 if over else round(1e9 * (self.budget.progress() or 0.0)))
+        if code >= 0:
+            self._progress = code / 1e9
+        return code < 0
 
     def _validate(self, start: float) -> None:
         """Validate, keep the best weights, checkpoint, and print samples every N validations."""
         began = time.monotonic()
         self._validate_and_save(start)
         self._final_s = time.monotonic() - began
+        self.budget.measured_final(self._final_s)
 
     def _validate_and_save(self, start: float) -> None:
         if self.val is not None:

@@ -73,8 +73,9 @@ def print_result(result, signal_name: str = "SIGINT") -> None:
         print(f"removed from {result.run_dir} (rnntext's files of the earlier run): {', '.join(result.removed)}")
     if result.stopped_by == "interrupt":
         what = "interrupted" if signal_name == "SIGINT" else f"stopped by {signal_name}"
+        more = f" --time-limit {max(1, round(result.time_left))}" if result.time_left else ""
         print(f"{what}: checkpoint saved at iteration {result.iterations}; continue with "
-              f"`rnntext train -o {result.run_dir} --resume`")
+              f"`rnntext train -o {result.run_dir} --resume{more}`")
         return
     val = result.val or {}
     parts = [f"{result.iterations} iterations ({result.epoch:.2f} epochs) in {result.elapsed_s:.0f}s, "
