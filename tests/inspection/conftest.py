@@ -17,10 +17,12 @@ LINES = ['print("hello (world)")', "x = [a, (b + c) * d]", "def f(y):", '    ret
 TEXT = "\n".join(LINES * 12)
 
 
-def write_run(root: Path, name: str, cfg: ModelConfig, vocab, weights: dict, training: dict | None = None) -> Path:
+def write_run(root: Path, name: str, cfg: ModelConfig, vocab, weights: dict, training: dict | None = None,
+              data: dict | None = None) -> Path:
+    """A run directory as `train` writes it: model.json (with `training` and `data`) and the weights."""
     run = root / name
     run.mkdir()
-    write_model(run, RunInfo(run, cfg, vocab, {}, training or {}), weights)
+    write_model(run, RunInfo(run, cfg, vocab, data or {}, training or {}), weights)
     return run
 
 

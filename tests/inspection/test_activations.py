@@ -1,12 +1,15 @@
 """Model.activations: every registered cell's exposed arrays, the same from the NumPy engine and from
 torch (1e-5, float32), consistent with the cell's equations and with the model's predictions."""
 
+import importlib.util
 import re
 
 import numpy as np
 import pytest
 
 from rnntext import api, cells
+from rnntext.config import ModelConfig
+from rnntext.engines.numpy.model import init_params
 from rnntext.errors import RnntextError
 from rnntext.inspection import recording
 
@@ -118,3 +121,30 @@ def test_bad_inputs_are_one_line_errors(run_of):
             call()
         assert "\n" not in str(info.value)
     assert len(model.activations("QfQ(x)", unknown="skip")) == 4
+
+
+def test_a_model_with_labels_is_read_under_one(run_of):
+    model = api.load(run_of("lstm", labels=("poe", "kafka")))
+    with pytest.raises(RnntextError, match="trained with labels: pass --condition"):
+        model.activations(TEXT)
+    poe, kafka = (model.activations(TEXT, condition=c) for c in ("poe", "kafka"))
+    assert np.abs(poe["layer0.h"] - kafka["layer0.h"]).max() > 0.01  # the label enters every step
+    if importlib.util.find_spec("torch"):
+        torch_kafka = model.activations(TEXT, condition="kafka", engine="torch")
+        assert max(np.abs(torch_kafka[n] - kafka[n]).max() for n in kafka.names) < 1e-5
+
+
+def test_a_line_mode_model_reads_lines_and_shows_them_as_text(tmp_path):
+    from rnntext.text import levels
+    from rnntext.text.levels.symbols import Vocab
+
+    from .conftest import write_run
+
+    start, end = levels.line_tokens("char")
+    vocab = Vocab("char", tuple(sorted(set(TEXT) | {start, end})))
+    cfg = ModelConfig(cell="gru", dropout=0.0, weight_drop=0.0, num_layers=1, hidden_size=(4,), embed_size=3)
+    model = api.load(write_run(tmp_path, "lines", cfg, vocab, init_params(cfg, len(vocab), np.random.default_rng(0)),
+                               data={"lines": True}))
+    acts = model.activations("ab(c)\n\nf\n")
+    assert model.lines and [model.vocab.tokens[i] for i in acts.ids] == [start, *"ab(c)", end, start, "f", end]
+    assert "".join(acts.pieces) == "ab(c)\nf\n" and acts.pieces[0] == ""

@@ -111,3 +111,21 @@ def test_a_hand_built_lstm_cell_that_counts_brackets_is_found(tmp_path, engine):
     report = inspect_text(model, TEXT, engine=engine, page_tokens=50)
     assert len(report.shown) == 50 and report.read == report.total == len(TEXT) and report.found == list(found.values())
     assert report.following == model.vocab.id(TEXT[50])
+
+
+def test_at_word_level_the_search_also_looks_for_sentence_position(tmp_path):
+    from rnntext.config import ModelConfig
+    from rnntext.engines.numpy.model import init_params
+    from rnntext.text.levels.word import build_word_vocab
+
+    from .conftest import write_run
+
+    text = "The cat sat on the mat. It ran (fast) away! Then it slept.\n" * 10
+    vocab = build_word_vocab([text], "punct", eos=True)[0]
+    cfg = ModelConfig(cell="lstm", dropout=0.0, weight_drop=0.0, num_layers=1, hidden_size=(5,), embed_size=3)
+    model = api.load(write_run(tmp_path, "words", cfg, vocab, init_params(cfg, len(vocab), np.random.default_rng(0))))
+    found = {f["feature"]: f for f in model.find_units(text)}
+    assert list(found)[-1] == "sentence_pos" and found["sentence_pos"]["varies"]
+    acts = model.activations(text)
+    assert "".join(acts.pieces) == model.decode(acts.ids)
+    assert TextFeatures(True)(acts.pieces)["sentence_pos"][:7].tolist() == [1, 2, 3, 4, 5, 6, 0]

@@ -30,7 +30,8 @@ class Activations:
     layer 1's cell state at every position (after reading that position's token)."""
 
     ids: np.ndarray  # (T,) the tokens read
-    pieces: list[str]  # (T,) the text each token adds ("" for a byte in the middle of a character)
+    pieces: list[str]  # (T,) the text each token adds: "" for a byte inside a character and for a
+    #                    line-mode start token, a line end for a line-mode end token
     arrays: dict[str, np.ndarray]  # name -> (T, H_layer) float32, name = "layer{k}.{exposed}"
     top_ids: np.ndarray  # (T, TOP) the likeliest tokens to come next after each position
     top_probs: np.ndarray  # (T, TOP) their probabilities
@@ -103,17 +104,17 @@ def windows(model, ids: np.ndarray, engine: str = "auto", condition=None,
     """Activations of the first `limit` of ids (T,) (all without a limit), WINDOW tokens at a time,
     the state carried from window to window; the token after the last is known where ids go on."""
     step = _engine(engine)(model, model.label_id(condition))
-    decoder = model.level.decoder(model.vocab)
-    end = len(ids) if limit is None else min(limit, len(ids))
-    for start in range(0, end, WINDOW):
-        part = ids[start:min(start + WINDOW, end)]
+    decoder, line_end = model.decoder(), model.end_id()  # line mode: a start token shows nothing, an end a line end
+    stop = len(ids) if limit is None else min(limit, len(ids))
+    for start in range(0, stop, WINDOW):
+        part = ids[start:min(start + WINDOW, stop)]
         arrays, logits = step(part)  # {name: (t, H)}, (t, V)
         probs = _softmax(logits)
         top = _top(probs, min(TOP, probs.shape[1]))
         following = ids[start + 1:start + 1 + len(part)]
         next_prob = np.full(len(part), np.nan)
         next_prob[:len(following)] = probs[np.arange(len(following)), following]
-        pieces = [decoder.feed([i]) for i in part]
+        pieces = ["\n" if i == line_end else decoder.feed([i]) for i in part]
         yield Activations(part, pieces, arrays, top, np.take_along_axis(probs, top, 1), next_prob)
 
 
