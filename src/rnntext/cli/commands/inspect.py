@@ -30,7 +30,7 @@ def add_arguments(p) -> None:
     add_weights(p)
     p.add_argument("--engine", choices=ENGINES, default=ENGINES[0],
                    help="auto: numpy, the reference engine (no torch needed); torch: the torch engine's model, "
-                        "stepped token by token in float32 (the same values to about 1e-6)")
+                        "stepped token by token in float32 (the same values to 1e-5)")
     p.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
                    help=f"search for units over at most this many tokens from the start (default: {MAX_TOKENS:,})")
     p.add_argument("--page-tokens", type=int, default=PAGE_TOKENS,
