@@ -66,6 +66,17 @@ print(model.decode(ids))
 for streams, step in model.stream_ids("It was", length=5, num_samples=2, seed=1):  # ids, step by step
     print(step)  # one id per sample (-1 once a line-mode sample has ended)
 ```
+
+Inside the model (`rnntext inspect` draws the same): every array each layer computes, token by
+token, and the units that track features of the text such as quotes, brackets and line length.
+
+```python
+acts = model.activations("It was a cold morning.\\n")  # no text: the run's validation split
+print(acts.names[:3], acts["layer0.c"].shape)  # ['layer0.h', 'layer0.c', 'layer0.i'] (23, 64): (tokens, units)
+found = model.find_units()  # per feature, the units whose values correlate most with it
+for feature in found:
+    print(feature["description"], feature["tracked"], feature["units"][:1])  # ... [{'array': 'layer0.c', ...
+```
 '''
 
 # The calls the reference must show: the package's functions and the Model's for users. The
@@ -113,6 +124,9 @@ def test_the_reference_runs_as_written(tmp_path, monkeypatch):
     assert model.decode(namespace["ids"]) == "It was" and namespace["unknown"] == 0
     steps = [line for line in printed if re.fullmatch(r"\[\s*-?\d+\s+-?\d+\]", line)]
     assert len(steps) == 5
+    assert printed[-7] == "['layer0.h', 'layer0.c', 'layer0.i'] (23, 64)"
+    assert [f["feature"] for f in namespace["found"]] == ["quote", "bracket", "depth", "line_pos", "in_word", "line_end"]
+    assert printed[-6].startswith("inside double quotes False []")  # the text has no quotes
 
 
 @pytest.mark.parametrize("text", ["```python\nx = 1\n```\n", "no code"])

@@ -30,7 +30,8 @@ def run(tmp_path_factory):
 
 @pytest.mark.parametrize("argv, line", [
     (["sampel", "x"], "rnntext: error: argument COMMAND: invalid choice: 'sampel' (choose from 'prepare', 'export', "
-                      "'train', 'sample', 'eval', 'plot', 'demo', 'chat', 'info', 'gradcheck', 'serve', 'presets') "
+                      "'train', 'sample', 'eval', 'plot', 'inspect', 'demo', 'chat', 'info', 'gradcheck', 'serve', "
+                      "'presets') "
                       "(did you mean sample?) (see rnntext --help)"),
     (["sample", "RUN", "--lenght", "5"], "rnntext sample: error: unrecognized arguments: --lenght 5 (did you mean "
                                          "--length?) (see rnntext sample --help)"),

@@ -56,7 +56,8 @@ def test_the_wheel_holds_the_package_data(built):
     names = set(zipfile.ZipFile(built[0]).namelist())
     for wanted in ("rnntext/presets/demo.toml", "rnntext/presets/word-medium.toml", "rnntext/serve/static/index.html",
                    "rnntext/serve/static/app.js", "rnntext/interop/web/runtime.js", "rnntext/interop/web/levels.js", "rnntext/interop/web/page.js",
-                   "rnntext/interop/web/index.html"):
+                   "rnntext/interop/web/index.html", "rnntext/inspection/assets/inspect.html",
+                   "rnntext/inspection/assets/inspect.js", "rnntext/inspection/assets/inspect.css"):
         assert wanted in names, wanted
     modules = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src/rnntext").rglob("*.py")}
     assert len(modules) > 60 and modules - names == set()  # every module, subpackages included

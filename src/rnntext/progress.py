@@ -106,7 +106,7 @@ class TrainDisplay:
         elif kind == "sample":
             self._line(f"--- sample at temperature {event['temperature']} ---\n{event['text']}\n---")
         elif kind == "pace":
-            from rnntext.training.plan import pace_words
+            from rnntext.training.budget import pace_words
 
             self._line(pace_words(event))
         elif kind == "end":

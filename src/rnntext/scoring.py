@@ -44,20 +44,26 @@ class EvalConfig:
         return choose_engine(self.engine, "auto", self.precision, windows=True), self.precision
 
 
-def split_ids(dataset_path: str | None) -> tuple[np.ndarray, dict]:
-    """The token ids of a dataset's test split (its validation split when it has no test split)
-    and {"split", "dataset"} naming them."""
+def split_ids(dataset_path: str | None, splits: tuple[str, ...] = ("test", "val"), limit: int | None = None,
+              purpose: str = "evaluate on") -> tuple[np.ndarray, dict]:
+    """The token ids of the first of `splits` a dataset holds (by default its test split, its
+    validation split when it has no test split), at most `limit` of them, and {"split",
+    "dataset"} naming them. `purpose` ends the messages: "name the text to evaluate on"."""
     from rnntext.data.dataset import open_dataset
 
     if not dataset_path or not Path(dataset_path).is_file():
         raise RunError(f"the dataset this run was trained on ({dataset_path or 'not recorded'}) is not there: name "
-                       f"the text to evaluate on")
+                       f"the text to {purpose}")
     with open_dataset(dataset_path) as dataset:
-        split = next((s for s in ("test", "val") if dataset.size(s) > 1), None)
+        split = next((s for s in splits if dataset.size(s) > 1), None)
         if split is None:
-            raise InputError(f"{dataset_path} has no test or validation split: name the text to evaluate on")
-        ids = np.asarray(dataset.split(split)[:], np.int64)
+            raise InputError(f"{dataset_path} has no {' or '.join(SPLIT_NAMES[s] for s in splits)} split: name the "
+                             f"text to {purpose}")
+        ids = np.asarray(dataset.split(split)[:limit], np.int64)
     return ids, {"split": split, "dataset": str(dataset_path)}
+
+
+SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
 
 
 def score(model, ids: np.ndarray, chunk: int, condition, how: tuple[str, str]) -> dict:

@@ -22,6 +22,7 @@ import numpy as np
 
 from rnntext.config import DataConfig
 from rnntext.errors import ConfigError, InputError
+from rnntext.inspection.recording import MAX_TOKENS
 from rnntext.options import check_values
 from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, check_unknown, run_defaults, sampling_plan, with_seed
 from rnntext.text import levels
@@ -285,6 +286,26 @@ class Model:
         unknown = self.default_unknown() if options.unknown == "auto" else options.unknown
         ids, unknowns = self.encode(self.level.as_lines(text) if self.lines else text, unknown)
         return {**scoring.score(self, ids, chunk, condition, how), "unknown": unknowns}
+
+    def activations(self, text: str | None = None, *, engine: str = "auto", condition=None, unknown: str = "error",
+                    max_tokens: int | None = MAX_TOKENS):
+        """What the network computes over `text` (the run's validation split without one), token by
+        token: an rnntext.inspection.Activations, whose arrays are named "layer{k}.{part}" (the
+        parts each cell exposes: h, c and gates i, f, g, o for the LSTM) and hold (T, H) values,
+        with the likeliest next tokens and the probability of the true one. At most max_tokens
+        tokens are read; `engine` auto is numpy, and torch computes the same arrays."""
+        from rnntext.inspection import activations
+
+        return activations(self, text, engine, condition, unknown, max_tokens)
+
+    def find_units(self, text: str | None = None, *, top: int = 3, **options) -> list[dict]:
+        """For each feature of `text` (inside quotes, bracket depth, position in the line, ...:
+        rnntext.inspection.FEATURES), the `top` units whose activations correlate most with it
+        (|Pearson r|), and whether one tracks it (|r| >= rnntext.inspection.TRACKS). Options are
+        activations()'s."""
+        from rnntext.inspection import inspect_text
+
+        return inspect_text(self, text, page_tokens=0, top=top, **options).found
 
     def summary(self) -> dict:
         """Layers with output shapes and parameter counts, totals and training facts (Keras-style):

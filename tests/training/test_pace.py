@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from rnntext.training.plan import Pace, pace_words
+from rnntext.training.budget import Pace, pace_words
 
 
 def _budget(remaining: float, limit: float = 600.0):

@@ -23,6 +23,10 @@ The pieces a cell module provides, and who calls them:
     numpy_step(pre, h) -> kernel  (or a class NumpyStep)      NumPy sampling (generation/runtime.py)
     torch_step(pre, h) -> kernel  (or a class TorchStep)      torch batched sampling (engines/torch/streams.py)
     init_layer(params, k, H, model_cfg)                       cell-specific initialisation (optional)
+    exposes, fractions                                        inspection (rnntext.inspection): the arrays
+    numpy_internals(out, cache) -> {name: (T, B, H)}          a layer shows, from NumPy's forward and
+    torch_internals(x, state, params) -> ({name: (B, T, H)},  stepped in torch (inside_step: one step's
+                                          new state)          maths); the hidden state alone by default
 
 A step kernel is built once over views of preallocated buffers: `pre` holds the layer's
 packed pre-activations (its first `recurrent_blocks * H` columns, the recurrent rows, have
@@ -130,6 +134,42 @@ class Cell:
         """The torch step kernel over (B, ...) tensors; the halved rows come doubled back, so
         sigmoid rows hold plain pre-activations."""
         return self.TorchStep(pre, h)
+
+    # --- inspection -------------------------------------------------------------------------
+    # The arrays of one layer a person can look inside (rnntext.inspection), name -> what it is:
+    # the hidden state first, then the other state parts and the gates. A cell that declares
+    # nothing more shows its hidden state.
+    exposes: dict[str, str] = {"h": "hidden state"}
+    fractions: tuple[str, ...] = ()  # those of `exposes` that lie in (0, 1) (sigmoid gates, shares)
+
+    def numpy_internals(self, out: np.ndarray, cache) -> dict[str, np.ndarray]:
+        """The `exposes` arrays of one layer, each (T, B, H), from `forward`'s output and cache."""
+        return {"h": out}
+
+    def inside_step(self, xw, parts: tuple, w_hh, b_hh):
+        """One step in torch, float32: xw = W_ih x + b_ih (B, G*H), the state parts (B, H) ->
+        ({name: (B, H)} for every name in `exposes`, the new parts). A cell without one shows the
+        fused kernel's hidden state (torch_internals)."""
+        raise NotImplementedError
+
+    def torch_internals(self, x, state, params: list):
+        """The `exposes` arrays of one layer over x (B, T, D), state per `layer_state` of (1, B, H)
+        tensors, params in `parameters` order: ({name: (B, T, H) float32 tensor}, new state). The
+        fused kernels hide the gates, so a cell with `inside_step` is stepped one token at a time."""
+        import torch
+
+        x, params = x.float(), [p.float() for p in params]
+        if type(self).inside_step is Cell.inside_step:
+            out, final = self.torch_layer(x, state, params, False)
+            return {"h": out}, final
+        named = dict(zip(self.parameters, params))
+        xw = torch.nn.functional.linear(x, named["weight_ih"], named["bias_ih"])  # (B, T, G*H)
+        parts, steps = tuple(s[0].float() for s in self.parts(state)), []
+        for t in range(x.shape[1]):
+            shown, parts = self.inside_step(xw[:, t], parts, named.get("weight_hh"), named.get("bias_hh"))
+            steps.append(shown)
+        arrays = {name: torch.stack([s[name] for s in steps], dim=1) for name in self.exposes}
+        return arrays, self.layer_state(p[None] for p in parts)
 
     def __repr__(self) -> str:
         return f"<cell {self.name}>"

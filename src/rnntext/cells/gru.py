@@ -67,6 +67,26 @@ class GRU(Cell):
     gates, packed_blocks, halved_blocks = 3, 4, 2
     NumpyStep, TorchStep = _NumpyStep, _TorchStep
 
+    exposes = {"h": "hidden state h = (1 - z) * n + z * h", "r": "reset gate", "z": "update gate",
+               "n": "candidate n = tanh(.)"}
+    fractions = ("r", "z")
+
+    def numpy_internals(self, out, cache):
+        _, acts, _ = cache  # (T, B, 3H): r, z, n after their nonlinearities
+        H = out.shape[-1]
+        return {"h": out, **{name: acts[..., j * H:(j + 1) * H] for j, name in enumerate("rzn")}}
+
+    def inside_step(self, xw, parts, w_hh, b_hh):
+        import torch
+
+        (h,) = parts
+        x_r, x_z, x_n = xw.chunk(3, dim=-1)
+        h_r, h_z, h_n = torch.nn.functional.linear(h, w_hh, b_hh).chunk(3, dim=-1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        h = n + z * (h - n)  # (1 - z) * n + z * h
+        return {"h": h, "r": r, "z": z, "n": n}, (h,)
+
     def forward(self, xw, w_hh, b_hh, h):
         T, B, G = xw.shape
         H = G // 3

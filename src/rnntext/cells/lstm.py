@@ -73,6 +73,25 @@ class LSTM(Cell):
     state_parts = ("h", "c")
     NumpyStep, TorchStep = _NumpyStep, _TorchStep
 
+    exposes = {"h": "hidden state h = o * tanh(c)", "c": "cell state c = f * c + i * g", "i": "input gate",
+               "f": "forget gate", "g": "candidate g = tanh(.)", "o": "output gate"}
+    fractions = ("i", "f", "o")
+
+    def numpy_internals(self, out, cache):
+        hs, cs, gates, _ = cache  # gates (T, B, 4H) hold the activations i, f, g, o
+        H = out.shape[-1]
+        return {"h": out, "c": cs[1:], **{name: gates[..., j * H:(j + 1) * H] for j, name in enumerate("ifgo")}}
+
+    def inside_step(self, xw, parts, w_hh, b_hh):
+        import torch
+
+        h, c = parts
+        i, f, g, o = (xw + torch.nn.functional.linear(h, w_hh, b_hh)).chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return {"h": h, "c": c, "i": i, "f": f, "g": g, "o": o}, (h, c)
+
     def init_layer(self, params, k, hidden, model_cfg):
         """Forget-gate biases sum to model_cfg.forget_bias, all of it in bias_ih
         (Gers et al. 2000; Jozefowicz et al. 2015)."""

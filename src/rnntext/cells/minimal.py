@@ -34,6 +34,21 @@ class MinGRU(ScanCell):
       const h = s.h;
       for (let j = 0; j < H; j++) { const z = 1 / (1 + Math.exp(-gx[j])); h[j] += z * (gx[H + j] - h[j]); } } }"""
 
+    exposes = {"h": "hidden state h = (1 - z) * h + z * h~", "z": "update gate", "cand": "candidate h~ = W_h x + b_h"}
+    fractions = ("z",)
+
+    def numpy_internals(self, out, cache):
+        z, _, cand = cache[2]  # the coefficients' cache
+        return {"h": out, "z": z, "cand": cand}
+
+    def inside_step(self, xw, parts, w_hh, b_hh):
+        import torch
+
+        k, cand = xw.chunk(2, dim=-1)
+        z = torch.sigmoid(k)
+        h = (1.0 - z) * parts[0] + z * cand
+        return {"h": h, "z": z, "cand": cand}, (h,)
+
     def coefficients(self, xw):
         k, cand = self.blocks(xw)
         z = sigmoid(k)
@@ -94,6 +109,24 @@ class MinLSTM(ScanCell):
         const f = 1 / (1 + Math.exp(softplus(-gx[j]) - softplus(-gx[H + j])));
         h[j] = gx[2 * H + j] + f * (h[j] - gx[2 * H + j]);
       } } }"""
+
+    exposes = {"h": "hidden state h = f' * h + i' * h~", "f": "forget share f' = f / (f + i)",
+               "i": "input share i' = i / (f + i)", "cand": "candidate h~ = W_h x + b_h"}
+    fractions = ("f", "i")
+
+    def numpy_internals(self, out, cache):
+        f_, i_, cand, _, _ = cache[2]  # the coefficients' cache
+        return {"h": out, "f": f_, "i": i_, "cand": cand}
+
+    def inside_step(self, xw, parts, w_hh, b_hh):
+        import torch
+        import torch.nn.functional as F
+
+        kf, ki, cand = xw.chunk(3, dim=-1)
+        d = F.logsigmoid(kf) - F.logsigmoid(ki)  # log f - log i
+        f_, i_ = torch.sigmoid(d), torch.sigmoid(-d)
+        h = f_ * parts[0] + i_ * cand
+        return {"h": h, "f": f_, "i": i_, "cand": cand}, (h,)
 
     def coefficients(self, xw):
         kf, ki, cand = self.blocks(xw)

@@ -44,11 +44,12 @@ def split_sizes(total: int, val_frac: float, test_frac: float) -> dict[str, int]
     return {"train": total - val - test, "val": val, "test": test}
 
 
-def check_output(out: str | Path, force: bool = False) -> Path:
-    """Refuse an output path that is a directory, unwritable, or an existing file without force."""
+def check_output(out: str | Path, force: bool = False, example: str | None = None) -> Path:
+    """Refuse an output path that is a directory (naming `example`, a dataset's name by default,
+    as a file to give instead), unwritable, or an existing file without force."""
     out = Path(out)
     if out.is_dir():
-        raise InputError(f"output {out} is a directory: give a file name such as {out / 'data.h5'}")
+        raise InputError(f"output {out} is a directory: give a file name such as {out / (example or 'data.h5')}")
     if out.exists() and not force:
         raise InputError(f"output {out} already exists: choose another name or pass --force to replace it")
     try:

@@ -13,6 +13,9 @@ gives it back, the thread count changes, validation takes longer than guessed), 
 then reaches its floor long before the deadline or not at all. By time, it reaches the floor
 at the deadline whatever the speed does on the way.
 
+`Pace` holds the plan's speed against the speed training reaches, and says when the two
+part by more than OFF_BY.
+
 A resumed run continues its schedule as if its sessions had been one run given their time in
 all: each checkpoint records the seconds trained under the time-following schedule
 (`scheduled_s`), and a session with a new limit extends the whole by its own training time. A
@@ -111,3 +114,59 @@ def resumed_progress(limit: float, scheduled_s: float, startup_s: float = 0.0) -
     `limit` seconds (of which `startup_s` go to loading): the words a resume says it did."""
     total = scheduled_s + max(limit - startup_s - FILES_S, 0.0)
     return 0.0 if total <= 0 else scheduled_s / total
+
+
+OFF_BY = 1.5  # a training speed this many times off the plan's is said, with the passes it now means
+
+
+class Pace:
+    """The plan's speed held against the speed training reaches. The plan predicts how often the
+    run will pass over its data from the probe's speed; a machine can change under a run (another
+    program starts or ends) and a probe can mislead. Once the trainer's thread count is chosen,
+    each log window compares the recent training speed (the last 5% of the time limit, at least
+    5 s, validations and checkpoints included) with the speed last stated; more than OFF_BY
+    times off, it says so (a `pace` event, a log line) with the passes the run now makes, and the
+    record keeps it. What can still adapt does by itself: the schedule follows the time budget,
+    the thread count is timed again (rnntext.training.threads); the size and regularisation stay
+    as chosen (they shaped the weights already trained)."""
+
+    def __init__(self, recipe: dict | None, train_tokens: int, report):
+        rec = recipe if recipe is not None else {}
+        speeds, size = rec.get("tokens_per_s") or {}, (rec.get("model") or {}).get("hidden_sizes", [None])[0]
+        self.stated = speeds.get(size, speeds.get(str(size)))  # tokens/s the plan assumed (JSON keys are text)
+        self.planned_epochs = rec.get("expected_epochs")
+        self.recipe, self.train_tokens, self.report = rec, train_tokens, report
+        self.windows: list[tuple[float, int]] = []  # (seconds, tokens) of the recent log windows
+
+    def add(self, seconds: float, tokens: int) -> None:
+        self.windows.append((seconds, tokens))
+
+    def check(self, budget, epochs_done: float) -> None:
+        """After a log window: compare, and say so when the speed is OFF_BY times off."""
+        if not self.stated or not budget.limited:
+            return
+        span = max(5.0, 0.05 * budget.limit)
+        while len(self.windows) > 1 and sum(s for s, _ in self.windows[1:]) >= span:
+            self.windows.pop(0)
+        seconds = sum(s for s, _ in self.windows)
+        if seconds < span:
+            return
+        speed = sum(t for _, t in self.windows) / seconds
+        if 1 / OFF_BY <= speed / self.stated <= OFF_BY:
+            return
+        epochs = epochs_done + speed * max(budget.remaining(), 0.0) / self.train_tokens
+        event = {"kind": "pace", "tokens_per_s": round(speed), "planned_tokens_per_s": round(self.stated),
+                 "expected_epochs": round(epochs, 2), "planned_epochs": self.planned_epochs}
+        self.recipe.setdefault("paces", []).append({k: v for k, v in event.items() if k != "kind"})
+        self.stated = speed
+        self.report(event)
+
+
+def pace_words(event: dict) -> str:
+    """A `pace` event in words."""
+    ratio = event["tokens_per_s"] / event["planned_tokens_per_s"]
+    planned = event.get("planned_epochs")
+    was = f" (the plan said {planned:.3g})" if planned is not None else ""
+    return (f"training runs at {event['tokens_per_s']:,} tokens/s, {ratio:.2g} times the {event['planned_tokens_per_s']:,} "
+            f"assumed: about {event['expected_epochs']:.3g} passes over the training split{was}; "
+            f"the schedule follows the time left")

@@ -24,12 +24,11 @@ from rnntext.errors import RunError, TrainingError
 from rnntext.model import checkpoint, layout, records, saved
 from rnntext.options import choose_engine
 from rnntext.text import levels
+from rnntext.training import budget as budget_mod
 from rnntext.training import distributed
+from rnntext.training.budget import Budget, Pace
 from rnntext.training.distributed import SINGLE
 from rnntext.training.lifecycle import InterruptGate
-from rnntext.training.plan import Pace
-from rnntext.training import budget as budget_mod
-from rnntext.training.budget import Budget
 from rnntext.training.schedules import Plateau, follows_budget, lr_at
 from rnntext.training.threads import ThreadTuner
 

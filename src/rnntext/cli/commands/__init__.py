@@ -11,6 +11,7 @@ from rnntext.cli.commands import (
     export,
     gradcheck,
     info,
+    inspect,
     plot,
     prepare,
     presets,
@@ -20,4 +21,4 @@ from rnntext.cli.commands import (
 )
 
 COMMANDS = {"prepare": prepare, "export": export, "train": train, "sample": sample, "eval": evaluate, "plot": plot,
-            "demo": demo, "chat": chat, "info": info, "gradcheck": gradcheck, "serve": serve, "presets": presets}
+            "inspect": inspect, "demo": demo, "chat": chat, "info": info, "gradcheck": gradcheck, "serve": serve, "presets": presets}

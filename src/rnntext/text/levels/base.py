@@ -82,6 +82,7 @@ class Level:
     recipe: str | None = None  # the preset this level's runs start from (rnntext.config.resolve)
     novelty_n, novelty_unit = 20, "char"  # n-grams rnntext.judge compares: n characters, or n words
     novelty_by_token = False  # novelty compares token ids (whitespace-separated words), not characters
+    sentence_position = False  # rnntext.inspection also looks for units that count tokens since a sentence's end
     decoder_class = StreamDecoder
     # The level's encoder and decoder in JavaScript, for the page `rnntext export web` writes: an
     # expression giving {encode(vocab, text) -> {ids, unknown}, decode(vocab, ids) -> text}, with

@@ -278,6 +278,7 @@ class WordLevel(Level):
     recipe = "word-medium"  # words learn best with the measured word recipe (README: Presets)
     novelty_n, novelty_unit = 5, "word"
     novelty_by_token = True
+    sentence_position = True
     decoder_class = WordDecoder
     js_codec = JS_CODEC
 
