@@ -95,6 +95,7 @@ def chosen(model) -> dict:
     return {"plan_epochs": recipe.get("expected_epochs"), "probe_tokens_per_s": recipe.get("tokens_per_s"),
             "probe_threads": recipe.get("probe_threads"), "dropout": model.info.model.dropout,
             "weight_drop": model.info.model.weight_drop, "batch_size": recipe.get("train", {}).get("batch_size"),
+            "batch_tokens_per_s": recipe.get("batch_tokens_per_s"),
             "threads": summary.get("threads"), "paces": recipe.get("paces")}
 
 
