@@ -25,8 +25,8 @@ parameters per training token (regularisation): the larger the model against its
 more it must be kept from memorising; a run that passes over its data fewer than twice gets
 none. Without a time limit the size is at most DEFAULT_MAX. With tie_weights the size is
 embed_size. The choices are written into the run's config.toml and model.json, so a resume,
-`load` and `sample` use them; the probe's seconds count against the time limit. README
-"Default recipe" shows the measurements behind the constants.
+`load` and `sample` use them; the probe's seconds count against the time limit. docs/recipe.md
+and docs/measured.md show the measurements behind the constants.
 """
 
 from __future__ import annotations
