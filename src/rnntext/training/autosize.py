@@ -11,14 +11,15 @@ passes both tests:
    heavily regularised one (dropout and weight drop slow learning down) needs HEAVY_EPOCHS.
    On a slow machine the same rule picks a smaller model than on a fast one.
 
-`batch_size = 0` (auto) is decided first, with a time limit: BATCHES[0] streams, doubled while
-the probe measures at least BATCH_GAIN times the tokens per second at the doubled batch (at the
-middle size the data allows, on the fastest thread count) and the training split still fills
-MIN_BATCHES windows an epoch. Where wide vector units or native bf16 turn a larger batch into
-proportionally more tokens (two cores with AVX-512 bf16: 1.6 times at batch 64), the run sees
-more text in its time and so affords a larger model; on one AVX2 core a larger batch gives no
-more tokens and only halves the optimizer's steps (measured worse). Without a time limit the
-batch is BATCHES[0].
+`batch_size = 0` (auto), with a time limit: the sizes are probed at BATCHES[0] streams; a model
+of WIDE_FROM or more per layer then trains at BATCHES[1] where the training split fills
+MIN_BATCHES windows an epoch at it and the probe, at the chosen size, measures at least WIDE_KEEP
+times BATCHES[0]'s tokens per second there (so the passes the size was chosen for still hold).
+Measured on tinyshakespeare in 10 minutes: on two cores with native bf16, 2x512 scored 1.487 at 64
+against 1.516-1.526 at 32 (and 2x384 1.495 against 1.548); on one AVX2 core, 2x256 scored 1.538 at
+32 against 1.555 at 64. A large model is held back by the noise of small batches more than by
+the optimizer steps it gives up; a small one by the steps. Without a time limit the batch is
+BATCHES[0].
 
 `dropout = -1` and `weight_drop = -1` (auto) then follow from the chosen size's recurrent
 parameters per training token (regularisation): the larger the model against its data, the
@@ -49,8 +50,9 @@ LIGHT_EPOCHS, HEAVY_EPOCHS = 5.0, 10.0  # passes over the training split each ki
 DEFAULT_MAX = AUTO_UNRESOLVED  # without a time limit: the 2x256 a run got before auto sizes
 PROBE_SHARE = 0.05  # the probe stops trying larger sizes once it has used this share of the limit
 PROBE_STEPS = 12  # timed steps per size and thread count at most
-BATCHES = (AUTO_BATCH, 64)  # the auto batch's candidates, smallest first
-BATCH_GAIN = 1.25  # a batch twice as large must give this many times the tokens per second
+BATCHES = (AUTO_BATCH, 64)  # the auto batch: the sizes' probe batch, and the one large models train at
+WIDE_FROM = 384  # hidden size from which the auto batch is BATCHES[1]
+WIDE_KEEP = 0.9  # ... where it gives at least this share of BATCHES[0]'s tokens per second
 MIN_BATCHES = 100  # windows an epoch the training split must fill at a batch
 clock = time.perf_counter  # the probe's clock (a test gives step times)
 
@@ -137,29 +139,17 @@ def _step(engine, batch) -> None:
 
 
 def choose_batch(cfg: Config, vocab_size: int, train_tokens: int) -> tuple[int, dict]:
-    """The auto batch size for this run and its record: BATCHES[0], doubled while the probe
-    says it pays (see the module's text); speeds at the size the data allows in the middle."""
-    t, first = cfg.train, BATCHES[0]
-    if not t.time_limit:
+    """The auto batch for cfg's model (its size already chosen) and its record: BATCHES[1] for a
+    model of WIDE_FROM or more per layer where the data and the probe allow (see the module's
+    text), else BATCHES[0]."""
+    t, (first, wide) = cfg.train, BATCHES
+    hidden = cfg.model.hidden_sizes[0]
+    if not t.time_limit or hidden < WIDE_FROM or train_tokens // (wide * t.seq_len) < MIN_BATCHES:
         return first, {}
-    hidden = cfg.model.hidden_sizes[0] if cfg.model.hidden_size != (0,) else middle_size(cfg, vocab_size, train_tokens)
-    fits = [b for b in BATCHES if train_tokens // (b * t.seq_len) >= MIN_BATCHES]
-    if len(fits) < 2:
-        return first, {}
-    speeds = {b: round(v) for b, v in probe_batches(cfg, vocab_size, hidden, tuple(fits),
+    speeds = {b: round(v) for b, v in probe_batches(cfg, vocab_size, hidden, (first, wide),
                                                      budget_s=min(2.0, 0.02 * t.time_limit)).items()}
-    chosen = first
-    for smaller, batch in zip(fits, fits[1:]):
-        if speeds[batch] < BATCH_GAIN * speeds[smaller]:
-            break
-        chosen = batch
+    chosen = wide if speeds[wide] >= WIDE_KEEP * speeds[first] else first
     return chosen, {"batch_size": chosen, "batch_tokens_per_s": speeds, "batch_probed_at": hidden}
-
-
-def middle_size(cfg: Config, vocab_size: int, train_tokens: int) -> int:
-    """The size the auto size's bisection probes first: the middle one the data allows."""
-    allowed = [h for h in LADDER if recurrent_parameters(cfg, vocab_size, h) / train_tokens <= DATA_RATIO]
-    return allowed[(len(allowed) - 1) // 2] if allowed else LADDER[0]
 
 
 def choose_hidden_size(cfg: Config, vocab_size: int, train_tokens: int, budget=None,
@@ -228,21 +218,24 @@ def resolve(cfg: Config, vocab_size: int, train_tokens: int, world=None, budget=
 
     m, why = cfg.model, {}
     world = world or distributed.SINGLE
-    if cfg.train.batch_size == 0:
-        batch, why = choose_batch(cfg, vocab_size, train_tokens) if world.main else (0, {})
-        batch = distributed.broadcast_int(world, batch)
-        cfg = replace(cfg, train=replace(cfg.train, batch_size=batch))
+    auto_batch = cfg.train.batch_size == 0
+    if auto_batch:  # the sizes are probed at the first batch
+        cfg = replace(cfg, train=replace(cfg.train, batch_size=BATCHES[0]))
     if m.hidden_size == (0,):
-        chosen, size_why = choose_hidden_size(cfg, vocab_size, train_tokens, budget, val_tokens) if world.main \
+        chosen, why = choose_hidden_size(cfg, vocab_size, train_tokens, budget, val_tokens) if world.main \
             else (0, {})
         chosen = distributed.broadcast_int(world, chosen)  # every rank builds the same model
         m = replace(m, hidden_size=(chosen,))
-        why = {"hidden_size": chosen, **size_why, **why}
+        why = {"hidden_size": chosen, **why}
+    if auto_batch:
+        batch, batch_why = choose_batch(replace(cfg, model=m), vocab_size, train_tokens) if world.main else (0, {})
+        batch = distributed.broadcast_int(world, batch)
+        cfg = replace(cfg, train=replace(cfg.train, batch_size=batch))
+        why |= batch_why
     if AUTO in (m.dropout, m.weight_drop):
         ratio = count_parameters(m, vocab_size, "rnn") / train_tokens
-        speed = why.get("tokens_per_s", {}).get(m.hidden_sizes[0])
-        if speed is None and why.get("batch_probed_at") == m.hidden_sizes[0]:  # a given size: the batch probe's
-            speed = why["batch_tokens_per_s"][cfg.train.batch_size]
+        speed = why.get("batch_tokens_per_s", {}).get(cfg.train.batch_size) or \
+            why.get("tokens_per_s", {}).get(m.hidden_sizes[0])
         seconds = budget.remaining() if budget is not None and budget.limited else None
         epochs = expected_epochs(cfg, train_tokens, speed, seconds, val_tokens)
         dropout, weight_drop = regularisation(ratio, epochs)
