@@ -111,3 +111,19 @@ def test_without_a_limit_nothing_stops_and_the_schedule_stays_at_its_peak():
     assert lr_at(TrainConfig(lr=0.01), 10**6, 99, 1.0, budget.progress()) == 0.01
     assert not follows_budget(TrainConfig()) and follows_budget(TrainConfig(time_limit=5.0))
     assert not follows_budget(TrainConfig(time_limit=5.0, lr_schedule="cosine", cosine_iters=100))
+
+
+def test_a_shrinking_reserve_never_takes_the_schedule_back():
+    # the reserve estimated from the training speed (20 s) turns out larger than the first
+    # validation measured (5 s, kept back as 6): the deadline moves 14 s later, and the share
+    # spent would fall from 0.5 to about 0.43; the schedule keeps its place instead
+    clock = Clock()
+    budget = Budget(60.0, clock(), clock=clock)
+    budget.begin()
+    budget.keep_back(20.0)
+    clock.now += 20.0
+    assert budget.progress() == pytest.approx(20.0 / 40.0)
+    budget.measured_final(5.0)
+    assert budget.progress() == pytest.approx(0.5)
+    clock.now += 10.0
+    assert budget.progress() == pytest.approx(30.0 / 54.0)  # then it moves on along the later deadline

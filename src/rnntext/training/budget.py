@@ -45,6 +45,7 @@ class Budget:
         self.limit, self.started, self.before, self.clock = limit, started, scheduled_before, clock
         self.train_start: float | None = None  # when this session's training began
         self.reserve_s = FILES_S
+        self._reached = 0.0  # the furthest progress() has said: the schedule never goes back
 
     @property
     def limited(self) -> bool:
@@ -86,12 +87,15 @@ class Budget:
 
     def progress(self) -> float | None:
         """How far through the schedule the run is: 0 at the first step of its first session,
-        1 at this session's deadline; None without a time limit."""
+        1 at this session's deadline; None without a time limit. It never decreases: when the
+        reserve shrinks (a validation turned out quicker than estimated), the deadline moves
+        later and the share spent would fall, which would raise the learning rate again."""
         if not self.limited:
             return None
         start = self.clock() if self.train_start is None else self.train_start
         total = self.before + max(self.deadline() - start, 0.0)
-        return 1.0 if total <= 0 else min(1.0, self.scheduled() / total)
+        self._reached = max(self._reached, 1.0 if total <= 0 else min(1.0, self.scheduled() / total))
+        return self._reached
 
     def record(self) -> dict:
         """What a checkpoint keeps for a resume."""
