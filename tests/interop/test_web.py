@@ -230,7 +230,7 @@ def test_export_refuses_to_overwrite_and_names_the_problem(tmp_path):
     site.mkdir()
     (site / "notes.txt").write_text("mine")
     index = export_web(run, site)
-    with pytest.raises(InputError, match="pass --force"):
+    with pytest.raises(InputError, match="pass force=True"):
         export_web(run, site)
     before = (site / "model.js").read_bytes()
     assert export_web(run, site, weights="latest", force=True) == index

@@ -33,6 +33,7 @@ import numpy as np
 
 from rnntext import cells  # the cell's gate count, state parts and JavaScript step
 from rnntext.errors import InputError
+from rnntext.faces import ask
 from rnntext.text import levels  # each level's JavaScript encoder and decoder
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
@@ -125,7 +126,7 @@ def _check_out(out: Path, force: bool) -> Path:
         raise InputError(f"output {out} is a file: give a folder for the page (it gets index.html and its scripts)")
     present = [n for n in (*ASSETS, LEVELS_FILE, MODEL_FILE) if (out / n).exists()]
     if present and not force:
-        raise InputError(f"{out} already holds {', '.join(present)}: choose another folder or pass --force to replace them")
+        raise InputError(f"{out} already holds {', '.join(present)}: choose another folder or pass {ask('force', True)} to replace them")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

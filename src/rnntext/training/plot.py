@@ -14,6 +14,7 @@ import numpy as np
 
 from rnntext.data.atomic import atomic_path
 from rnntext.errors import ConfigError, RunError
+from rnntext.faces import ask
 from rnntext.model.layout import CURVES, METRICS
 from rnntext.model.records import read_metrics
 
@@ -35,7 +36,7 @@ def curve_records(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
     if len(records) > len(train) + len(val):
         log.warning("skipped %d line(s) of %s without the numbers a plot needs", len(records) - len(train) - len(val), path)
     if not train and not val:
-        raise RunError(f"{path} has no training or validation lines yet: train longer than --log-every steps")
+        raise RunError(f"{path} has no training or validation lines yet: train longer than {ask('log_every')} steps")
     return train, val
 
 
