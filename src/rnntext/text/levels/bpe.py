@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
+from rnntext.extras import missing
 from rnntext.faces import ask
 from rnntext.text.levels.base import BytesDecoder, Level, TokenIndex
-
-INSTALL = "pip install tokenizers"
 
 
 def _tokenizers(error: type[Exception]):
     try:
         import tokenizers
     except ImportError:
-        raise error(f"the bpe level needs the optional 'tokenizers' package: {INSTALL}") from None
+        raise error(missing("bpe", "the bpe level").message) from None
     return tokenizers
 
 
