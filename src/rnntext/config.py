@@ -55,6 +55,8 @@ class DataConfig:
     glob: str = opt("*.txt", "file pattern used when an input is a directory (searched recursively)")
     encoding: str = opt("utf-8", "text encoding of the input files")
     errors: str = opt("strict", "undecodable bytes: strict (error naming file and offset) or replace", ("strict", "replace"))
+    keep_gutenberg: bool = opt(False, "keep Project Gutenberg's header and licence (up to a file's '*** START OF' line, "
+                                      "from its '*** END OF' line), which are left out by default")
     nfc: bool = opt(False, "apply Unicode NFC normalisation first")
     lowercase: bool = opt(False, "lowercase the text (after NFC)")
     keep: str = opt("", "keep only characters matching this regex, e.g. '[\\nA-Za-z0-9 ,.:;?!-]' (after lowercasing)")

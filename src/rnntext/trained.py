@@ -253,7 +253,7 @@ class Model:
     @property
     def _text_settings(self) -> DataConfig:
         """How the training text was read and normalised: encoding, NFC, lowercasing, the keep filter."""
-        keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
+        keys = ("encoding", "errors", "keep_gutenberg", "nfc", "lowercase", "keep", "glob")
         return DataConfig(**{k: v for k, v in self.info.data.items() if k in keys})
 
     def generate(self, prime: str = "", *, condition=None, **options) -> str | list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 from rnntext.data.atomic import FailLater, atomic_path
 from rnntext.errors import DatasetError, InputError
 from rnntext.faces import ask
-from rnntext.text import levels
+from rnntext.text import gutenberg, levels
 from rnntext.text.read import iter_text
 
 FORMAT = "rnntext-dataset"
@@ -74,7 +74,8 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, ext
     out = check_output(out, force)
     if any(s.path is not None and s.path.resolve() == out.resolve() for s in sources):
         raise InputError(f"output {out} is also an input: the text would be replaced by the dataset: "
-                         f"choose another -o")
+                         f"choose another {ask('output')}")
+    gutenberg.tell(sources, data_cfg)
     labels: dict[str, int] = {}
     try:
         texts = _texts(_pieces(sources, data_cfg), labels)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from rnntext.errors import InputError
 from rnntext.faces import ask
+from rnntext.text import gutenberg
 
 CHUNK_BYTES = 8 << 20  # bytes read at a time (tests shrink it: the dataset must not change)
 LONG_RUN = 8 << 20  # characters held at most while looking for a cut (or, in line mode, a line end)
@@ -107,10 +108,13 @@ def _decode_chunks(source: Source, encoding: str, errors: str, whole: bool = Tru
         decoder = codecs.getincrementaldecoder(encoding)(errors)
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}: use a Python codec name such as utf-8 or latin-1") from None
-    offset = 0
+    body = None if whole else gutenberg.body(source.path, encoding)
+    offset = body.start if body else 0
     try:
         with open(source.path, "rb") as f:
-            while block := f.read(CHUNK_BYTES):
+            f.seek(offset)
+            while block := f.read(CHUNK_BYTES if body is None or body.end is None else
+                                  min(CHUNK_BYTES, body.end - offset)):
                 try:
                     text = decoder.decode(block)
                 except UnicodeDecodeError as e:
@@ -141,7 +145,7 @@ def iter_text(sources: list[Source], data_cfg, whole_lines: bool = False) -> Ite
     keep = _compile_keep(data_cfg.keep)
     remaining = data_cfg.max_chars or -1
     for source in sources:
-        blocks = _decode_chunks(source, data_cfg.encoding, data_cfg.errors)
+        blocks = _decode_chunks(source, data_cfg.encoding, data_cfg.errors, data_cfg.keep_gutenberg)
         for chunk in _recut(blocks, source, data_cfg, whole_lines):
             chunk = chunk.replace("\r\n", "\n")  # Windows line ends: one symbol, not two
             if data_cfg.nfc:
@@ -241,6 +245,7 @@ def _compile_keep(pattern: str):
 def read_all(inputs, data_cfg) -> str:
     """The whole normalised text of `inputs` (for small inputs: eval files, primes)."""
     sources = resolve_sources(inputs, data_cfg.glob, data_cfg.encoding)
+    gutenberg.tell(sources, data_cfg)
     return "".join(chunk for _, chunk in iter_text(sources, data_cfg))
 
 
