@@ -78,7 +78,8 @@ class Served:
         self.catalogue = {"models": [catalogue_entry(n, m) for n, m in loaded.items()],
                           "limits": {**dataclasses.asdict(limits), "max_body_bytes": limits.max_body_bytes}}
 
-    def pick(self, name: str):
+    def pick(self, req):
+        name = req.choose_model(self.loaded)
         try:
             return self.loaded[name]
         except KeyError:
@@ -134,7 +135,7 @@ def add_pages(app: FastAPI, served: Served) -> None:
 
 def add_next_routes(app: FastAPI, served: Served) -> None:
     async def next_tokens(req: NextRequest, request: Request):
-        model = served.pick(req.model)
+        model = served.pick(req)
         cfg = model.sample_config(**req.options())  # the run's [sample] unknown, under the request's
         check_next(cfg, served.limits)
         job = lambda: model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown)  # noqa: E731
@@ -157,7 +158,7 @@ def add_generate_routes(app: FastAPI, served: Served) -> None:
 
     async def admitted(req: GenerateRequest, request: Request, streaming: bool = False) -> Job:
         """The request's job, admitted to its model's batch (waiting in the queue if need be)."""
-        model = served.pick(req.model)
+        model = served.pick(req)
         job = Job(model, sample_options(req, model, limits), limits, served.deadline(), streaming)
         gate = request.app.state.gate
         try:
