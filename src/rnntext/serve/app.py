@@ -64,7 +64,7 @@ def catalogue_entry(name: str, model) -> dict:
     summary, t = model.summary(), model.info.training
     m = model.info.model
     return {"name": name, "level": summary["level"], "vocab_size": summary["vocab_size"],
-            "parameters": summary["total_parameters"], "cell": m.cell, "num_layers": m.num_layers,
+            "parameters": summary["total_parameters"], "cell": m.cell, "num_layers": m.num_layers, "shape": m.shape(),
             "hidden_size": list(m.hidden_sizes), "lines": model.lines,
             "training": {"iterations": t.get("iterations", 0), "epoch": t.get("epoch"),
                          "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine")}}
