@@ -48,7 +48,8 @@ def test_the_reference_runs_as_written(tmp_path, monkeypatch):
                                  f"'max_iters': 100")
     assert printed[2] == f"iteration 100: validation loss {result.best_val_loss:.3f}"
     assert printed[3] == f"100 max_iters {result.best_val_loss}"
-    assert printed[4] == repr(model) and printed[4].startswith("<rnntext.Model 1 x 64 lstm, char level, vocabulary 23, ")
+    assert printed[4] == repr(model) == (f"<rnntext.Model 2 x 64 lstm, char level, vocabulary 22, 100 iterations, "
+                                         f"best validation loss {result.best_val_loss:.4f}, from runs/book>")
     assert namespace["again"] == namespace["text"] and len(namespace["text"]) == 100
     assert isinstance(namespace["three"], list) and len(namespace["three"]) == 3
     streamed = model.generate("It was", length=100, seed=1)
