@@ -12,7 +12,7 @@ pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx: pip insta
 from fastapi.testclient import TestClient  # noqa: E402
 
 from rnntext.api import Model, load  # noqa: E402
-from rnntext.errors import ConfigError  # noqa: E402
+from rnntext.errors import ConfigError, MissingExtra  # noqa: E402
 from rnntext.sampling import SampleConfig  # noqa: E402
 from rnntext.serve.app import ErrorJSON, create_app, listen, model_names  # noqa: E402
 from rnntext.serve.limits import Limits  # noqa: E402
@@ -239,7 +239,8 @@ def test_a_surrogate_in_a_key_is_refused_and_errors_always_encode(client):
 
 def test_unknown_prime_symbols(client):
     body = assert_error(client.post("/v1/generate", json={"model": "tiny", "prime": "QZ"}), 422)
-    assert "vocabulary" in body["error"] and "unknown=skip" in body["error"] and "--" not in body["error"]
+    assert "vocabulary" in body["error"] and body["error"].endswith('pass "unknown": "skip" or "unknown": "replace:C"')
+    assert "--" not in body["error"] and "unknown=" not in body["error"]
     assert assert_error(client.post("/v1/generate/stream", json={"model": "tiny", "prime": "Q"}), 422)
     ok = client.post("/v1/generate", json={"model": "tiny", "prime": "Qthe", "unknown": "skip", "length": 5})
     assert ok.status_code == 200
@@ -265,7 +266,8 @@ def test_other_routes_and_methods(client):
     assert_error(client.get("/v1/nothing"), 404)
     assert_error(client.get("/v1/generate"), 405)
     assert_error(client.get("/static/../app.py"), 404)
-    assert_error(client.get("/v1/next"), 422)
+    assert_error(client.get("/v1/next", params={"top_probs": "many"}), 422)
+    assert client.get("/v1/next").json()["model"] == "tiny"  # the one model served, after an empty prime
 
 
 def test_many_random_requests_get_no_server_error(client):
@@ -310,7 +312,7 @@ def test_run_without_the_extra_is_the_users_error(monkeypatch):
     from rnntext import serve
 
     monkeypatch.setitem(sys.modules, "uvicorn", None)
-    with pytest.raises(ConfigError, match=r"rnntext\[serve\]"):
+    with pytest.raises(MissingExtra, match=r"^the server needs FastAPI and uvicorn: .+ -m pip install .*'rnntext\[serve\]'$"):
         serve.run(["somewhere"])
 
 

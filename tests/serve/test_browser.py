@@ -77,13 +77,68 @@ def test_generate_streams_text_and_draws_the_chart(page, tmp_path):
     assert page.text_content("#out-prime") == "the quick "
     page.wait_for_function("document.querySelectorAll('#chart .bar-row').length === 10")
     widths = page.eval_on_selector_all("#chart .bar", "bars => bars.map(b => parseFloat(b.style.width))")
-    assert widths[0] == 100 and widths == sorted(widths, reverse=True)
+    assert widths == sorted(widths, reverse=True) and 0 < sum(widths) <= 100.0001  # one 0-100% scale for all
     assert page.is_hidden("#error")
     shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     keep(shot)
     assert page.errors == [] and page.elsewhere == []
+
+
+# Each control's box, and whether what it shows fits it: a select is measured by its longest
+# option's text in its own font (the box less its padding and the arrow), other controls and the
+# labels by their scroll width.
+CONTROLS = """() => {
+  const canvas = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("select, button, input, textarea, .label, .hint")].map((el) => {
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    let fits = el.scrollWidth <= el.clientWidth;
+    if (el.tagName === "SELECT") {
+      canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const longest = Math.max(...[...el.options].map((o) => canvas.measureText(o.text).width));
+      fits = longest + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) + 20 <= el.clientWidth;
+    }
+    return {id: el.id || el.className || el.textContent.trim().slice(0, 20), top: box.top, bottom: box.bottom,
+            width: box.width, fits, shown: box.width > 0};
+  });
+}"""
+
+
+def test_at_1280_by_800_generate_shows_without_scrolling_and_no_control_is_cut(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector("#model option[value=tiny]", state="attached")
+        page.wait_for_function("document.querySelector('#model-info dd')")
+        assert page.evaluate("window.scrollY") == 0
+        box = page.locator("#generate").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box
+        controls = [c for c in page.evaluate(CONTROLS) if c["shown"]]
+        assert len(controls) > 15
+        assert [c["id"] for c in controls if not c["fits"]] == []
+        unknown = next(c for c in controls if c["id"] == "unknown")
+        assert unknown["width"] >= 200  # the whole "report an error", not "skip the"
+        assert page.inner_text("#model-info").startswith("model\n1 x 32 lstm")
+        page.screenshot(path=str(tmp_path / "playground-1280x800.png"))
+        keep(tmp_path / "playground-1280x800.png")
+    finally:
+        context.close()
+
+
+def test_the_bars_are_probabilities_on_a_0_to_100_scale_with_the_number_beside(page):
+    page.fill("#prime", "the quick brown fox jumps over the lazy do")
+    page.wait_for_function("document.querySelectorAll('#chart .bar-row').length === 10 && "
+                           "document.querySelector('#chart .bar-prob').textContent !== ''")
+    rows = page.eval_on_selector_all("#chart .bar-row", """rows => rows.map(r => ({
+        bar: r.querySelector('.bar').getBoundingClientRect().width,
+        track: r.querySelector('.bar-track').getBoundingClientRect().width,
+        shown: r.querySelector('.bar-prob').textContent}))""")
+    for row in rows:
+        share = float(row["shown"].rstrip("%")) / 100
+        assert abs(row["bar"] / row["track"] - share) <= max(0.01, 2 / row["track"]), row  # 1%, or a pixel or two
+    assert sum(float(r["shown"].rstrip("%")) for r in rows) <= 100.5
 
 
 def test_copy_button_copies_prime_and_text(page, browser, server):

@@ -64,7 +64,7 @@ def catalogue_entry(name: str, model) -> dict:
     summary, t = model.summary(), model.info.training
     m = model.info.model
     return {"name": name, "level": summary["level"], "vocab_size": summary["vocab_size"],
-            "parameters": summary["total_parameters"], "cell": m.cell, "num_layers": m.num_layers,
+            "parameters": summary["total_parameters"], "cell": m.cell, "num_layers": m.num_layers, "shape": m.shape(),
             "hidden_size": list(m.hidden_sizes), "lines": model.lines,
             "training": {"iterations": t.get("iterations", 0), "epoch": t.get("epoch"),
                          "best_val_loss": t.get("best_val_loss"), "engine": t.get("engine")}}
@@ -78,7 +78,8 @@ class Served:
         self.catalogue = {"models": [catalogue_entry(n, m) for n, m in loaded.items()],
                           "limits": {**dataclasses.asdict(limits), "max_body_bytes": limits.max_body_bytes}}
 
-    def pick(self, name: str):
+    def pick(self, req):
+        name = req.choose_model(self.loaded)
         try:
             return self.loaded[name]
         except KeyError:
@@ -134,7 +135,7 @@ def add_pages(app: FastAPI, served: Served) -> None:
 
 def add_next_routes(app: FastAPI, served: Served) -> None:
     async def next_tokens(req: NextRequest, request: Request):
-        model = served.pick(req.model)
+        model = served.pick(req)
         cfg = model.sample_config(**req.options())  # the run's [sample] unknown, under the request's
         check_next(cfg, served.limits)
         job = lambda: model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown)  # noqa: E731
@@ -157,7 +158,7 @@ def add_generate_routes(app: FastAPI, served: Served) -> None:
 
     async def admitted(req: GenerateRequest, request: Request, streaming: bool = False) -> Job:
         """The request's job, admitted to its model's batch (waiting in the queue if need be)."""
-        model = served.pick(req.model)
+        model = served.pick(req)
         job = Job(model, sample_options(req, model, limits), limits, served.deadline(), streaming)
         gate = request.app.state.gate
         try:
@@ -217,7 +218,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RnntextError)
     async def user_error(request, exc: RnntextError):
-        return ErrorJSON({"error": api_wording(str(exc))}, 422)
+        return ErrorJSON({"error": api_wording(exc)}, 422)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):

@@ -12,12 +12,14 @@ at start) are checked by the route handlers, which name the limit that was hit.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
+from rnntext.errors import ConfigError, RnntextError
+from rnntext.faces import ask
 from rnntext.options import current_names, renamed, utf8_problem
 from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig
 from rnntext.serve.limits import Limits
@@ -37,12 +39,10 @@ class LimitError(Exception):
         self.status, self.limit = status, limit
 
 
-def api_wording(message: str) -> str:
-    """A user error's message for the API: its CLI flags (--top-k 5) become JSON keys (top_k=5).
-
-    One name per concept, so the flag's advice holds for the key of the same name.
-    """
-    return re.sub(r"--([a-z][a-z-]*)[ =]", lambda m: m.group(1).replace("-", "_") + "=", message)
+def api_wording(error: Exception) -> str:
+    """A user error's message for the API: the options it names are JSON fields ("top_k": 5),
+    as rnntext.faces words them."""
+    return error.said("json") if isinstance(error, RnntextError) else str(error)
 
 
 def valid_unicode(text: str) -> str:
@@ -56,11 +56,13 @@ Text = Annotated[str, AfterValidator(valid_unicode)]
 
 
 class Request(BaseModel):
-    """What every request has: a model name; unknown fields are refused, renamed ones renamed."""
+    """What every request has: a model name (which may be left out where one model is served);
+    unknown fields are refused, renamed ones renamed."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: Text = Field(max_length=256, description="a model name from GET /v1/models")
+    model: Text | None = Field(None, max_length=256, description="a model name from GET /v1/models (left out: "
+                                                                 "the server's one model)")
 
     @model_validator(mode="before")
     @classmethod
@@ -71,6 +73,18 @@ class Request(BaseModel):
         renames = {old: new for old, new in renamed(SampleConfig).items() if new in cls.model_fields}
         return current_names(data, renames, lambda old, new: log.warning(
             "a request used the old field %r: it is now %r", old, new))
+
+    def choose_model(self, names) -> str:
+        """The name of the model this request asks for: its `model`, else the one model served
+        (filled in, so that the reply names it); with several served, an error listing them."""
+        if self.model is None:
+            names = list(names)
+            if len(names) != 1:
+                raise ConfigError(f"model: this server serves {len(names)} models, so a request names one: "
+                                  f"{ask('model', fill='NAME')}, one of {', '.join(map(json.dumps, names))} "
+                                  f"(GET /v1/models)")
+            self.model = names[0]
+        return self.model
 
     def options(self) -> dict:
         """The sampling options the request gave (fields left out are not included)."""

@@ -43,7 +43,7 @@ function showModelInfo() {
   if (!m) return;
   const loss = m.training.best_val_loss;
   const rows = [
-    ["cell", `${m.cell} ${m.num_layers}×${m.hidden_size.join(",")}`],
+    ["model", m.shape],
     ["level", `${m.level}, ${m.vocab_size} tokens`],
     ["parameters", m.parameters.toLocaleString()],
     ["trained", `${m.training.iterations} iterations` + (loss == null ? "" : `, val loss ${loss.toFixed(3)}`)],
@@ -80,10 +80,14 @@ function updateSliders() {
   $("length-value").textContent = $("length").value;
 }
 
+function percent(prob) {
+  const p = 100 * prob;
+  return `${p >= 1 || p === 0 ? p.toFixed(1) : p.toPrecision(2)}%`; // 12.3%, 0.42%
+}
+
 function renderChart(tokens) {
   const chart = $("chart");
   chart.replaceChildren();
-  const top = tokens.length ? tokens[0].prob : 1;
   for (const { token, prob } of tokens) {
     const row = document.createElement("div");
     row.className = "bar-row";
@@ -95,11 +99,11 @@ function renderChart(tokens) {
     track.className = "bar-track";
     const bar = document.createElement("div");
     bar.className = "bar";
-    bar.style.width = `${Math.max(0.5, (100 * prob) / top)}%`;
+    bar.style.width = `${100 * prob}%`; // the track is 0-100%: a bar is as long as its probability
     track.append(bar);
     const value = document.createElement("span");
     value.className = "bar-prob";
-    value.textContent = `${(100 * prob).toFixed(1)}%`;
+    value.textContent = percent(prob);
     row.append(label, track, value);
     chart.append(row);
   }
