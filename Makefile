@@ -1,9 +1,11 @@
 # The two set-up commands: `make demo` and `make test`. Each creates .venv when missing and
-# installs what it needs with pip, pinned by constraints.txt.
+# installs what it needs with pip, pinned by constraints.txt. `make demo` installs rnntext with
+# the extras the README's tour uses (serve, plot, onnx); `make test` adds the rest and the tools.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+TOUR_EXTRAS := serve,plot,onnx
 
 .PHONY: demo test install dev lint clean system-tools
 
@@ -11,7 +13,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(PY) pyproject.toml constraints.txt
-	$(PIP) -e .
+	$(PIP) -e '.[$(TOUR_EXTRAS)]'
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -55,7 +55,7 @@ def test_mistakes_get_one_line_a_close_name_and_the_commands_help(tmp_path, caps
 
 
 def test_an_unknown_api_keyword_gets_a_close_name(tmp_path, corpus):
-    with pytest.raises(rnntext.errors.ConfigError, match=r"unknown option 'hiden_size' \(did you mean hidden_size\?\)"):
+    with pytest.raises(rnntext.errors.ConfigError, match=r"unknown option hiden_size \(did you mean hidden_size\?\)"):
         rnntext.train(corpus, tmp_path / "run", hiden_size=(8,))
 
 

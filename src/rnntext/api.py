@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rnntext import config as config_mod
 from rnntext.errors import ConfigError, InputError
+from rnntext.faces import ask
 from rnntext.options import current_names, deprecation, without_none
 from rnntext.trained import Model
 
@@ -49,9 +50,10 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
 
     started = time.monotonic()  # --time-limit holds everything from here: preparing, probing, training
     if output is None:
-        raise ConfigError("output: give the run directory with -o RUN")
+        raise ConfigError(f"output: give the run directory with {ask('output', fill='RUN')}")
     if resume and force:
-        raise ConfigError("resume: --resume continues a run and --force starts it over: pass one of them")
+        raise ConfigError(f"resume: {ask('resume', True)} continues a run and {ask('force', True)} starts it over: pass one "
+                          f"of them")
     run = Path(output)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
     cfg = lifecycle.resolve_for_run(run, resume, preset, config, without_none(options))

@@ -19,6 +19,7 @@ from typing import Any
 
 from rnntext import cells, options
 from rnntext.errors import ConfigError
+from rnntext.faces import ask
 from rnntext.options import device_option, engine_option, opt, precision_option
 from rnntext.sampling import SampleConfig
 from rnntext.text import levels
@@ -54,6 +55,8 @@ class DataConfig:
     glob: str = opt("*.txt", "file pattern used when an input is a directory (searched recursively)")
     encoding: str = opt("utf-8", "text encoding of the input files")
     errors: str = opt("strict", "undecodable bytes: strict (error naming file and offset) or replace", ("strict", "replace"))
+    keep_gutenberg: bool = opt(False, "keep Project Gutenberg's header and licence (up to a file's '*** START OF' line, "
+                                      "from its '*** END OF' line), which are left out by default")
     nfc: bool = opt(False, "apply Unicode NFC normalisation first")
     lowercase: bool = opt(False, "lowercase the text (after NFC)")
     keep: str = opt("", "keep only characters matching this regex, e.g. '[\\nA-Za-z0-9 ,.:;?!-]' (after lowercasing)")
@@ -119,7 +122,7 @@ class ModelConfig:
                 "dropout", "weight_drop") else ""))
         _check(len(set(self.labels)) == len(self.labels), "labels", "must be distinct")
         if self.tie_weights:  # an auto size becomes embed_size
-            _check(self.embed_size > 0, "tie_weights", "needs an embedding: set --embed-size")
+            _check(self.embed_size > 0, "tie_weights", f"needs an embedding: set {ask('embed_size')}")
             _check(self.hidden_size == (0,) or self.embed_size == self.hidden_sizes[-1], "tie_weights",
                    f"needs embed_size ({self.embed_size}) equal to the last hidden size ({self.hidden_sizes[-1]})")
 
@@ -136,6 +139,15 @@ class ModelConfig:
         """One hidden size per layer (auto, not yet chosen by a training run, reads as 256)."""
         hs = (AUTO_UNRESOLVED,) if self.hidden_size == (0,) else self.hidden_size
         return hs * self.num_layers if len(hs) == 1 else hs
+
+    def shape(self) -> str:
+        """The layers as a person reads them: "2 x 256 lstm", "512 + 256 gru"."""
+        return f"{layers_words(self.hidden_sizes)} {self.cell}"
+
+
+def layers_words(sizes) -> str:
+    """Layers of hidden sizes `sizes` in words: "2 x 256", or "512 + 256" when they differ."""
+    return f"{len(sizes)} x {sizes[0]}" if len(set(sizes)) == 1 else " + ".join(map(str, sizes))
 
 
 @dataclass(frozen=True)
@@ -214,13 +226,13 @@ class TrainConfig:
             _check(getattr(self, key) >= 0, key, "must be 0 or more")
         _check(self.log_every >= 1, "log_every", "must be 1 or more")
         _check(self.stride >= 0, "stride", "must be 0 or more")
-        _check(self.batching == "windows" or not self.stride, "stride", "applies to --batching windows only")
+        _check(self.batching == "windows" or not self.stride, "stride", f"applies to {ask('batching', 'windows')} only")
         _check(self.lr_step >= 1, "lr_step", "must be 1 or more")
         _check(self.cosine_iters >= 0, "cosine_iters", "must be 0 (follow the time limit) or more")
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "beta1 and beta2 must be in [0, 1)")
         _check(all(t >= 0 for t in self.sample_temperatures), "sample_temperatures", "must be 0 or more")
         _check(self.lr_gamma > 0, "lr_gamma", "must be positive")
-        _check(not (self.nesterov and self.optimizer != "sgd"), "nesterov", "applies to --optimizer sgd only")
+        _check(not (self.nesterov and self.optimizer != "sgd"), "nesterov", f"applies to {ask('optimizer', 'sgd')} only")
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "sample": SampleConfig}
@@ -248,8 +260,7 @@ def key_section(key: str) -> str:
         if key in {f.name for f in fields(cls)}:
             return name
     known = [f.name for cls in SECTIONS.values() for f in fields(cls)]
-    raise ConfigError(f"unknown option {key!r}{options.did_you_mean(key, known)}: see `rnntext train --help` for the "
-                      f"valid names")
+    raise options.unknown_option(key, known, "train")
 
 
 def merge(base: Config, overrides: dict[str, dict[str, Any]]) -> Config:

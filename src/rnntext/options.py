@@ -5,8 +5,8 @@ train), rnntext.sampling (sample), rnntext.scoring (eval) and rnntext.serve.limi
 
 `opt` makes the field. `check_fields` runs the allowed values and checks of an object's
 fields (every option dataclass calls it from `__post_init__`; `check_values` checks values
-alone), `coerce` turns text and TOML values into the field's type, `flag` names the field's
-command-line flag: the name with dashes, less a trailing `_s` (seconds). An option renamed
+alone), `coerce` turns text and TOML values into the field's type; how each face names an
+option (the flag, the keyword, the JSON field) is rnntext.faces'. An option renamed
 keeps its old name for one release (opt's `was`): `current_names` takes it wherever options
 arrive (flags, HTTP fields, the server's limits) and says so the way that face speaks. The
 command line (rnntext.cli.flags), the HTTP request models (rnntext.serve.schemas) and chat's
@@ -29,6 +29,7 @@ from dataclasses import field
 from typing import Any
 
 from rnntext.errors import ConfigError
+from rnntext.faces import ask, flag, see_help  # noqa: F401  (flag: the server's limits name it here)
 
 Check = tuple[Callable[[Any], bool], str]  # (is the value good?, what it must be)
 
@@ -64,11 +65,6 @@ def without_none(values: dict[str, Any]) -> dict[str, Any]:
     """The options of `values` that were given: one left at None (a keyword or a flag not given)
     leaves the layers under it, a preset, a run's settings or the defaults, to decide."""
     return {k: v for k, v in values.items() if v is not None}
-
-
-def flag(name: str) -> str:
-    """The command-line flag of option `name`: --top-k for top_k, --request-timeout for request_timeout_s."""
-    return "--" + name.removesuffix("_s").replace("_", "-")
 
 
 def utf8_problem(text: str) -> str | None:
@@ -165,12 +161,34 @@ def field_of(cls, key: str, section: str | None = None) -> dataclasses.Field:
     """The field of option `key`; a ConfigError for an unknown one, naming the TOML `section`
     it was read under, or the valid names."""
     f = next((f for f in dataclasses.fields(cls) if f.name == key), None)
+    names = [x.name for x in dataclasses.fields(cls)]
     if f is None and section:
-        raise ConfigError(f"unknown option {key!r} in section [{section}]")
+        near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        raise ConfigError(f"unknown option {key!r} in section [{section}]" + (f" (did you mean {near[0]}?)" if near else ""))
     if f is None:
-        names = [x.name for x in dataclasses.fields(cls)]
-        raise ConfigError(f"unknown option {key!r}{did_you_mean(key, names)}: valid options are {', '.join(names)}")
+        raise unknown_option(key, names, valid=True)
     return f
+
+
+def unknown_option(key: str, known, command: str | None = None, valid: bool = False) -> ConfigError:
+    """The error for an option nobody declared, worded per face (a keyword argument, a flag, a
+    field): the known name closest to it, and where the valid names are (`command`'s help, or
+    all of them when `valid`)."""
+    known = list(known)
+    near = difflib.get_close_matches(key, known, n=1, cutoff=0.6) if key else []
+    hint = f" (did you mean {ask(near[0])}?)" if near else ""
+    where = (f": valid options are {', '.join(map(ask, known))}" if valid else
+             f": see {see_help(command)} for the valid names" if command else "")
+    return ConfigError(f"unknown option {ask(key)}{hint}{where}")
+
+
+def check_names(cls, values: dict, command: str | None = None) -> None:
+    """Every key of `values` names an option of `cls` (or an old name of one), else the error
+    for the first that does not, with the closest name."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in values:
+        if key not in names and key not in renamed(cls):
+            raise unknown_option(key, names, command)
 
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -222,7 +240,7 @@ ENGINES = ("auto", "torch", "numpy")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 TORCH_STREAMS = 32  # sampling: from this many streams, auto samples with torch on a CUDA device
-NUMPY_FLOAT32 = "precision: the numpy engine computes in float32: drop --precision or use --engine torch"
+NUMPY_FLOAT32 = f"precision: the numpy engine computes in float32: drop {ask('precision')} or use {ask('engine', 'torch')}"
 
 
 def engine_option() -> Any:
@@ -258,11 +276,12 @@ def choose_engine(engine: str, device: str = "auto", precision: str = "auto", *,
         gains = windows or low or device == "cuda" or (device == "auto" and streams >= TORCH_STREAMS and cuda_present())
         engine = "torch" if gains and torch_installed() else "numpy"
     if engine == "torch" and not torch_installed():
-        raise ConfigError("engine: torch is not installed: use the numpy engine (--engine auto or numpy)")
+        raise ConfigError(f"engine: torch is not installed: use the numpy engine ({ask('engine', 'auto')} or "
+                          f"{ask('engine', 'numpy')})")
     if engine == "numpy" and low:
         raise ConfigError(NUMPY_FLOAT32)
     if engine == "numpy" and device == "cuda":
-        raise ConfigError("device: the numpy engine runs on the CPU: drop --device or use --engine torch")
+        raise ConfigError(f"device: the numpy engine runs on the CPU: drop {ask('device')} or use {ask('engine', 'torch')}")
     return engine
 
 

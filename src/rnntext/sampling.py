@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass, replace
 
 from rnntext.errors import ConfigError
+from rnntext.faces import ask
 from rnntext.options import (
     above,
     at_least,
@@ -77,7 +78,7 @@ class SampleConfig:
     num_samples: int = opt(1, "independent samples to generate (in one batch)", check=between(1, 100_000),
                            was=("samples",))
     seed: int = opt(FRESH_SEED, "random seed: the same seed gives the same text; -1 draws a fresh one and reports "
-                                "it", check=SEED)
+                                "it (beam search is deterministic: it uses no seed and reports none)", check=SEED)
     unknown: str = opt("error", f"prime tokens outside the vocabulary: {UNKNOWN_HELP}", check=UNKNOWN_CHECK)
     stop_at_end: bool = opt(True, "line-mode models: end a sample at the end token", was=("stop_at_eos",))
     top_probs: int = opt(0, "how many of the most likely next tokens after the prime to list, with their "
@@ -102,8 +103,8 @@ class SampleConfig:
     def __post_init__(self):
         check_fields(self, typed=True)
         if self.beam and self.num_samples > self.beam:
-            raise ConfigError(f"num_samples: beam search returns the best of its beams: give --num-samples at most "
-                              f"--beam ({self.beam}), or a wider --beam")
+            raise ConfigError(f"num_samples: beam search returns the best of its beams: give {ask('num_samples')} at "
+                              f"most {ask('beam')} ({self.beam}), or a wider {ask('beam')}")
 
     @classmethod
     def of(cls, *layers: dict) -> SampleConfig:
@@ -139,7 +140,8 @@ def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
     are the numpy engine's only, so their streams do not count towards torch."""
     low = cfg.precision in ("bfloat16", "float16")
     if cfg.beam and (cfg.engine == "torch" or low or cfg.device == "cuda"):
-        raise ConfigError("beam: beam search runs on the numpy engine: drop --engine torch, --device and --precision")
+        raise ConfigError(f"beam: beam search runs on the numpy engine: drop {ask('engine', 'torch')}, {ask('device')} "
+                          f"and {ask('precision')}")
     streams = 1 if labelled or cfg.beam else cfg.num_samples
     engine = choose_engine(cfg.engine, cfg.device, cfg.precision, streams=streams)
     return engine, "float32" if cfg.precision == "auto" else cfg.precision

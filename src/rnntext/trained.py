@@ -22,8 +22,9 @@ import numpy as np
 
 from rnntext.config import DataConfig
 from rnntext.errors import ConfigError, InputError
+from rnntext.faces import ask
 from rnntext.inspection.recording import MAX_TOKENS
-from rnntext.options import check_values
+from rnntext.options import check_names, check_values
 from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, check_unknown, run_defaults, sampling_plan, with_seed
 from rnntext.text import levels
 
@@ -39,6 +40,14 @@ class Model:
         # the run's config.toml [sample] (a preset's choices), less the seed: each call's own
         self.sample_defaults = run_defaults(sample_defaults or {})
         self._runtimes = {}
+
+    def __repr__(self) -> str:
+        """What the model is, as `rnntext info` says it: <rnntext.Model 2 x 256 lstm, char level,
+        vocabulary 65, 4,000 iterations, best validation loss 1.4331, from runs/book>."""
+        t, loss = self.info.training, self.info.training.get("best_val_loss")
+        return (f"<rnntext.Model {self.info.model.shape()}, {self.vocab.level} level, vocabulary {len(self.vocab):,}, "
+                f"{t.get('iterations', 0):,} iterations" + (f", best validation loss {loss:.4f}" if loss is not None else "")
+                + f", from {self.info.path}>")
 
     @classmethod
     def load(cls, run_dir, weights: str = "latest") -> Model:
@@ -87,7 +96,7 @@ class Model:
         if unknown == "error":
             shown = level.join_unknown(missing)[:60]
             raise InputError(f"{len(missing)} {level.unit}(s) are not in the model's vocabulary: {shown!r}; "
-                             f"pass --unknown skip or --unknown replace:{level.replacement_hint}")
+                             f"pass {ask('unknown', 'skip')} or {ask('unknown', 'replace:' + level.replacement_hint)}")
         if unknown == "skip":
             return ids[~bad], int(bad.sum())
         token = unknown.split(":", 1)[1]
@@ -127,10 +136,10 @@ class Model:
         labels = self.info.model.labels
         if not labels:
             if condition is not None:
-                raise ConfigError("condition: this model was trained without labels: drop --condition")
+                raise ConfigError(f"condition: this model was trained without labels: drop {ask('condition')}")
             return None
         if condition is None:
-            raise ConfigError(f"condition: this model was trained with labels: pass --condition, one of {', '.join(labels)}")
+            raise ConfigError(f"condition: this model was trained with labels: pass {ask('condition', fill='LABEL')}, one of {', '.join(labels)}")
         if condition not in labels:
             raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
         return labels.index(condition)
@@ -138,6 +147,7 @@ class Model:
     def sample_config(self, **options) -> SampleConfig:
         """The sampling options `options` ask for: SampleConfig's defaults < the run's [sample]
         section < `options` (None leaves a value to the layers under it). No seed is drawn."""
+        check_names(SampleConfig, options, "sample")
         return SampleConfig.of(self.sample_defaults, options)
 
     def sampling(self, prime: str | None = None, **options) -> SampleConfig:
@@ -149,6 +159,7 @@ class Model:
         step and the caller's display see the same prime."""
         from rnntext.text.read import read_all
 
+        check_names(SampleConfig, options, "sample")
         cfg = with_seed(SampleConfig.of(self.sample_defaults, {**options, "prime": prime}))
         if not cfg.prime and cfg.prime_from:
             text, n = read_all([cfg.prime_from], self._text_settings), cfg.prime_length
@@ -168,7 +179,7 @@ class Model:
         engine, precision = sampling_plan(cfg, label is not None)
         if engine == "torch":
             if label is not None:
-                raise ConfigError("condition: --engine torch samples models without labels; use the numpy engine")
+                raise ConfigError(f"condition: {ask('engine', 'torch')} samples models without labels; use the numpy engine")
             from rnntext.engines.torch.streams import TorchStreams
 
             return TorchStreams(self.info.model, len(self.vocab), self.weights, width, cfg.device, precision)
@@ -242,7 +253,7 @@ class Model:
     @property
     def _text_settings(self) -> DataConfig:
         """How the training text was read and normalised: encoding, NFC, lowercasing, the keep filter."""
-        keys = ("encoding", "errors", "nfc", "lowercase", "keep", "glob")
+        keys = ("encoding", "errors", "keep_gutenberg", "nfc", "lowercase", "keep", "glob")
         return DataConfig(**{k: v for k, v in self.info.data.items() if k in keys})
 
     def generate(self, prime: str = "", *, condition=None, **options) -> str | list[str]:

@@ -73,7 +73,7 @@ def test_stream_batches_targets_shift_inputs(tmp_path):
 
 def test_too_small_split_names_it(tmp_path):
     _, out = prepare(tmp_path, "abcdefghij" * 5, val_frac=0.0)
-    with open_dataset(out) as ds, pytest.raises(DatasetError, match="train split has 50 tokens.*--batch-size"):
+    with open_dataset(out) as ds, pytest.raises(DatasetError, match="train split has 50 tokens.*smaller batch_size"):
         StreamBatches(ds.split("train"), batch_size=8, seq_len=10)
 
 

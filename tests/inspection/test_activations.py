@@ -125,7 +125,7 @@ def test_bad_inputs_are_one_line_errors(run_of):
 
 def test_a_model_with_labels_is_read_under_one(run_of):
     model = api.load(run_of("lstm", labels=("poe", "kafka")))
-    with pytest.raises(RnntextError, match="trained with labels: pass --condition"):
+    with pytest.raises(RnntextError, match="trained with labels: pass condition=LABEL"):
         model.activations(TEXT)
     poe, kafka = (model.activations(TEXT, condition=c) for c in ("poe", "kafka"))
     assert np.abs(poe["layer0.h"] - kafka["layer0.h"]).max() > 0.01  # the label enters every step

@@ -176,7 +176,7 @@ def test_import_refuses_missing_list_hdf5_list_and_existing_output(tmp_path):
     with pytest.raises(DatasetError, match="give the list file"):
         import_caffe_hdf5(folder / "train_00000.h5", tmp_path / "back.h5")
     (tmp_path / "back.h5").write_text("keep me")
-    with pytest.raises(InputError, match="--force"):
+    with pytest.raises(InputError, match="force=True"):
         import_caffe_hdf5(folder / "list.txt", tmp_path / "back.h5")
     assert (tmp_path / "back.h5").read_text() == "keep me"
 

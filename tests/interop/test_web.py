@@ -185,6 +185,42 @@ def test_the_form_shows_the_greedy_text_and_the_likeliest_tokens(tab, tmp_path):
 
 
 
+def test_each_click_draws_a_fresh_seed_unless_one_is_typed_and_shows_it(tab, tmp_path):
+    run = make_run(tmp_path, "lstm-char")
+    page = open_page(tab, export_web(run, tmp_path / "site"))
+    model = api.load(run)
+    assert page.inner_text("#about").startswith("A 12 + 9 lstm, embedding 5, on char tokens (")
+    assert page.input_value("#seed") == "" and page.inner_text("#seed-used") == ""
+    page.fill("#prime", "the quick")
+    page.fill("#length", "40")
+    shown = []
+    for _ in range(2):
+        page.click("#generate")
+        page.wait_for_selector("body[data-state=done]")
+        seed = int(page.inner_text("#seed-used"))
+        assert f"seed {seed} (type it in Seed to write this text again)" in page.inner_text("#status")
+        assert page.inner_text("#output") == "the quick" + model.generate("the quick", length=40, seed=seed)
+        assert page.input_value("#seed") == ""  # still empty: the next click draws again
+        shown.append(seed)
+    assert shown[0] != shown[1] and all(0 <= s < 2**31 for s in shown)
+    page.fill("#seed", "12345")
+    texts = []
+    for _ in range(2):
+        page.click("#generate")
+        page.wait_for_selector("body[data-state=done]")
+        assert page.inner_text("#seed-used") == "12345"
+        texts.append(page.inner_text("#output"))
+    assert texts[0] == texts[1] == "the quick" + model.generate("the quick", length=40, seed=12345)
+    assert page.errors == []
+
+
+def test_the_page_describes_the_model_as_the_command_line_does(tab, tmp_path):
+    run = make_run(tmp_path, "gru-byte")  # 2 layers of 10, one-hot input
+    page = open_page(tab, export_web(run, tmp_path / "site"))
+    assert page.inner_text("#about").startswith("A 2 x 10 gru, one-hot input, on byte tokens (")
+    assert api.load(run).info.model.shape() == "2 x 10 gru"
+
+
 def test_uniforms_are_numpys_pcg64_streams(tab, tmp_path):
     page = open_page(tab, export_web(make_run(tmp_path, "lstm-char"), tmp_path / "site"))
     for seed in (0, 1, 123456789, 2**64 + 5, 2**130 + 17):
@@ -230,7 +266,7 @@ def test_export_refuses_to_overwrite_and_names_the_problem(tmp_path):
     site.mkdir()
     (site / "notes.txt").write_text("mine")
     index = export_web(run, site)
-    with pytest.raises(InputError, match="pass --force"):
+    with pytest.raises(InputError, match="pass force=True"):
         export_web(run, site)
     before = (site / "model.js").read_bytes()
     assert export_web(run, site, weights="latest", force=True) == index

@@ -110,7 +110,7 @@ def test_line_mode_refuses_a_line_longer_than_the_limit(tmp_path, monkeypatch):
     path.write_text("a short caption\nanother one\n" + "word " * 400 + "\nlast\n", encoding="utf-8")
     monkeypatch.setattr(read, "CHUNK_BYTES", 64)
     monkeypatch.setattr(read, "LONG_RUN", 1000)
-    with pytest.raises(InputError, match=r"captions.txt: line 3 is longer than 1,000 characters: --lines"):
+    with pytest.raises(InputError, match=r"captions.txt: line 3 is longer than 1,000 characters: lines=True"):
         prepare_dataset(resolve_sources([str(path)]), DataConfig(lines=True), tmp_path / "d.h5")
     assert not (tmp_path / "d.h5").exists()
     monkeypatch.setattr(read, "LONG_RUN", 4000)

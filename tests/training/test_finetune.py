@@ -167,7 +167,7 @@ def test_a_missing_parent_or_a_dataset_of_other_options_is_one_line(tmp_path, te
         api.train(tmp_path / "lower.h5", tmp_path / "r3", init_from=str(parent), max_iters=1, **TINY)
     assert not (tmp_path / "r3").exists()
     (parent / "best.safetensors").rename(tmp_path / "kept.safetensors")
-    with pytest.raises(RunError, match="--init-weights latest"):
+    with pytest.raises(RunError, match='init_weights="latest"'):
         api.train(texts / "new.txt", tmp_path / "r3", init_from=str(parent), init_weights="best", **TINY)
     with pytest.raises(ConfigError, match="another -o"):
         api.train(texts / "new.txt", parent, init_from=str(parent), force=True, max_iters=1, **TINY)

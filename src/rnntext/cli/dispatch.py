@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # usage errors, --help and --version: return the status in-process too
         return e.code if isinstance(e.code, int) else EXIT_USAGE
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    shown = logging.StreamHandler()  # library lines that name options name them as flags
+    shown.addFilter(flag_face)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s", handlers=[shown])
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
@@ -40,7 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except RnntextError as e:  # an option's mistake also names the command's own --help
         see = f" (see rnntext {args.command} --help)" if isinstance(e, ConfigError) else ""
-        print(f"rnntext {args.command}: error: {e}{see}", file=sys.stderr)
+        print(f"rnntext {args.command}: error: {e.said('flag')}{see}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
+
+
+def flag_face(record: logging.LogRecord) -> bool:
+    """A log line's options worded as flags (rnntext.faces.Said): a filter on the CLI's handlers."""
+    if hasattr(record.msg, "said"):
+        record.msg = record.msg.said("flag")
+    return True

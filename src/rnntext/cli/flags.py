@@ -15,7 +15,8 @@ import sys
 from dataclasses import fields
 
 from rnntext.config import SECTIONS
-from rnntext.options import did_you_mean, flag
+from rnntext.faces import flag
+from rnntext.options import did_you_mean
 
 EXIT_USAGE = 2
 

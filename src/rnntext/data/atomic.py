@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rnntext.errors import RnntextError
+from rnntext.faces import ask
 
 
 class WriteError(RnntextError):
@@ -40,7 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         _fsync_dir(path.parent)
     except OSError as e:
         raise WriteError(f"cannot write {path}: {e.strerror or e}; the previous file is intact: "
-                         f"free space or fix permissions, then run again (training: --resume)") from None
+                         f"free space or fix permissions, then run again (training: {ask('resume', True)})") from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -85,7 +86,7 @@ def append_line(path: str | Path, line: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     except OSError as e:
         raise WriteError(f"cannot write {path}: {e.strerror or e}: free space or fix permissions, then run again "
-                         f"(training: --resume)") from None
+                         f"(training: {ask('resume', True)})") from None
     try:
         size = _whole_lines(fd)
         try:
@@ -95,7 +96,7 @@ def append_line(path: str | Path, line: str) -> None:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
             raise WriteError(f"cannot write {path}: {e.strerror or e}; the lines before are intact: free space "
-                             f"or fix permissions, then run again (training: --resume)") from None
+                             f"or fix permissions, then run again (training: {ask('resume', True)})") from None
     finally:
         os.close(fd)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnntext.errors import DatasetError
+from rnntext.faces import ask
 
 BLOCK_WINDOWS = 32  # windows read per stream per h5py access: few reads, little memory
 
@@ -51,7 +52,7 @@ class StreamBatches:
         if self.num_batches == 0:
             raise DatasetError(
                 f"the {split} split has {n} tokens, too few for batch_size {batch_size} x seq_len {seq_len} "
-                f"(+1): use a smaller --batch-size or --seq-len, or give the {split} split a larger fraction")
+                f"(+1): use a smaller {ask('batch_size')} or {ask('seq_len')}, or give the {split} split a larger fraction")
         self._block_start, self._block = -1, None
 
     def __len__(self) -> int:
@@ -130,7 +131,7 @@ class WindowBatches:
         self.starts = n - seq_len  # windows fit at positions 0 .. n-T-1
         if self.starts < 1:
             raise DatasetError(f"the {split} split has {n} tokens, fewer than seq_len {seq_len} + 1: "
-                               f"use a smaller --seq-len")
+                               f"use a smaller {ask('seq_len')}")
         count = -(-self.starts // stride) if stride else max(1, self.starts // seq_len)
         self.num_batches = max(1, count // batch_size)
         self._epoch, self._order = -1, None
@@ -179,7 +180,7 @@ class LineBatches:
         keep = lengths >= 2
         self.starts, self.lengths = starts[keep], lengths[keep]
         if len(self.starts) == 0:
-            raise DatasetError(f"the {split} split holds no line of two or more tokens: check --lines and the text")
+            raise DatasetError(f"the {split} split holds no line of two or more tokens: check {ask('lines', True)} and the text")
         order = np.argsort(self.lengths, kind="stable")
         self.buckets = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         self.num_batches = len(self.buckets)

@@ -22,7 +22,8 @@ import numpy as np
 
 from rnntext.data.atomic import FailLater, atomic_path
 from rnntext.errors import DatasetError, InputError
-from rnntext.text import levels
+from rnntext.faces import ask
+from rnntext.text import gutenberg, levels
 from rnntext.text.read import iter_text
 
 FORMAT = "rnntext-dataset"
@@ -51,7 +52,7 @@ def check_output(out: str | Path, force: bool = False, example: str | None = Non
     if out.is_dir():
         raise InputError(f"output {out} is a directory: give a file name such as {out / (example or 'data.h5')}")
     if out.exists() and not force:
-        raise InputError(f"output {out} already exists: choose another name or pass --force to replace it")
+        raise InputError(f"output {out} already exists: choose another name or pass {ask('force', True)} to replace it")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -73,24 +74,25 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, ext
     out = check_output(out, force)
     if any(s.path is not None and s.path.resolve() == out.resolve() for s in sources):
         raise InputError(f"output {out} is also an input: the text would be replaced by the dataset: "
-                         f"choose another -o")
+                         f"choose another {ask('output')}")
+    gutenberg.tell(sources, data_cfg)
     labels: dict[str, int] = {}
     try:
         texts = _texts(_pieces(sources, data_cfg), labels)
         vocab, total = levels.build(data_cfg, texts) if extend is None else \
             levels.of(extend).extend(extend, data_cfg, texts)
     except UnicodeError as e:  # a codec's own complaint (utf-16 without a byte-order mark, ...)
-        raise InputError(f"cannot read the input as {data_cfg.encoding}: {e}: pass --encoding with the "
-                         f"right codec") from None
+        raise InputError(f"cannot read the input as {data_cfg.encoding}: {e}: pass {ask('encoding')} with "
+                         f"the right codec") from None
     if total == 0:
-        what = "after filtering (check --keep and --max-chars)" if data_cfg.keep or data_cfg.max_chars else ""
+        what = f"after filtering (check {ask('keep')} and {ask('max_chars')})" if data_cfg.keep or data_cfg.max_chars else ""
         raise InputError(f"input is empty {what}: give text with at least a few characters".replace("  ", " "))
     sizes = split_sizes(total, data_cfg.val_frac, data_cfg.test_frac)
     if sizes["train"] < 2:
-        raise InputError(f"train split would hold {sizes['train']} tokens: give more text or smaller --val-frac/--test-frac")
+        raise InputError(f"train split would hold {sizes['train']} tokens: give more text or smaller {ask('val_frac')}/{ask('test_frac')}")
     for name, frac in (("val", data_cfg.val_frac), ("test", data_cfg.test_frac)):
         if frac > 0 and sizes[name] < 2:
-            raise InputError(f"{name} split would hold {sizes[name]} tokens: give more text or a larger --{name}-frac (or 0)")
+            raise InputError(f"{name} split would hold {sizes[name]} tokens: give more text or a larger {ask(name + '_frac')} (or 0)")
     meta = {
         "vocab": vocab.to_json(),
         "data": dataclasses.asdict(data_cfg),
@@ -178,7 +180,7 @@ def _tab_pieces(source, chunk, wrap):
         label, tab, text = line.partition("\t")
         if not tab or not label.strip():
             raise InputError(f"{source.name}: the line {line[:40]!r} has no LABEL<TAB> in front: "
-                             f"--condition-by tab needs one on every line")
+                             f"{ask('condition_by', 'tab')} needs one on every line")
         if label != run_label and run_lines:
             yield run_label, wrap("\n".join(run_lines) + "\n")
             run_lines = []

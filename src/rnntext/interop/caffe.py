@@ -34,6 +34,7 @@ from rnntext.config import DataConfig
 from rnntext.data.atomic import atomic_path, write_text
 from rnntext.data.dataset import FORMAT, FORMAT_VERSION, SPLITS, check_output, id_dtype, open_dataset, split_sizes
 from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError
+from rnntext.faces import ask
 from rnntext.text.levels import char, vocab_from_json
 
 INPUT, CONT, TARGET = "input_sequence", "cont_sequence", "target_sequence"
@@ -133,7 +134,7 @@ def import_caffe_hdf5(list_file, out_path, val_frac: float = 0.05, test_frac: fl
     sizes = split_sizes(total, data_cfg.val_frac, data_cfg.test_frac)
     for name in ("train", *(s for s in ("val", "test") if getattr(data_cfg, f"{s}_frac") > 0)):
         if sizes[name] < 2:
-            raise InputError(f"{name} split would hold {sizes[name]} tokens: lower --val-frac/--test-frac")
+            raise InputError(f"{name} split would hold {sizes[name]} tokens: lower {ask('val_frac')}/{ask('test_frac')}")
     out = check_output(out_path, force)
     file_meta = {"vocab": vocab.to_json(), "data": dataclasses.asdict(data_cfg),
                  "sources": [str(list_file)], "counts": sizes}
@@ -224,7 +225,7 @@ def _read_vocab(path: Path, meta: dict, list_file: Path):
     try:
         vocab = vocab_from_json(meta["vocab"]) if meta else char.LEVEL.vocab_of(tokens)
     except RnntextError as e:
-        raise DatasetError(f"{path}: {e}") from None
+        raise DatasetError(f"{path}: {e.message}") from None
     if tuple(vocab.tokens) != tokens:
         raise DatasetError(f"{path} disagrees with the vocabulary stored in the chunks: it belongs to another set")
     return vocab

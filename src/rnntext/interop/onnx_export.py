@@ -30,11 +30,11 @@ import numpy as np
 
 from rnntext import cells
 from rnntext.errors import ConfigError, InputError
+from rnntext.extras import missing
 from rnntext.trained import Model
 
 TOLERANCE = 1e-4  # max abs logits difference accepted against the torch engine
 METADATA_VERSION = 1  # of the metadata's keys and their meaning
-INSTALL = "pip install 'rnntext[onnx]' (onnx, and onnxruntime to verify)"
 
 
 def state_names(model_cfg) -> list[str]:
@@ -160,7 +160,7 @@ def _require(name: str):
     try:
         return importlib.import_module(name)
     except ImportError:
-        raise ConfigError(f"ONNX export needs the {name} package: {INSTALL}") from None
+        raise missing("onnx", f"ONNX export ({name})") from None
 
 
 def _has(name: str) -> bool:

@@ -6,7 +6,8 @@ The folder works opened from disk (file://) and from any static host: no server 
 CDN, no fetch() (browsers refuse it on file://). model.js sets one global,
 `globalThis.RNNTEXT_MODEL`, holding (and `RNNTEXT_CELLS`, the cell's step from its module):
 - the architecture (cell, per-cell gate count, hidden sizes, embedding, labels, tying) and
-  the run's [sample] defaults (temperature, length, top-k, top-p, seed);
+  the run's [sample] defaults (temperature, length, top-k, top-p; the seed: empty, a fresh one
+  each click) and the layers in words ("2 x 256 lstm");
 - the weights in PyTorch's layout and names, exactly the tensors of model.safetensors as
   little-endian float32 in one base64 blob, with each tensor's shape and offset (in floats);
   runtime.js unpacks them, so the export is as large as the checkpoint (times 4/3);
@@ -33,6 +34,7 @@ import numpy as np
 
 from rnntext import cells  # the cell's gate count, state parts and JavaScript step
 from rnntext.errors import InputError
+from rnntext.faces import ask
 from rnntext.text import levels  # each level's JavaScript encoder and decoder
 
 FORMAT, FORMAT_VERSION = "rnntext-web", 1
@@ -93,12 +95,13 @@ def web_spec(model, name: str = "model") -> dict:
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
         "cell": m.cell, "gates": cells.get(m.cell).gates, "hidden": list(m.hidden_sizes), "embed_size": m.embed_size,
+        "shape": m.shape(),  # "2 x 256 lstm", as the command line says it
         "labels": list(m.labels), "tie_weights": m.tie_weights, "vocab_size": len(vocab),
         **vocab_spec(vocab),
         "start_ids": [int(i) for i in model.start_ids()], "end_id": model.end_id(), "drop_ids": list(model.hidden_ids()),
         "sample": {"temperature": sample.temperature, "length": sample.length, "top_k": sample.top_k,
-                   # str: any size; a fresh seed (-1) starts the page's box at 0, so that an export is the same bytes
-                   "top_p": sample.top_p, "seed": str(max(sample.seed, 0)), "greedy": sample.greedy},
+                   # str: any size; "" (a fresh seed, -1): the page draws one per click and shows it
+                   "top_p": sample.top_p, "seed": "" if sample.seed < 0 else str(sample.seed), "greedy": sample.greedy},
         "tensors": tensors, "weights": base64.b64encode(blob).decode("ascii"),
     }
 
@@ -125,7 +128,7 @@ def _check_out(out: Path, force: bool) -> Path:
         raise InputError(f"output {out} is a file: give a folder for the page (it gets index.html and its scripts)")
     present = [n for n in (*ASSETS, LEVELS_FILE, MODEL_FILE) if (out / n).exists()]
     if present and not force:
-        raise InputError(f"{out} already holds {', '.join(present)}: choose another folder or pass --force to replace them")
+        raise InputError(f"{out} already holds {', '.join(present)}: choose another folder or pass {ask('force', True)} to replace them")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -16,6 +16,7 @@ from safetensors.numpy import save as st_save
 
 from rnntext.data.atomic import write_bytes, write_text
 from rnntext.errors import RunError
+from rnntext.faces import ask
 from rnntext.model.layout import CHECKPOINTS, NUMBERED, TRAINER, TRAINER_JSON, has_checkpoint, numbered
 from rnntext.model.saved import RunInfo, digest, load_safetensors, write_model
 
@@ -24,7 +25,7 @@ def read_checkpoint(run: Path) -> tuple[dict[str, np.ndarray], dict]:
     """The trainer checkpoint: its tensors and the JSON stored in its header."""
     path = Path(run) / TRAINER
     if not path.is_file():
-        raise RunError(f"{run} has no {TRAINER} to resume from: start a new run without --resume")
+        raise RunError(f"{run} has no {TRAINER} to resume from: start a new run without {ask('resume', True)}")
     tensors, meta = load_safetensors(path)
     try:
         state = json.loads(meta.get("trainer", "null"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rnntext.data.atomic import write_text
 from rnntext.errors import RunError
+from rnntext.faces import ask
 from rnntext.model.layout import CHECKPOINTS, MANIFEST, NUMBERED, RUN_FILES, TRAINER, WEIGHT_FILES
 
 MANIFEST_FORMAT = "rnntext-run"
@@ -65,7 +66,7 @@ class Claim:
             self.run.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise RunError(f"cannot prepare the run directory {self.run}: {e.strerror or e}: "
-                           f"choose a writable -o") from None
+                           f"choose a writable {ask('output')}") from None
         write_text(self.run / MANIFEST, json.dumps(self.record, indent=1, ensure_ascii=False) + "\n")
         return list(self.remove)
 
@@ -85,12 +86,12 @@ def _remove_own(run: Path, name: str) -> None:
 def _check_target(run: Path) -> None:
     if run.is_symlink() and not run.exists():
         raise RunError(f"{run} is a symbolic link to {os.readlink(run)}, which does not exist: "
-                       f"create that directory or choose another -o")
+                       f"create that directory or choose another {ask('output')}")
     if run.exists() and not run.is_dir():
-        raise RunError(f"{run} is a file, not a run directory: choose another -o")
+        raise RunError(f"{run} is a file, not a run directory: choose another {ask('output')}")
     folder = run if run.is_dir() else next((p for p in run.absolute().parents if p.exists()), Path("/"))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise RunError(f"cannot write to {folder} (read-only or not yours): choose another -o")
+        raise RunError(f"cannot write to {folder} (read-only or not yours): choose another {ask('output')}")
 
 
 def _entries(run: Path) -> dict[str, Path]:
@@ -133,7 +134,7 @@ def plan_claim(run: Path, *, resume: bool, force: bool, inputs, writes: set[str]
     blocked = sorted((inside & writes) - owned)
     if blocked:
         raise RunError(f"{run / blocked[0]} is an input of this command and the run would overwrite it: copy it "
-                       f"out of {run}, or choose another -o")
+                       f"out of {run}, or choose another {ask('output')}")
     if resume:
         _refuse_foreign(run, writes & set(entries) - owned)
         return Claim(run, [], stale, {**manifest, "files": sorted(owned | writes)})
@@ -141,11 +142,11 @@ def plan_claim(run: Path, *, resume: bool, force: bool, inputs, writes: set[str]
     others = sorted(set(entries) - mine - inside)
     started = any(n in entries for n in WEIGHT_FILES)
     if not force and started:
-        raise RunError(f"run directory {run} is not empty (it holds a trained run): pass --resume to continue it, --force to start it "
-                       f"over (removes only rnntext's own files), or choose another -o")
+        raise RunError(f"run directory {run} is not empty (it holds a trained run): pass {ask('resume', True)} to continue it, {ask('force', True)} to start it "
+                       f"over (removes only rnntext's own files), or choose another {ask('output')}")
     if not force and others:
         raise RunError(f"run directory {run} is not empty ({', '.join(others[:3])}{' ...' if len(others) > 3 else ''} "
-                       f"not written by rnntext): choose another -o, or pass --force to train beside them "
+                       f"not written by rnntext): choose another {ask('output')}, or pass {ask('force', True)} to train beside them "
                        f"(they are left as they are)")
     _refuse_foreign(run, writes & set(entries) - owned)
     remove = sorted(owned - inside)
@@ -157,4 +158,4 @@ def _refuse_foreign(run: Path, names: set[str]) -> None:
         shown = ", ".join(sorted(names))
         raise RunError(f"{run} holds {shown}, which rnntext has no record of writing, and the run would replace "
                        f"{'it' if len(names) == 1 else 'them'}: move {'it' if len(names) == 1 else 'them'} away, "
-                       f"or choose another -o")
+                       f"or choose another {ask('output')}")

@@ -21,6 +21,7 @@ from safetensors.numpy import save as st_save
 from rnntext.config import DataConfig, ModelConfig
 from rnntext.data.atomic import write_bytes, write_text
 from rnntext.errors import ConfigError, RunError
+from rnntext.faces import ask
 from rnntext.model.layout import MODEL_JSON, WEIGHTS
 from rnntext.model.parameters import count_parameters, param_shapes
 from rnntext.options import coerce
@@ -86,7 +87,7 @@ def read_info(run: str | Path) -> RunInfo:
         raise RunError(f"run directory {run} does not exist: train one with `rnntext train TEXT -o {run}`")
     path = run / MODEL_JSON
     if not path.is_file():
-        raise RunError(f"{run} has no model.json: it is not a finished rnntext run (train it, or resume with --resume)")
+        raise RunError(f"{run} has no model.json: it is not a finished rnntext run (train it, or resume with {ask('resume', True)})")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -123,7 +124,7 @@ def read_weights(info: RunInfo, which: str = "latest") -> dict[str, np.ndarray]:
     path = info.path / WEIGHTS[which]
     if not path.is_file():
         hint = "no validation improved yet" if which == "best" else "training never finished a checkpoint"
-        raise RunError(f"{path} is missing ({hint}): use --weights latest, or train the run")
+        raise RunError(f"{path} is missing ({hint}): use {ask('weights', 'latest')}, or train the run")
     weights, meta = load_safetensors(path)
     expected = param_shapes(info.model, len(info.vocab))
     if set(weights) != set(expected):
@@ -140,7 +141,7 @@ def read_weights(info: RunInfo, which: str = "latest") -> dict[str, np.ndarray]:
     bad = next((k for k, v in weights.items() if not np.isfinite(v).all()), None)
     if bad:
         raise RunError(f"{path}: {bad} holds NaN or infinite values (the training diverged or the file is damaged): "
-                       f"use --weights best, or train again with a lower --lr")
+                       f"use {ask('weights', 'best')}, or train again with a lower {ask('lr')}")
     return weights
 
 
@@ -169,7 +170,7 @@ def load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     recorded = meta.get("sha256")
     if recorded is not None and recorded != digest(tensors, meta.get("trainer", "")):
         raise RunError(f"{path} does not match its recorded checksum: the file is damaged"
-                       + (" (restore it from a backup, or start the run over with --force)" if "trainer" in meta else
+                       + (f" (restore it from a backup, or start the run over with {ask('force', True)})" if "trainer" in meta else
                           "; train the run again"))
     return tensors, meta
 

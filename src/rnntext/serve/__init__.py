@@ -1,4 +1,5 @@
-"""The web playground and HTTP API (`rnntext serve`): an optional extra, `pip install 'rnntext[serve]'`.
+"""The web playground and HTTP API (`rnntext serve`): an optional extra, rnntext[serve]
+(rnntext.extras says how to install it).
 
 Importing this package imports nothing heavy; `run` imports FastAPI and uvicorn when called
 and turns their absence into the user's error with the command that fixes it.
@@ -6,7 +7,7 @@ and turns their absence into the user's error with the command that fixes it.
 
 from __future__ import annotations
 
-from rnntext.errors import ConfigError
+from rnntext.extras import missing
 
 
 def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
@@ -20,7 +21,7 @@ def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        raise ConfigError("the server needs FastAPI and uvicorn: pip install 'rnntext[serve]'") from None
+        raise missing("serve", "the server") from None
     from rnntext.serve.app import run as run_app
 
     run_app(run_dirs, host, port, **limits)

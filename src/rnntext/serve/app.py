@@ -217,7 +217,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RnntextError)
     async def user_error(request, exc: RnntextError):
-        return ErrorJSON({"error": api_wording(str(exc))}, 422)
+        return ErrorJSON({"error": api_wording(exc)}, 422)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
+from rnntext.errors import RnntextError
 from rnntext.options import current_names, renamed, utf8_problem
 from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig
 from rnntext.serve.limits import Limits
@@ -37,12 +37,10 @@ class LimitError(Exception):
         self.status, self.limit = status, limit
 
 
-def api_wording(message: str) -> str:
-    """A user error's message for the API: its CLI flags (--top-k 5) become JSON keys (top_k=5).
-
-    One name per concept, so the flag's advice holds for the key of the same name.
-    """
-    return re.sub(r"--([a-z][a-z-]*)[ =]", lambda m: m.group(1).replace("-", "_") + "=", message)
+def api_wording(error: Exception) -> str:
+    """A user error's message for the API: the options it names are JSON fields ("top_k": 5),
+    as rnntext.faces words them."""
+    return error.said("json") if isinstance(error, RnntextError) else str(error)
 
 
 def valid_unicode(text: str) -> str:

@@ -183,7 +183,7 @@ def error_event(error: BaseException) -> dict:
     if isinstance(error, LimitError):
         return {"event": "error", "error": str(error), "limit": error.limit}
     if isinstance(error, RnntextError):
-        return {"event": "error", "error": api_wording(str(error))}
+        return {"event": "error", "error": api_wording(error)}
     return {"event": "error", "error": "internal error while generating (see the server log)"}
 
 

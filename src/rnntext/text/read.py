@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnntext.errors import InputError
+from rnntext.faces import ask
+from rnntext.text import gutenberg
 
 CHUNK_BYTES = 8 << 20  # bytes read at a time (tests shrink it: the dataset must not change)
 LONG_RUN = 8 << 20  # characters held at most while looking for a cut (or, in line mode, a line end)
@@ -83,7 +85,7 @@ def resolve_sources(inputs: list[str] | tuple[str, ...], glob: str = "*.txt", en
             found, binary = listing.read, len(listing.skipped.get("binary", ()))
             if not found:
                 skipped = f" that are text ({binary} binary skipped)" if binary else ""
-                raise InputError(f"directory {item} has no files matching {glob!r}{skipped}: use --glob to choose others")
+                raise InputError(f"directory {item} has no files matching {glob!r}{skipped}: use {ask('glob')} to choose others")
             sources += [Source(str(p), p) for p in found]
         elif path.is_file():
             refuse_binary(path, encoding)
@@ -96,7 +98,9 @@ def resolve_sources(inputs: list[str] | tuple[str, ...], glob: str = "*.txt", en
     return sources
 
 
-def _decode_chunks(source: Source, encoding: str, errors: str) -> Iterator[str]:
+def _decode_chunks(source: Source, encoding: str, errors: str, whole: bool = True) -> Iterator[str]:
+    """The text of `source` as decoded blocks; less Project Gutenberg's header and licence where
+    it has them, unless `whole`."""
     if source.builtin:
         yield BUILTIN_CORPORA[source.name][1]()
         return
@@ -104,24 +108,27 @@ def _decode_chunks(source: Source, encoding: str, errors: str) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(encoding)(errors)
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}: use a Python codec name such as utf-8 or latin-1") from None
-    offset = 0
+    body = None if whole else gutenberg.body(source.path, encoding)
+    offset = body.start if body else 0
     try:
         with open(source.path, "rb") as f:
-            while block := f.read(CHUNK_BYTES):
+            f.seek(offset)
+            while block := f.read(CHUNK_BYTES if body is None or body.end is None else
+                                  min(CHUNK_BYTES, body.end - offset)):
                 try:
                     text = decoder.decode(block)
                 except UnicodeDecodeError as e:
                     pending = len(decoder.getstate()[0])
                     at = offset - pending + e.start
                     raise InputError(f"{source.name} is not valid {encoding} at byte {at}: "
-                                     f"pass --encoding with the right codec, or --errors replace") from None
+                                     f"pass {ask('encoding')} with the right codec, or {ask('errors', 'replace')}") from None
                 offset += len(block)
                 yield text
             try:
                 yield decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 raise InputError(f"{source.name} ends inside a {encoding} character at byte {offset}: "
-                                 f"the file is truncated; fix it or pass --errors replace") from None
+                                 f"the file is truncated; fix it or pass {ask('errors', 'replace')}") from None
     except OSError as e:
         raise InputError(f"cannot read {source.name}: {e.strerror}") from None
 
@@ -138,7 +145,7 @@ def iter_text(sources: list[Source], data_cfg, whole_lines: bool = False) -> Ite
     keep = _compile_keep(data_cfg.keep)
     remaining = data_cfg.max_chars or -1
     for source in sources:
-        blocks = _decode_chunks(source, data_cfg.encoding, data_cfg.errors)
+        blocks = _decode_chunks(source, data_cfg.encoding, data_cfg.errors, data_cfg.keep_gutenberg)
         for chunk in _recut(blocks, source, data_cfg, whole_lines):
             chunk = chunk.replace("\r\n", "\n")  # Windows line ends: one symbol, not two
             if data_cfg.nfc:
@@ -165,8 +172,8 @@ def _recut(blocks: Iterator[str], source: Source, data_cfg, whole_lines: bool) -
         cut = text.rfind("\n") + 1 if whole_lines else _last_cut(text)
         if cut == 0 and len(text) > LONG_RUN:
             if whole_lines:
-                raise InputError(f"{source.name}: line {line} is longer than {LONG_RUN:,} characters: --lines "
-                                 f"and --condition-by tab read each line as one sample; break the text into "
+                raise InputError(f"{source.name}: line {line} is longer than {LONG_RUN:,} characters: {ask('lines', True)} "
+                                 f"and {ask('condition_by', 'tab')} read each line as one sample; break the text into "
                                  f"lines, or prepare it without those options")
             cut = _fallback_cut(text, data_cfg.nfc, data_cfg.lowercase)
             if not cut and len(text) > 2 * LONG_RUN:  # no such place in twice that (text made to have none)
@@ -232,12 +239,13 @@ def _compile_keep(pattern: str):
     try:
         return re.compile(pattern)
     except re.error as e:
-        raise InputError(f"--keep {pattern!r} is not a valid regular expression: {e}") from None
+        raise InputError(f"{ask('keep', pattern)} is not a valid regular expression: {e}") from None
 
 
 def read_all(inputs, data_cfg) -> str:
     """The whole normalised text of `inputs` (for small inputs: eval files, primes)."""
     sources = resolve_sources(inputs, data_cfg.glob, data_cfg.encoding)
+    gutenberg.tell(sources, data_cfg)
     return "".join(chunk for _, chunk in iter_text(sources, data_cfg))
 
 
@@ -278,9 +286,9 @@ def refuse_binary(path: Path, encoding: str = "utf-8") -> None:
     with open(path, "rb") as f:
         wide = WIDE_BOMS.get(f.read(2))
     if wide:
-        raise InputError(f"{path} looks like {wide} text ({why} and a {wide} byte-order mark): pass --encoding {wide}")
+        raise InputError(f"{path} looks like {wide} text ({why} and a {wide} byte-order mark): pass {ask('encoding', wide)}")
     raise InputError(f"{path} is not text ({why} in its first {BINARY_SAMPLE:,} bytes): give text files "
-                     f"(for a folder, --glob chooses which files are read)")
+                     f"(for a folder, {ask('glob')} chooses which files are read)")
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import numpy as np
 from rnntext import config as config_mod
 from rnntext.config import ARCHITECTURE, AUTO, TOKEN_OPTIONS, Config, DataConfig
 from rnntext.errors import ConfigError, RnntextError, RunError
+from rnntext.faces import ask
 from rnntext.model import layout, saved
-from rnntext.options import flag
 from rnntext.text import levels
 
 CARRIED = TOKEN_OPTIONS + ("min_count", "max_vocab", "vocab_size")  # data options taken from the parent
@@ -56,11 +56,11 @@ def read_parent(path: str, which: str | None) -> Parent:
     try:
         info = saved.read_info(path)
         if which and not (info.path / layout.WEIGHTS[which]).is_file():
-            raise RunError(f"{path} has no {which} weights ({layout.WEIGHTS[which]}): pass --init-weights "
-                           f"{'latest' if which == 'best' else 'best'}, or train that run on")
+            raise RunError(f"{path} has no {which} weights ({layout.WEIGHTS[which]}): pass "
+                           f"{ask('init_weights', 'latest' if which == 'best' else 'best')}, or train that run on")
         return Parent(info, saved.read_weights(info, which) if which else None, which)
     except RnntextError as e:
-        raise RunError(f"init_from: {e}") from None
+        raise RunError(f"init_from: {e.message}") from None
 
 
 def resolve(preset, config_file, overrides) -> Config:
@@ -83,7 +83,7 @@ def resolve(preset, config_file, overrides) -> Config:
     if changed:
         what = "; ".join(f"{k} is {old!r} there, not {new!r}" for k, old, new in changed)
         raise ConfigError(f"init_from: a fine-tuned run keeps the architecture and token options of {path} ({what}): "
-                          f"drop {', '.join(flag(k) for k, _, _ in changed)}")
+                          f"drop {', '.join(ask(k) for k, _, _ in changed)}")
     return cfg
 
 
@@ -92,7 +92,7 @@ def parent_for(cfg: Config, run: Path, inputs) -> Parent:
     is claimed (which may be the parent's own, and which a refused command leaves as it was)."""
     parent = read_parent(cfg.train.init_from, cfg.train.init_weights)
     if parent.info.path.resolve() == Path(run).resolve():
-        raise ConfigError(f"init_from: {run} is the run being trained: give the new run another -o")
+        raise ConfigError(f"init_from: {run} is the run being trained: give the new run another {ask('output')}")
     if (source := _dataset(inputs)) is not None:
         with source:
             _moved(source, cfg, parent.info.vocab)

@@ -19,6 +19,7 @@ from rnntext import config as config_mod
 from rnntext.config import Config
 from rnntext.data.dataset import is_dataset
 from rnntext.errors import ConfigError, InputError, RunError, TrainingError
+from rnntext.faces import ask
 from rnntext.model import checkpoint, claim, layout, records, saved
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,10 @@ def resolve_for_run(run: Path, resume: bool, preset, config_file, overrides) -> 
                for f in dataclasses.fields(cfg.data) if getattr(base.data, f.name) != getattr(cfg.data, f.name)]
     if changed:
         raise ConfigError(f"cannot resume {run} with other data options ({'; '.join(changed)}): a run keeps its "
-                          f"data: drop those options, or start a new run with another -o")
+                          f"data: drop those options, or start a new run with another {ask('output')}")
     if cfg.train.init_from != base.train.init_from:
-        raise ConfigError("init_from: a resumed run continues from its own checkpoint: drop --init-from, or start "
-                          "a new run with another -o")
+        raise ConfigError(f"init_from: a resumed run continues from its own checkpoint: drop {ask('init_from')}, or "
+                          f"start a new run with another {ask('output')}")
     return _continue_schedule(run, cfg, state, overrides)
 
 
@@ -93,8 +94,8 @@ def _continue_schedule(run: Path, cfg: Config, state: dict | None, overrides) ->
         log.warning("the cosine schedule of %s ended at iteration %d: training goes on at lr_min %g", run, end, tc.lr_min)
         return cfg
     raise TrainingError(f"the cosine schedule of {run} ended at iteration {end}, so training on would run at a "
-                        f"learning rate of 0: pass --time-limit SECONDS (the cosine then follows the time budget), a "
-                        f"--cosine-iters above {iteration - tc.warmup_iters}, or --lr-schedule constant")
+                        f"learning rate of 0: pass {ask('time_limit', fill='SECONDS')} (the cosine then follows the time budget), "
+                        f"{ask('cosine_iters')} above {iteration - tc.warmup_iters}, or {ask('lr_schedule', 'constant')}")
 
 
 def _recorded_inputs(run: Path) -> list[str]:
@@ -117,15 +118,15 @@ def resume_inputs(run: Path, given: list) -> list:
                            f"`rnntext train INPUT -o {run}`")
         if not recorded:
             raise InputError(f"cannot tell which data {run} was trained on (it has no record of it): name the "
-                             f"dataset or text it was trained on, with --resume")
+                             f"dataset or text it was trained on, with {ask('resume', True)}")
         return recorded
     names = [input_name(g) for g in given]
     own_data = str(layout.data_path(run).resolve())
     if not recorded or names == recorded or names == [own_data] or (
             len(names) == 1 and is_dataset(names[0]) and not any(Path(r).exists() for r in recorded)):
         return given if names != [own_data] else recorded
-    raise InputError(f"{run} was trained on {', '.join(recorded)}: --resume continues with that data; drop "
-                     f"{', '.join(map(str, given))}, or start a new run with another -o")
+    raise InputError(f"{run} was trained on {', '.join(recorded)}: {ask('resume', True)} continues with that data; "
+                     f"drop {', '.join(map(str, given))}, or start a new run with another {ask('output')}")
 
 
 def check_resumable(run: Path, info) -> None:

@@ -9,7 +9,7 @@ Training reports it first (the `plan` event) and `rnntext info` shows it, both t
 
 from __future__ import annotations
 
-from rnntext.config import Config
+from rnntext.config import Config, layers_words
 from rnntext.training.autosize import DATA_RATIO, DEFAULT_MAX
 
 TRAIN_KEYS = ("batch_size", "seq_len", "optimizer", "lr", "lr_schedule", "cosine_iters", "threads", "engine",
@@ -36,8 +36,7 @@ def describe(rec: dict) -> list[str]:
     lines = []
     if "model" in rec:
         m = rec["model"]
-        sizes = m["hidden_sizes"]
-        layers = f"{len(sizes)} x {sizes[0]}" if len(set(sizes)) == 1 else " + ".join(map(str, sizes))
+        layers = layers_words(m["hidden_sizes"])
         embed = f"embedding {m['embed_size']}" if m["embed_size"] else "one-hot input"
         lines.append(f"model: {layers} {m['cell']}, {embed}, {rec['parameters']:,} parameters{_size_reason(rec)}; "
                      f"dropout {m['dropout']:g}, weight drop {m['weight_drop']:g}{_dropout_reason(rec)}")

@@ -1,6 +1,6 @@
 """Learning curves of a run as a PNG: loss against steps and against time, with the learning rate.
 
-matplotlib is an optional extra (`pip install 'rnntext[plot]'`), imported inside plot_run.
+matplotlib is an optional extra (rnntext[plot]: rnntext.extras), imported inside plot_run.
 No pyplot: a Figure drawn straight onto the Agg canvas changes no global backend, so a
 notebook that calls this keeps its own.
 """
@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from rnntext.data.atomic import atomic_path
-from rnntext.errors import ConfigError, RunError
+from rnntext.errors import RunError
+from rnntext.extras import missing
+from rnntext.faces import ask
 from rnntext.model.layout import CURVES, METRICS
 from rnntext.model.records import read_metrics
 
@@ -35,7 +37,7 @@ def curve_records(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
     if len(records) > len(train) + len(val):
         log.warning("skipped %d line(s) of %s without the numbers a plot needs", len(records) - len(train) - len(val), path)
     if not train and not val:
-        raise RunError(f"{path} has no training or validation lines yet: train longer than --log-every steps")
+        raise RunError(f"{path} has no training or validation lines yet: train longer than {ask('log_every')} steps")
     return train, val
 
 
@@ -51,7 +53,7 @@ def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ConfigError("plotting needs matplotlib: pip install 'rnntext[plot]'") from None
+        raise missing("plot", "plotting") from None
     run = Path(run_dir)
     train, val = curve_records(run)
     out = run / CURVES if out_png is None else Path(out_png)

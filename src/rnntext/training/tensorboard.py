@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnntext.errors import ConfigError
+from rnntext.extras import missing
+from rnntext.faces import ask
 from rnntext.model.layout import TENSORBOARD
 
 # metrics.jsonl key -> TensorBoard tag. Both losses under "loss/" so TensorBoard draws them
@@ -25,8 +26,7 @@ class TensorBoardWriter:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard "
-                              "(or drop --tensorboard)") from None
+            raise missing("tensorboard", ask("tensorboard", True)) from None
         self.path = Path(run_dir) / TENSORBOARD
         # flush_secs: a person watching the run sees a point within seconds, not two minutes.
         self._writer = SummaryWriter(log_dir=str(self.path), flush_secs=10)

@@ -21,6 +21,7 @@ import numpy as np
 from rnntext.config import Config
 from rnntext.data.batches import LabelIndex, LineBatches, StreamBatches, WindowBatches
 from rnntext.errors import RunError, TrainingError
+from rnntext.faces import ask
 from rnntext.model import checkpoint, layout, records, saved
 from rnntext.options import choose_engine
 from rnntext.text import levels
@@ -83,7 +84,7 @@ def make_engine(cfg: Config, vocab_size: int, world=SINGLE):
         from rnntext.errors import ConfigError
 
         if world.size > 1:
-            raise ConfigError("engine: the numpy engine trains in one process: use --engine torch with --nproc")
+            raise ConfigError(f"engine: the numpy engine trains in one process: use {ask('engine', 'torch')} with {ask('nproc')}")
         return NumpyEngine(cfg.model, cfg.train, vocab_size)
     from rnntext.engines.torch.engine import TorchEngine
 
@@ -104,7 +105,7 @@ class Trainer:
         if world.size > 1 and (cfg.data.lines or cfg.train.batching != "streams"):
             from rnntext.errors import ConfigError
 
-            raise ConfigError("batching: multi-process training splits streams: use --batching streams without --lines")
+            raise ConfigError(f"batching: multi-process training splits streams: use {ask('batching', 'streams')} without {ask('lines', True)}")
         self.batches = make_batches(cfg, dataset, "train", info.vocab, world)
         self.val = make_batches(cfg, dataset, "val", info.vocab) if dataset.size("val") > 1 else None
         self.engine = make_engine(cfg, len(info.vocab), world)
@@ -226,8 +227,8 @@ class Trainer:
         step_start = time.monotonic()
         loss = self.engine.train_step(x, y, lr, mask, cond)
         if not math.isfinite(loss):
-            raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower --lr or set "
-                                f"--clip-norm; the last good checkpoint in {self.run} is kept")
+            raise TrainingError(f"loss became {loss} at iteration {self.iteration + 1}: lower {ask('lr')} or set "
+                                f"{ask('clip_norm')}; the last good checkpoint in {self.run} is kept")
         self.iteration += 1
         counted = (x.size if mask is None else int(mask.sum())) * self.world.size
         self.threads.after_step(time.monotonic() - step_start, counted)

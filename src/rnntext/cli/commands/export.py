@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rnntext.cli.flags import add_weights
+from rnntext.extras import install_command
 
 HELP = "export a dataset to Caffe HDF5, or a run to ONNX or a self-contained web page"
 DESCRIPTION = ("caffe-hdf5 DATA.h5: the Caffe lab's input/cont/target_sequence T x N files and a list file. "
@@ -45,7 +46,7 @@ def run(args) -> int:
         return 0
     s = export_onnx(args.source, args.output, weights=args.weights, opset=args.opset, force=args.force,
                     verify=not args.no_verify)
-    check = ("not verified (pip install onnxruntime)" if s["max_abs_diff"] is None
+    check = (f"not verified (onnxruntime is missing: {install_command('onnx')})" if s["max_abs_diff"] is None
              else f"verified with onnxruntime: max abs logits difference {s['max_abs_diff']:.2e}")
     print(f"wrote {s['path']} (opset {s['opset']}, inputs {', '.join(s['inputs'])}); {check}")
     return 0

@@ -69,14 +69,14 @@ def show(args, model, cfg, top, stream, drawn: bool) -> None:
         print_top_probs(top, cfg.prime, args.json)
     if stream is None:
         return
-    if drawn and not args.json:
+    if drawn and not args.json and not cfg.beam:  # beam search is deterministic: no seed to say
         print(f"rnntext sample: seed {cfg.seed} (--seed {cfg.seed} writes this text again)", file=sys.stderr)
     if args.verbose:
         print_verbose(model, stream, cfg.temperature, cfg.seed, args.json)
     elif not args.json and cfg.num_samples == 1:
         print_streaming(model, stream, cfg.prime, stream.prime, cfg.stop)
     else:
-        print_samples(model, stream, cfg.prime, cfg.num_samples, cfg.seed, args.json, cfg.stop)
+        print_samples(model, stream, cfg.prime, cfg.num_samples, None if cfg.beam else cfg.seed, args.json, cfg.stop)
 
 
 def print_top_probs(tokens, prime: str, as_json: bool) -> None:
@@ -114,9 +114,9 @@ def print_streaming(model, stream, prime: str, prime_ids, stop=()) -> None:
     print(flush=True)
 
 
-def print_samples(model, stream, prime: str, num_samples: int, seed: int, as_json: bool, stop=()) -> None:
-    """Several samples, or JSON objects that hold the seed, printed when all are done (each up to
-    a stop string)."""
+def print_samples(model, stream, prime: str, num_samples: int, seed: int | None, as_json: bool, stop=()) -> None:
+    """Several samples, or JSON objects that hold the seed (null for beam search, which uses
+    none), printed when all are done (each up to a stop string)."""
     texts = model.decode_steps([ids for _, ids in stream], num_samples, stop)
     for i, text in enumerate(texts):
         if as_json:

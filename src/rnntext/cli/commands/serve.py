@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from rnntext.cli.flags import add_option_flags, option_values
+from rnntext.extras import install_command
 from rnntext.serve.limits import Limits
 
 HELP = "a web playground and an HTTP API for trained runs"
 DESCRIPTION = ("Serve the named runs (chosen by directory name) with a playground page at / and a JSON API under /v1 "
-               "(docs at /docs). Needs the serve extra: pip install 'rnntext[serve]'.")
+               f"(docs at /docs). Needs the serve extra: {install_command('serve')}.")
 
 
 def add_arguments(p) -> None:

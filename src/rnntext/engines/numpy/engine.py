@@ -18,6 +18,7 @@ import numpy as np
 from rnntext.engines.numpy.network import cross_entropy, forward, loss_and_grads
 from rnntext.engines.numpy.optim import Optimizer, clip_grad_norm, clip_grad_value, optimizer_from_config
 from rnntext.engines.state import state_from_tensors, state_tensors
+from rnntext.faces import ask
 from rnntext.model.parameters import init_params
 
 
@@ -91,7 +92,7 @@ def check_supported(model_cfg, train_cfg) -> None:
                    if getattr(model_cfg, k)] + [k for k in ("ar", "tar") if getattr(train_cfg, k)]
     if unsupported:
         raise ConfigError(f"{unsupported[0]}: the numpy engine has dropout and weight drop only: use "
-                          f"--engine torch for the other AWD-LSTM options")
+                          f"{ask('engine', 'torch')} for the other AWD-LSTM options")
 
 
 class NumpyEngine:

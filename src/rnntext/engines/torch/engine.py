@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from rnntext.engines.state import state_from_tensors, state_tensors
 from rnntext.engines.torch.module import RNNLM, detach_state
+from rnntext.faces import ask
 
 
 def pick_device(name: str, local_rank: int = 0) -> torch.device:
@@ -25,7 +26,8 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "cuda" and torch.cuda.is_available():
         return torch.device(f"cuda:{local_rank}")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda was asked for but no CUDA device is available: use --device cpu or auto")
+        raise ConfigError(f"device: cuda was asked for but no CUDA device is available: use {ask('device', 'cpu')} or "
+                          f"{ask('device', 'auto')}")
     return torch.device(name)
 
 
@@ -64,12 +66,13 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.bfloat16 if fast_low_precision_cpu(torch.bfloat16) else None
     if precision == "float16" and not cuda:
-        raise ConfigError("precision: float16 training needs CUDA: use --precision bfloat16 or float32 on the CPU")
+        raise ConfigError(f"precision: float16 training needs CUDA: use {ask('precision', 'bfloat16')} or "
+                          f"{ask('precision', 'float32')} on the CPU")
     if not cuda and not fast_low_precision_cpu(torch.bfloat16):
         feats = ",".join(f for f in ("avx2", "avx512f") if f in hardware.cpu_features()) or "no AVX2"
         raise ConfigError(f"precision: bfloat16 training needs a CPU with native bf16 (AMX or AVX512-BF16) or CUDA, "
-                          f"and this CPU ({hardware.cpu_model()}; {feats}) has neither: use --precision auto or "
-                          f"float32")
+                          f"and this CPU ({hardware.cpu_model()}; {feats}) has neither: use "
+                          f"{ask('precision', 'auto')} or {ask('precision', 'float32')}")
     return torch.bfloat16 if precision == "bfloat16" else torch.float16
 
 

@@ -29,9 +29,15 @@
     return value;
   }
 
+  // A seed left empty is drawn fresh for each click, as `rnntext sample` draws one without
+  // --seed: below 2**31, short to read back and to type.
+  function freshSeed() {
+    return String(crypto.getRandomValues(new Uint32Array(1))[0] >>> 1);
+  }
+
   function options() {
-    const seed = $("seed").value.trim();
-    if (!/^\d+$/.test(seed)) throw new Error("seed: a whole number, 0 or more");
+    const typed = $("seed").value.trim(), seed = typed === "" ? freshSeed() : typed;
+    if (!/^\d+$/.test(seed)) throw new Error("seed: a whole number, 0 or more (empty: a fresh one each time)");
     const label = model.spec.labels.length ? Number($("label").value) : null;
     return {
       temperature: number("temperature", (x) => x >= 0, "a number, 0 or more (0 is greedy)"),
@@ -48,7 +54,9 @@
     try { opts = options(); } catch (e) { status(e.message, true); return; }
     const mine = (job = { stop: false });
     const { ids: prime, unknown } = model.encode($("prime").value);
-    const note = unknown.length ? `left out (not in the vocabulary): ${JSON.stringify(unknown.join(" "))}; ` : "";
+    const note = (unknown.length ? `left out (not in the vocabulary): ${JSON.stringify(unknown.join(" "))}; ` : "")
+      + (opts.greedy || opts.temperature === 0 ? "" : `seed ${opts.seed} (type it in Seed to write this text again); `);
+    $("seed-used").textContent = opts.greedy || opts.temperature === 0 ? "" : String(opts.seed);
     showTop($("top-prime"), model.top(prime, 10, opts.label));
     $("stop").disabled = false;
     document.body.dataset.state = "running";
@@ -85,8 +93,8 @@
     globalThis.rnntextModel = model;
     const s = model.spec;
     $("title").textContent = `rnntext: ${s.name}`;
-    $("about").textContent = `A ${s.hidden.join("x")} ${s.cell} on ${s.vocab.level} tokens (${s.vocab_size} of them), `
-      + "running in this browser: nothing is sent anywhere.";
+    $("about").textContent = `A ${s.shape}${s.embed_size ? `, embedding ${s.embed_size}` : ", one-hot input"}, on `
+      + `${s.vocab.level} tokens (${s.vocab_size} of them), running in this browser: nothing is sent anywhere.`;
     $("temperature").value = s.sample.temperature;
     $("length").value = s.sample.length;
     $("top-k").value = s.sample.top_k;

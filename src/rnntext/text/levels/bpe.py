@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
+from rnntext.extras import missing
+from rnntext.faces import ask
 from rnntext.text.levels.base import BytesDecoder, Level, TokenIndex
-
-INSTALL = "pip install tokenizers"
 
 
 def _tokenizers(error: type[Exception]):
     try:
         import tokenizers
     except ImportError:
-        raise error(f"the bpe level needs the optional 'tokenizers' package: {INSTALL}") from None
+        raise error(missing("bpe", "the bpe level").message) from None
     return tokenizers
 
 
@@ -34,7 +34,7 @@ def train_bpe(chunks: Iterable[str], vocab_size: int, specials: Iterable[str] = 
     specials = list(dict.fromkeys(specials))
     alphabet = tk.pre_tokenizers.ByteLevel.alphabet()
     if vocab_size < len(alphabet) + len(specials):
-        raise ConfigError(f"--vocab-size {vocab_size} is too small for byte-level BPE: "
+        raise ConfigError(f"{ask('vocab_size', vocab_size)} is too small for byte-level BPE: "
                           f"use at least {len(alphabet) + len(specials)} (256 bytes plus special tokens)")
     tokenizer = tk.Tokenizer(tk.models.BPE())
     # No prefix space: a leading space would be added on encode and break the exact round trip.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import InputError, RunError
+from rnntext.faces import ask
 from rnntext.text import levels
 from rnntext.text.levels.base import Level, TokenIndex
 
@@ -101,7 +102,7 @@ class Vocab(TokenIndex):
         if (ids < 0).any():
             missing = sorted(set(self.symbols(text)) - set(self.tokens))
             raise InputError(f"text has {len(missing)} symbol(s) outside the vocabulary: "
-                             f"{''.join(missing)[:40]!r}: choose --unknown skip or replace:C")
+                             f"{''.join(missing)[:40]!r}: choose {ask('unknown', 'skip')} or {ask('unknown', 'replace:C')}")
         return ids
 
     def lookup(self, codes: np.ndarray) -> np.ndarray:

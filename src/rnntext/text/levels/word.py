@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntext.errors import ConfigError, RunError
+from rnntext.faces import ask
 from rnntext.text.levels.base import Level, StreamDecoder, TokenIndex
 
 MODES = ("punct", "space")
@@ -198,9 +199,9 @@ class WordVocab(TokenIndex):
         `max_vocab` tokens in all, specials included (0: no limit). `<unk>` is always a special."""
         specials = tuple(dict.fromkeys((UNK, *specials) if UNK not in specials else specials))
         if min_count < 1:
-            raise ConfigError(f"--min-count must be at least 1, got {min_count}")
+            raise ConfigError(f"{ask('min_count')} must be at least 1, got {min_count}")
         if max_vocab and max_vocab <= len(specials):
-            raise ConfigError(f"--max-vocab {max_vocab} leaves no room for words beside the "
+            raise ConfigError(f"{ask('max_vocab', max_vocab)} leaves no room for words beside the "
                               f"{len(specials)} special token(s): raise it or use 0 for no limit")
         # A corpus's own <unk> (PTB) or <eos> is counted but keeps its special place: no duplicate.
         words = sorted((w for w, n in counts.items() if n >= min_count and w not in specials),
