@@ -28,6 +28,7 @@ from rnntext.options import (
     at_least,
     between,
     check_fields,
+    check_names,
     choose_engine,
     coerce,
     current_names,
@@ -126,6 +127,27 @@ def with_seed(cfg: SampleConfig) -> SampleConfig:
     """The seed rule: `cfg` itself when its seed was given, else `cfg` with a fresh seed. The
     caller reports `cfg.seed`: the same options with that seed give the same text again."""
     return replace(cfg, seed=draw_seed()) if cfg.seed == FRESH_SEED else cfg
+
+
+def call_options(defaults: dict, options: dict, text_settings=None) -> SampleConfig:
+    """The options one sampling call runs under, built once and handed on as they are:
+    SampleConfig's defaults < `defaults` (a run's [sample] section) < `options` (None leaves a
+    value to the layers under it), with a fresh seed where none was given (with_seed: the
+    caller reports it) and a `prime_from` read into the prime: `prime_length` characters from a
+    random place (chosen by the seed) in a text file, read and normalised as `text_settings` (the
+    training text's DataConfig) say (the Caffe lab's seed taken from another book). Read once,
+    here, so that every later step and the caller's display see the same prime."""
+    check_names(SampleConfig, options, "sample")
+    cfg = with_seed(SampleConfig.of(defaults, options))
+    if not cfg.prime and cfg.prime_from:
+        import numpy as np
+
+        from rnntext.text.read import read_all
+
+        text, n = read_all([cfg.prime_from], text_settings), cfg.prime_length
+        start = int(np.random.default_rng(cfg.seed).integers(0, len(text) - n)) if len(text) > n else 0
+        cfg = replace(cfg, prime=text[start:start + n])
+    return cfg
 
 
 def run_defaults(section: dict) -> dict:

@@ -16,16 +16,15 @@ module level, so a trained model samples on a machine that has only NumPy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import numpy as np
 
 from rnntext.config import DataConfig
-from rnntext.errors import ConfigError, InputError
-from rnntext.faces import ask
+from rnntext.engines.sampling_streams import open_streams
+from rnntext.errors import ConfigError
 from rnntext.inspection.recording import MAX_TOKENS
 from rnntext.options import check_names, check_values
-from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, check_unknown, run_defaults, sampling_plan, with_seed
+from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, call_options, check_unknown, run_defaults
 from rnntext.text import levels
 
 
@@ -88,22 +87,7 @@ class Model:
     def encode(self, text: str, unknown: str = "error") -> tuple[np.ndarray, int]:
         """Ids of `text` and how many symbols (or words) were unknown: error, skip, or replace:C."""
         check_unknown(unknown)
-        level = self.level
-        ids, missing = level.lookup_tokens(self.vocab, text)
-        bad = ids < 0
-        if not bad.any():
-            return ids, 0
-        if unknown == "error":
-            shown = level.join_unknown(missing)[:60]
-            raise InputError(f"{len(missing)} {level.unit}(s) are not in the model's vocabulary: {shown!r}; "
-                             f"pass {ask('unknown', 'skip')} or {ask('unknown', 'replace:' + level.replacement_hint)}")
-        if unknown == "skip":
-            return ids[~bad], int(bad.sum())
-        token = unknown.split(":", 1)[1]
-        if token not in self.vocab:
-            raise ConfigError(f"unknown: the replacement {token!r} is not in the vocabulary either")
-        ids[bad] = self.vocab.id(token)
-        return ids, int(bad.sum())
+        return levels.encode_with(self.vocab, text, unknown)
 
     def default_unknown(self) -> str:
         """For evaluation: words outside the vocabulary are <unk> (PTB practice); symbols are skipped."""
@@ -119,8 +103,9 @@ class Model:
         on, so a tail that could begin a stop string is held back (rnntext.generation.stops)."""
         from rnntext.generation.stops import cut
 
-        texts = levels.decode_steps(self.vocab, steps, count, self.hidden_ids())
-        return [cut(t, stop, partial) for t in texts] if stop else texts
+        hidden = self.hidden_ids()
+        return [cut(t, stop, partial) for t in levels.decode_steps(self.vocab, steps, count, hidden)] if stop \
+            else levels.decode_steps(self.vocab, steps, count, hidden)
 
     def decoder(self, stop=()):
         """A stream decoder for one sample shown as it is generated: `.feed(ids) -> str` gives the
@@ -132,17 +117,8 @@ class Model:
         return StopDecoder(decoder, stop) if stop else decoder
 
     def label_id(self, condition: str | None) -> int | None:
-        """The id of a conditioning label; a model with labels needs one."""
-        labels = self.info.model.labels
-        if not labels:
-            if condition is not None:
-                raise ConfigError(f"condition: this model was trained without labels: drop {ask('condition')}")
-            return None
-        if condition is None:
-            raise ConfigError(f"condition: this model was trained with labels: pass {ask('condition', fill='LABEL')}, one of {', '.join(labels)}")
-        if condition not in labels:
-            raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
-        return labels.index(condition)
+        """The id of a conditioning label; a model with labels needs one (RunInfo.label_id)."""
+        return self.info.label_id(condition)
 
     def sample_config(self, **options) -> SampleConfig:
         """The sampling options `options` ask for: SampleConfig's defaults < the run's [sample]
@@ -151,21 +127,11 @@ class Model:
         return SampleConfig.of(self.sample_defaults, options)
 
     def sampling(self, prime: str | None = None, **options) -> SampleConfig:
-        """The options one sampling call runs under, built once and handed on as they are:
-        sample_config's, with a fresh seed where none was given (rnntext.sampling.with_seed;
-        the caller reports it) and a `prime_from` read into the prime: `prime_length` characters
-        from a random place (chosen by the seed) in a text file, normalised as the training text
-        was (the Caffe lab's seed taken from another book). Read once, here, so that every later
-        step and the caller's display see the same prime."""
-        from rnntext.text.read import read_all
-
-        check_names(SampleConfig, options, "sample")
-        cfg = with_seed(SampleConfig.of(self.sample_defaults, {**options, "prime": prime}))
-        if not cfg.prime and cfg.prime_from:
-            text, n = read_all([cfg.prime_from], self._text_settings), cfg.prime_length
-            start = int(np.random.default_rng(cfg.seed).integers(0, len(text) - n)) if len(text) > n else 0
-            cfg = replace(cfg, prime=text[start:start + n])
-        return cfg
+        """The options one sampling call runs under, built once and handed on as they are
+        (rnntext.sampling.call_options): sample_config's, with a fresh seed where none was given
+        (the caller reports it) and a `prime_from` read into the prime, normalised as the
+        training text was."""
+        return call_options(self.sample_defaults, {**options, "prime": prime}, self._text_settings)
 
     def streams(self, num_samples: int = 1, engine: str | None = None, device: str | None = None, condition=None,
                 precision: str | None = None, beam: int | None = None):
@@ -175,19 +141,8 @@ class Model:
         return self._streams(cfg, num_samples, condition)
 
     def _streams(self, cfg: SampleConfig, width: int, condition):
-        label = self.label_id(condition)
-        engine, precision = sampling_plan(cfg, label is not None)
-        if engine == "torch":
-            if label is not None:
-                raise ConfigError(f"condition: {ask('engine', 'torch')} samples models without labels; use the numpy engine")
-            from rnntext.engines.torch.streams import TorchStreams
-
-            return TorchStreams(self.info.model, len(self.vocab), self.weights, width, cfg.device, precision)
-        from rnntext.generation.runtime import Runtime
-
-        if label not in self._runtimes:
-            self._runtimes[label] = Runtime(self.info.model, len(self.vocab), self.weights, label)
-        return self._runtimes[label].streams(width)
+        return open_streams(cfg, width, self.info.label_id(condition), self.info.model, len(self.vocab), self.weights,
+                            self._runtimes)
 
     def stream(self, prime: str = "", *, condition=None, **options) -> Iterator[str]:
         """The text of one sample as it is written: str pieces (a character, a word with its
@@ -212,32 +167,30 @@ class Model:
         `last_seed`."""
         yield from self.steps(self.sampling(prime or None, **options), condition)
 
-    def steps(self, cfg: SampleConfig, condition=None):
-        """`stream_ids` on options already built (`sampling`): the prime encoded and run now (an
-        unknown symbol is an error before any output), then, iterated, (streams, ids (B,)) per step.
+    def steps(self, options: SampleConfig | dict, condition=None):
+        """`stream_ids` on options: a SampleConfig built by `sampling`, or a dict as a caller gives
+        them (the sample command's flags), built here once as `sampling` builds them. The streams
+        open on the engine the options plan, the prime is encoded and run now (an unknown symbol is
+        an error before any output); the rnntext.generation.calls.Steps returned holds the options
+        (`cfg`), the likeliest next tokens after the prime when top_probs asks (`top`) and, iterated,
+        (streams, ids (B,)) per step.
 
         `streams.logits` holds the logits the ids were drawn from. A stream that reaches a stop
         string stops; its text (decode_steps, decoder with `stop`) ends before the string. With
         `beam` the search runs first, then its num_samples best hypotheses come out step by step
         (streams.logits is then the search's last).
         """
-        from rnntext.generation.beam import beam_steps
-        from rnntext.generation.rules import Rule
-        from rnntext.generation.runtime import Steps, generate
-        from rnntext.generation.stops import StopWatch
+        from rnntext.generation import calls
 
+        label = self.info.label_id(condition)
+        cfg = options if isinstance(options, SampleConfig) else \
+            call_options(self.sample_defaults, options, self._text_settings)
         self.last_seed = cfg.seed
-        own = self.encode(cfg.prime, cfg.unknown)[0] if cfg.prime else np.array([], np.int64)
-        width = cfg.beam or cfg.num_samples
-        streams = self._streams(cfg, width, condition)
-        streams.prime(own if len(own) else np.array(self.start_ids()))
+        own = levels.encode_with(self.vocab, cfg.prime, cfg.unknown)[0] if cfg.prime else np.array([], np.int64)
+        streams = open_streams(cfg, cfg.beam or cfg.num_samples, label, self.info.model, len(self.vocab), self.weights,
+                               self._runtimes)
         end = self.end_id() if cfg.stop_at_end else None
-        watch = StopWatch(self.decoder, cfg.stop, width) if cfg.stop else None
-        if cfg.beam:  # the search runs first; its best hypotheses come out as steps
-            steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch)
-        else:
-            steps = generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, end, watch)
-        return Steps(streams, own, steps)
+        return calls.start(streams, cfg, own, np.array(self.start_ids()), self.vocab.tokens, end, self.decoder)
 
     def prime_ids(self, cfg: SampleConfig) -> np.ndarray:
         """The ids a sample under `cfg` (built by `sampling`) starts from: its prime, else start_ids."""

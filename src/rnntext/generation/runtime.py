@@ -237,15 +237,3 @@ def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None =
             return
         streams.step(ids)
 
-
-class Steps:
-    """A sampling call under way (rnntext.trained.Model.steps): its primed `streams`, its prime's
-    own ids (`prime`: empty without one, for showing it), and, iterated, (streams, ids (B,)) per
-    step."""
-
-    def __init__(self, streams, prime: np.ndarray, steps: Iterator[np.ndarray]):
-        self.streams, self.prime, self._steps = streams, prime, steps
-
-    def __iter__(self):
-        for out in self._steps:
-            yield self.streams, out

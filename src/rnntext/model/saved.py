@@ -47,6 +47,19 @@ class RunInfo:
     def to_json(self) -> dict:
         return model_json(self.model, self.vocab, self.data, self.training)
 
+    def label_id(self, condition: str | None) -> int | None:
+        """The id of a conditioning label; a model with labels needs one."""
+        labels = self.model.labels
+        if not labels:
+            if condition is not None:
+                raise ConfigError(f"condition: this model was trained without labels: drop {ask('condition')}")
+            return None
+        if condition is None:
+            raise ConfigError(f"condition: this model was trained with labels: pass {ask('condition', fill='LABEL')}, one of {', '.join(labels)}")
+        if condition not in labels:
+            raise ConfigError(f"condition: {condition!r} is not a label of this model: use one of {', '.join(labels)}")
+        return labels.index(condition)
+
 
 def model_json(model_cfg: ModelConfig, vocab, data: dict, training: dict) -> dict:
     return {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,

@@ -44,39 +44,38 @@ def read_prime(args) -> str | None:
 
 
 def run(args) -> int:
-    """The options are built once (Model.sampling: the run's [sample] section under the flags,
-    the seed drawn where none was given, a --prime-from read) and that object goes down."""
+    """The options are built once (Model.steps: the run's [sample] section under the flags, the
+    seed drawn where none was given, a --prime-from read), the prime is run, and what the call
+    holds goes down to the display."""
     from rnntext.trained import Model
 
-    prime = read_prime(args)
-    asked = {**option_values(args, SampleConfig), "prime": prime}
+    asked = {**option_values(args, SampleConfig), "prime": read_prime(args)}
     model = Model.load(args.run, args.weights)
-    cfg = model.sampling(**asked)
+    steps = model.steps(asked, args.condition)  # the prime's errors come before output
+    show(args, model, steps, drawn=asked.get("seed", FRESH_SEED) == FRESH_SEED)
+    return 0
+
+
+def show(args, model, steps, drawn: bool) -> None:
+    """What the command prints: the likeliest next tokens, the seed when it was drawn (so that
+    the text can be had again), then the samples as --verbose, --json and --num-samples ask."""
+    cfg = steps.cfg
     if args.verbose and cfg.num_samples > 1:
         raise ConfigError("verbose: shows one sample's probabilities: drop --num-samples")
     if args.verbose and cfg.beam:
         raise ConfigError("verbose: shows the probabilities tokens were sampled with: drop --beam")
-    top = model.next_tokens(cfg.prime, cfg.top_probs, cfg.unknown, args.condition) if cfg.top_probs else None
-    stream = model.steps(cfg, args.condition) if cfg.length else None  # the prime's errors come before output
-    show(args, model, cfg, top, stream, drawn=asked.get("seed", FRESH_SEED) == FRESH_SEED)
-    return 0
-
-
-def show(args, model, cfg, top, stream, drawn: bool) -> None:
-    """What the command prints: the likeliest next tokens, the seed when it was drawn (so that
-    the text can be had again), then the samples as --verbose, --json and --num-samples ask."""
-    if top is not None:
-        print_top_probs(top, cfg.prime, args.json)
-    if stream is None:
+    if steps.top is not None:
+        print_top_probs(steps.top, cfg.prime, args.json)
+    if not cfg.length:
         return
     if drawn and not args.json and not cfg.beam:  # beam search is deterministic: no seed to say
         print(f"rnntext sample: seed {cfg.seed} (--seed {cfg.seed} writes this text again)", file=sys.stderr)
-    if args.verbose:
-        print_verbose(model, stream, cfg.temperature, cfg.seed, args.json)
-    elif not args.json and cfg.num_samples == 1:
-        print_streaming(model, stream, cfg.prime, stream.prime, cfg.stop)
+    if not args.verbose and not args.json and cfg.num_samples == 1:
+        print_streaming(model, steps, cfg.prime, steps.prime, cfg.stop)
+    elif not args.verbose:
+        print_samples(model, steps, cfg.prime, cfg.num_samples, None if cfg.beam else cfg.seed, args.json, cfg.stop)
     else:
-        print_samples(model, stream, cfg.prime, cfg.num_samples, None if cfg.beam else cfg.seed, args.json, cfg.stop)
+        print_verbose(model, steps, cfg.temperature, cfg.seed, args.json)
 
 
 def print_top_probs(tokens, prime: str, as_json: bool) -> None:

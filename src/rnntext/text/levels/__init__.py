@@ -71,6 +71,30 @@ def lookup_tokens(vocab, text: str):
     return of(vocab).lookup_tokens(vocab, text)
 
 
+def encode_with(vocab, text: str, unknown: str = "error"):
+    """Ids of `text` and how many symbols (or words) were unknown, under the policy `unknown`:
+    error (a one-line InputError naming them), skip, or replace:C (C, itself in the vocabulary)."""
+    from rnntext.errors import InputError
+    from rnntext.faces import ask
+
+    level = of(vocab)
+    ids, missing = level.lookup_tokens(vocab, text)
+    bad = ids < 0
+    if not bad.any():
+        return ids, 0
+    if unknown == "error":
+        shown = level.join_unknown(missing)[:60]
+        raise InputError(f"{len(missing)} {level.unit}(s) are not in the model's vocabulary: {shown!r}; "
+                         f"pass {ask('unknown', 'skip')} or {ask('unknown', 'replace:' + level.replacement_hint)}")
+    if unknown == "skip":
+        return ids[~bad], int(bad.sum())
+    token = unknown.split(":", 1)[1]
+    if token not in vocab:
+        raise ConfigError(f"unknown: the replacement {token!r} is not in the vocabulary either")
+    ids[bad] = vocab.id(token)
+    return ids, int(bad.sum())
+
+
 def decode_ids(vocab, ids: Iterable[int], drop: Iterable[int] = ()) -> str:
     """Text of generated ids: negative ids (a stream that had stopped) and `drop` are left out."""
     drop = frozenset(int(i) for i in drop)
