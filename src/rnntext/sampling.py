@@ -27,7 +27,7 @@ from rnntext.options import (
     at_least,
     between,
     check_fields,
-    choose_engine,
+    choose_sampling,
     coerce,
     current_names,
     deprecation,
@@ -141,5 +141,4 @@ def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
     if cfg.beam and (cfg.engine == "torch" or low or cfg.device == "cuda"):
         raise ConfigError("beam: beam search runs on the numpy engine: drop --engine torch, --device and --precision")
     streams = 1 if labelled or cfg.beam else cfg.num_samples
-    engine = choose_engine(cfg.engine, cfg.device, cfg.precision, streams=streams)
-    return engine, "float32" if cfg.precision == "auto" else cfg.precision
+    return choose_sampling(cfg.engine, cfg.device, cfg.precision, streams, cfg.length)

@@ -9,7 +9,8 @@ so the same seed gives the same text whichever produced it:
   which is ``np.random.default_rng(seed).spawn(B)[b]``. Every step takes exactly one
   ``random()`` float64 u in [0, 1) from each stream, greedy steps included. A stream's text
   therefore depends on (seed, b) only: stream 0 of `--num-samples 256` is the text of
-  `--num-samples 1`. `Uniforms` hands them out (drawn in blocks: the same numbers).
+  `--num-samples 1` in float32 (a bfloat16 path, which auto may choose for many streams on a
+  CPU with native bfloat16, rounds the logits differently). `Uniforms` hands them out (drawn in blocks: the same numbers).
 - The token is the inverse CDF of u over float64 weights in vocabulary order:
   ``z = (float64(l) - max(l)) / T``; top-k then top-p zero the weights of the tokens they drop;
   ``w = exp(z)``, ``c = cumsum(w)``, token = the number of entries of c that are <= u * c[-1]
