@@ -1,6 +1,7 @@
 """Generation speed: the naive nn.LSTM loop against the NumPy runtime, as one JSON line.
 
-    python benchmarks/sampling.py [--quick]
+    python benchmarks/sampling.py [--quick] [--no-cli]
+    python benchmarks/sampling.py --by-streams    # what rnntext.options.SAMPLING_SPEEDS holds
 
 The reference model is issue 7's: a 2x256 LSTM, 65 tokens, embedding 64, random weights
 (speed does not depend on what was learned). Measured, in this order (torch is imported last,
@@ -271,12 +272,31 @@ def bf16_divergence(weights, steps: int = 1000, batch: int = 256) -> dict:
             "greedy_chars_differing": round(float(differ.mean()), 4)}
 
 
+STREAMS = (1, 4, 16, 32, 64, 128, 256)
+
+
+def by_streams(seconds: float) -> dict:
+    """Characters per second in total of every sampling path by streams side by side: the table
+    sampling's auto rule reads (rnntext.options.SAMPLING_SPEEDS, one per kind of CPU)."""
+    weights = random_weights(ModelConfig())
+    runtime = Runtime(ModelConfig(), V, weights)
+    table = {"numpy float32": {b: round(chars_per_second(runtime.streams(b), seconds)) for b in STREAMS}}
+    for precision in ("float32", "bfloat16"):
+        table[f"torch {precision}"] = {b: round(torch_chars_per_second(weights, b, precision, seconds)) for b in STREAMS}
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings (a smoke test)")
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line measures")
+    parser.add_argument("--by-streams", action="store_true", help="only every path's speed by streams")
     args = parser.parse_args()
     seconds = 0.3 if args.quick else 2.0
+    if args.by_streams:
+        print(json.dumps({"machine": hardware.describe(), "benchmark": "sampling by streams",
+                          "model": "lstm 2x256, V=65, embed 64", "chars_per_s": by_streams(seconds)}))
+        return
     lstm_weights = random_weights(ModelConfig())
     lstm = Runtime(ModelConfig(), V, lstm_weights)
     bandwidth = one_core_bandwidth(weight_bytes(lstm))
