@@ -151,3 +151,14 @@ def test_the_demo_is_its_preset(tmp_path, corpus, capsys, monkeypatch):
     for temperature in resolve("demo").train.sample_temperatures:
         text = model.generate("def ", length=300, seed=1, unknown="skip", temperature=temperature)
         assert f"--- temperature {temperature} ---\ndef {text}\n" in out
+
+
+def test_sampling_one_stream_or_a_few_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from rnntext.sampling import SampleConfig, sampling_plan\n"
+            "assert sampling_plan(SampleConfig(length=50_000), False) == ('numpy', 'float32')\n"
+            "assert sampling_plan(SampleConfig(num_samples=4), False) == ('numpy', 'float32')\n"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

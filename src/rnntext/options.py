@@ -310,12 +310,14 @@ def choose_sampling(engine: str, device: str = "auto", precision: str = "auto", 
     streams or more, samples on torch in float32."""
     if engine == "auto" and precision in ("auto", "float32") and device != "cuda" \
             and not (device == "auto" and streams >= TORCH_STREAMS and cuda_present()):
-        ok = lambda path: (path[0] == "numpy" or torch_installed()) and precision in ("auto", path[1])  # noqa: E731
+        ok = lambda path: precision in ("auto", path[1])  # noqa: E731
         picks = {fastest_sampling(table, streams, length, ok) for table in SAMPLING_SPEEDS.values()}
-        if picks != {("numpy", "float32")}:  # where the classes differ, which one this CPU is
+        # torch is imported (a second) only where it may win: to ask which kind of CPU this is
+        if picks != {("numpy", "float32")}:
             from rnntext import hardware
 
-            picks = {fastest_sampling(SAMPLING_SPEEDS[hardware.native_bf16()], streams, length, ok)}
+            picks = {fastest_sampling(SAMPLING_SPEEDS[hardware.native_bf16()], streams, length, ok)
+                     if torch_installed() else ("numpy", "float32")}
         engine, chosen = picks.pop()
         return choose_engine(engine, device, chosen), chosen
     engine = choose_engine(engine, device, precision, streams=streams)
