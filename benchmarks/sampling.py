@@ -1,6 +1,7 @@
 """Generation speed: the naive nn.LSTM loop against the NumPy runtime, as one JSON line.
 
-    python benchmarks/sampling.py [--quick]
+    python benchmarks/sampling.py [--quick] [--no-cli]
+    python benchmarks/sampling.py --by-streams    # what rnntext.options.SAMPLING_SPEEDS holds
 
 The reference model is issue 7's: a 2x256 LSTM, 65 tokens, embedding 64, random weights
 (speed does not depend on what was learned). Measured, in this order (torch is imported last,
@@ -22,6 +23,17 @@ so that its thread pool cannot disturb the NumPy paths):
   standard deviation for scale; and one free-running greedy stream of 1000 characters in each
   precision: the first step where the texts part and the fraction of characters that differ.
   Random weights give flat logits (near-ties), so a trained model disagrees less often.
+- `cli`: `rnntext sample RUN --length 50000` in a fresh process (a run directory written here
+  with the same weights), start-up included: characters per second over the whole wall time
+  and the time from the process's start to the first generated character on its stdout; and
+  `--num-samples 256 --length 2000` with the default engine and precision.
+
+Beside each speed stands the limit it implies (`limit`): the weight bytes one character reads
+(a step reads every weight once, for all B streams together), the measured read bandwidth of
+one core over a working set of the weights' size (`bandwidth`: where a step finds its weights),
+the ceiling that gives in characters per second, and the fraction of it reached. A path that
+runs on several cores can pass the one-core ceiling; a batch of 256 is bound by arithmetic
+long before it is by bandwidth, so its fraction is small.
 """
 
 from __future__ import annotations
@@ -59,6 +71,41 @@ def random_weights(cfg: ModelConfig, seed: int = 0) -> dict[str, np.ndarray]:
         d = h
     weights |= {"output.weight": u((V, d), d ** -0.5), "output.bias": u((V,), d ** -0.5)}
     return weights
+
+
+def one_core_bandwidth(nbytes: int, seconds: float = 0.3) -> float:
+    """Bytes per second one core reads from a float32 array of `nbytes`, read again and again as
+    a generation step reads its weights (from the caches where they fit): the best of many
+    passes of a vectorised reduction (NumPy runs it on this one thread)."""
+    a = np.random.default_rng(0).random(max(1, nbytes // 4), np.float32)
+    a.max()
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        for _ in range(4):
+            a.max()
+        best = max(best, 4 * a.nbytes / (time.perf_counter() - start))
+    return best
+
+
+def weight_bytes(runtime: Runtime) -> int:
+    """Bytes of weights one step reads: every packed matrix once, plus one table row per stream."""
+    p = runtime.packed
+    return p.rec0.nbytes + sum(m.nbytes for m in p.stacked) + p.out.nbytes + p.table[0].nbytes
+
+
+def torch_weight_bytes(runtime: Runtime, precision: str) -> int:
+    """The torch path's: its recurrent products in `precision`, the output layer in float32."""
+    p, size = runtime.packed, {"float32": 4, "bfloat16": 2, "float16": 2}[precision]
+    return (p.rec0.size + sum(m.size for m in p.stacked)) * size + p.out.nbytes + p.table[0].nbytes
+
+
+def limit(chars_per_s: float, step_bytes: int, batch: int, bandwidth: float) -> dict:
+    """A speed beside its bandwidth ceiling: weight bytes per character, the ceiling, the fraction."""
+    per_char = step_bytes / batch
+    ceiling = bandwidth / per_char
+    return {"chars_per_s": round(chars_per_s), "weight_bytes_per_char": round(per_char),
+            "ceiling_chars_per_s": round(ceiling), "fraction": round(chars_per_s / ceiling, 3)}
 
 
 def chars_per_second(streams, seconds: float) -> float:
@@ -110,6 +157,51 @@ def time_to_first_char(weights: dict[str, np.ndarray]) -> tuple[float, float]:
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
         return float(out.stdout), time.perf_counter() - start
+
+
+CLI_LENGTH, CLI_MANY, CLI_MANY_LENGTH = 50_000, 256, 2000
+
+
+def write_run(root: Path, weights: dict[str, np.ndarray]) -> Path:
+    """A run directory holding `weights` (model.json and model.safetensors), as training leaves one."""
+    from rnntext.model.saved import RunInfo, write_model
+    from rnntext.text.levels import vocab_from_json
+
+    vocab = vocab_from_json({"level": "char", "tokens": ["\n"] + [chr(32 + i) for i in range(V - 1)]})
+    run = root / "run"
+    run.mkdir()
+    write_model(run, RunInfo(run, ModelConfig(), vocab, {}, {}), weights)
+    return run
+
+
+def cli_seconds(run: Path, *flags: str) -> tuple[float, float]:
+    """(seconds to the first byte on stdout, seconds to the end) of `rnntext sample RUN FLAGS` in a
+    fresh process, reading its stdout unbuffered; the best of three (the first warms the file cache)."""
+    cmd = [sys.executable, "-m", "rnntext", "sample", str(run), "--seed", "1", *flags]
+    best = (float("inf"), float("inf"))
+    for _ in range(3):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        first = None
+        while proc.stdout.read(65536):
+            first = first or time.perf_counter() - start
+        if proc.wait():
+            raise RuntimeError(f"{' '.join(cmd)} exited with status {proc.returncode}")
+        best = min(best, (first, time.perf_counter() - start), key=lambda t: t[1])
+    return best
+
+
+def cli(weights, runtime: Runtime, bandwidth: float) -> dict:
+    """The command line, start-up included: one stream of CLI_LENGTH, and CLI_MANY streams."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = write_run(Path(tmp), weights)
+        first, wall = cli_seconds(run, "--length", str(CLI_LENGTH))
+        _, many = cli_seconds(run, "--length", str(CLI_MANY_LENGTH), "--num-samples", str(CLI_MANY))
+    step = weight_bytes(runtime)
+    return {"one_stream": {"length": CLI_LENGTH, "wall_s": round(wall, 3), "first_char_s": round(first, 3),
+                           **limit(CLI_LENGTH / wall, step, 1, bandwidth)},
+            "many_streams": {"streams": CLI_MANY, "length": CLI_MANY_LENGTH, "wall_s": round(many, 3),
+                             **limit(CLI_MANY * CLI_MANY_LENGTH / many, step, CLI_MANY, bandwidth)}}
 
 
 def naive_torch(weights: dict[str, np.ndarray], seconds: float) -> float:
@@ -180,32 +272,62 @@ def bf16_divergence(weights, steps: int = 1000, batch: int = 256) -> dict:
             "greedy_chars_differing": round(float(differ.mean()), 4)}
 
 
+STREAMS = (1, 4, 16, 32, 64, 128, 256)
+
+
+def by_streams(seconds: float) -> dict:
+    """Characters per second in total of every sampling path by streams side by side: the table
+    sampling's auto rule reads (rnntext.options.SAMPLING_SPEEDS, one per kind of CPU)."""
+    weights = random_weights(ModelConfig())
+    runtime = Runtime(ModelConfig(), V, weights)
+    table = {"numpy float32": {b: round(chars_per_second(runtime.streams(b), seconds)) for b in STREAMS}}
+    for precision in ("float32", "bfloat16"):
+        table[f"torch {precision}"] = {b: round(torch_chars_per_second(weights, b, precision, seconds)) for b in STREAMS}
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings (a smoke test)")
-    seconds = 0.3 if parser.parse_args().quick else 2.0
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line measures")
+    parser.add_argument("--by-streams", action="store_true", help="only every path's speed by streams")
+    args = parser.parse_args()
+    seconds = 0.3 if args.quick else 2.0
+    if args.by_streams:
+        print(json.dumps({"machine": hardware.describe(), "benchmark": "sampling by streams",
+                          "model": "lstm 2x256, V=65, embed 64", "chars_per_s": by_streams(seconds)}))
+        return
     lstm_weights = random_weights(ModelConfig())
+    lstm = Runtime(ModelConfig(), V, lstm_weights)
+    bandwidth = one_core_bandwidth(weight_bytes(lstm))
+    bandwidths = {"weights_size_gb_s": round(bandwidth / 1e9, 1), "working_set_bytes": weight_bytes(lstm),
+                  "dram_gb_s": round(one_core_bandwidth(256 << 20) / 1e9, 1)}
+    command_line = None if args.no_cli else cli(lstm_weights, lstm, bandwidth)
     ttfc, ttfc_wall = time_to_first_char(lstm_weights)
     single, batch, prime = {}, {}, {}
     for cell in CELLS:
         cfg = ModelConfig(cell=cell)
-        runtime = Runtime(cfg, V, lstm_weights if cell == "lstm" else random_weights(cfg))
-        single[cell] = round(chars_per_second(runtime.streams(1), seconds))
-        batch[cell] = round(chars_per_second(runtime.streams(256), seconds))
+        runtime = lstm if cell == "lstm" else Runtime(cfg, V, random_weights(cfg))
+        step = weight_bytes(runtime)
+        single[cell] = limit(chars_per_second(runtime.streams(1), seconds), step, 1, bandwidth)
+        batch[cell] = limit(chars_per_second(runtime.streams(256), seconds), step, 256, bandwidth)
         prime[cell] = round(prime_seconds(runtime), 3)
     naive = naive_torch(lstm_weights, seconds)
-    fast = {p: {str(b): round(torch_chars_per_second(lstm_weights, b, p, seconds)) for b in (1, 256)}
+    fast = {p: {str(b): limit(torch_chars_per_second(lstm_weights, b, p, seconds), torch_weight_bytes(lstm, p), b,
+                              bandwidth) for b in (1, 256)}
             for p in ("float32", "bfloat16")}
     divergence = bf16_divergence(lstm_weights, 200 if seconds < 1 else 1000)
     print(json.dumps({"machine": hardware.describe(),
-        "benchmark": "sampling", "model": "lstm 2x256, V=65, embed 64",
+        "benchmark": "sampling", "model": "lstm 2x256, V=65, embed 64", "bandwidth": bandwidths,
+        "cli": command_line,
         "single_chars_per_s": single, "batch256_chars_per_s": batch, "prime_10k_s": prime,
         "ttfc_runtime_s": round(ttfc, 3), "ttfc_runtime_process_wall_s": round(ttfc_wall, 3),
         "naive_torch_chars_per_s": round(naive),
-        "speedup_vs_naive": {"single": round(single["lstm"] / naive, 1), "batch256": round(batch["lstm"] / naive, 1)},
+        "speedup_vs_naive": {"single": round(single["lstm"]["chars_per_s"] / naive, 1),
+                             "batch256": round(batch["lstm"]["chars_per_s"] / naive, 1)},
         "torch_chars_per_s": fast, "torch_prime_10k_s": round(torch_prime_seconds(lstm_weights), 3),
         "torch_threads": _torch_threads(),
-        "torch_speedup_vs_naive": {p: round(fast[p]["256"] / naive, 1) for p in fast},
+        "torch_speedup_vs_naive": {p: round(fast[p]["256"]["chars_per_s"] / naive, 1) for p in fast},
         "bf16_vs_fp32": divergence,
     }))
 

@@ -64,16 +64,58 @@ def plan(labelled=False, **options):
     return sampling_plan(SampleConfig(**options), labelled)
 
 
+# Given speeds (chars/s by streams) for the two classes of CPU: the rule must pick the fastest.
+GIVEN = {True: {1: {("numpy", "float32"): 15_000, ("torch", "float32"): 3_000, ("torch", "bfloat16"): 2_500},
+                64: {("numpy", "float32"): 90_000, ("torch", "float32"): 100_000, ("torch", "bfloat16"): 150_000}},
+         False: {1: {("numpy", "float32"): 10_000, ("torch", "float32"): 2_000},
+                 64: {("numpy", "float32"): 60_000, ("torch", "float32"): 50_000}}}
+
+
+def test_auto_samples_on_the_fastest_path_measured_for_the_cpu_and_the_work(monkeypatch):
+    from rnntext import hardware
+
+    monkeypatch.setattr(options, "cuda_present", lambda: False)
+    monkeypatch.setattr(options, "torch_installed", lambda: True)
+    monkeypatch.setattr(options, "SAMPLING_SPEEDS", GIVEN)
+    for bf16, many in ((True, ("torch", "bfloat16")), (False, ("numpy", "float32"))):
+        monkeypatch.setattr(hardware, "native_bf16", lambda bf16=bf16: bf16)
+        assert plan(length=10_000) == plan(num_samples=63, length=10_000) == ("numpy", "float32")
+        assert plan(num_samples=64, length=10_000) == plan(num_samples=1000, length=10_000) == many
+    monkeypatch.setattr(hardware, "native_bf16", lambda: True)
+    # torch's start-up counts: 64 x 100 tokens take 0.07 s on numpy, 1.04 s on torch
+    assert plan(num_samples=64, length=100) == ("numpy", "float32")
+    assert plan(num_samples=256, length=10_000, precision="float32") == ("torch", "float32")  # fastest in float32
+    assert plan(num_samples=256, length=10_000, engine="numpy") == ("numpy", "float32")
+    assert plan(num_samples=256, length=10_000, engine="torch") == ("torch", "float32")  # an engine asked for
+    assert plan(num_samples=256, length=10_000, labelled=True) == ("numpy", "float32")  # labels: numpy's
+    assert options.fastest_sampling(GIVEN[True], 0) == ("numpy", "float32")  # below every count: the smallest
+    assert options.fastest_sampling(GIVEN[True], 64, 10_000, lambda p: p[0] == "numpy") == ("numpy", "float32")
+    monkeypatch.setattr(options, "torch_installed", lambda: False)
+    assert plan(num_samples=1000, length=10_000) == ("numpy", "float32")  # without torch: numpy
+    monkeypatch.setattr(hardware, "native_bf16", lambda: pytest.fail("a few streams asked the hardware"))
+    assert plan(num_samples=8, length=10_000) == ("numpy", "float32")  # numpy in every class: no torch import
+
+
+def test_the_measured_speeds_keep_one_stream_on_numpy_and_many_on_bf16_where_native():
+    for table in options.SAMPLING_SPEEDS.values():
+        assert options.fastest_sampling(table, 1, 50_000) == ("numpy", "float32")
+    assert options.fastest_sampling(options.SAMPLING_SPEEDS[True], 256, 2000) == ("torch", "bfloat16")
+    assert options.fastest_sampling(options.SAMPLING_SPEEDS[False], 256, 2000) == ("numpy", "float32")
+
+
 def test_the_sampling_engine_rule(monkeypatch):
     monkeypatch.setattr(options, "cuda_present", lambda: False)
-    assert plan() == plan(num_samples=1000) == ("numpy", "float32")  # no CUDA: numpy
+    monkeypatch.setattr(options, "SAMPLING_SPEEDS", GIVEN)
+    monkeypatch.setattr(options, "torch_installed", lambda: True)
+    assert plan() == ("numpy", "float32")  # no CUDA, one stream: numpy
     assert plan(device="cuda") == ("torch", "float32")
     assert plan(precision="bfloat16") == ("torch", "bfloat16")
     assert plan(engine="torch") == ("torch", "float32")  # precision auto samples in float32 everywhere
     monkeypatch.setattr(options, "cuda_present", lambda: True)
     assert plan(num_samples=options.TORCH_STREAMS - 1) == ("numpy", "float32")  # few streams: numpy
     assert plan(num_samples=options.TORCH_STREAMS) == ("torch", "float32")  # a batch on a GPU: torch
-    assert plan(num_samples=1000, device="cpu") == ("numpy", "float32")
+    monkeypatch.setattr("rnntext.hardware.native_bf16", lambda: False)
+    assert plan(num_samples=1000, device="cpu") == ("numpy", "float32")  # on the CPU, GIVEN's fastest
     assert plan(labelled=True, num_samples=1000) == ("numpy", "float32")  # labels: the numpy engine's
     with pytest.raises(ConfigError, match="precision: the numpy engine computes in float32"):
         plan(engine="numpy", precision="float16")
@@ -109,3 +151,14 @@ def test_the_demo_is_its_preset(tmp_path, corpus, capsys, monkeypatch):
     for temperature in resolve("demo").train.sample_temperatures:
         text = model.generate("def ", length=300, seed=1, unknown="skip", temperature=temperature)
         assert f"--- temperature {temperature} ---\ndef {text}\n" in out
+
+
+def test_sampling_one_stream_or_a_few_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from rnntext.sampling import SampleConfig, sampling_plan\n"
+            "assert sampling_plan(SampleConfig(length=50_000), False) == ('numpy', 'float32')\n"
+            "assert sampling_plan(SampleConfig(num_samples=4), False) == ('numpy', 'float32')\n"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -244,10 +244,11 @@ NUMPY_FLOAT32 = f"precision: the numpy engine computes in float32: drop {ask('pr
 
 
 def engine_option() -> Any:
-    return opt("auto", "auto: torch to train and to evaluate where it is installed; to sample, numpy (fast for a "
-                       f"few streams) unless --device cuda, a low --precision, or {TORCH_STREAMS}+ streams on a "
-                       "CUDA device ask for torch. numpy: the reference engine, no torch needed. torch: PyTorch "
-                       "(GPUs, large batches)", ENGINES)
+    return opt("auto", "auto: torch to train and to evaluate where it is installed; to sample, the fastest path "
+                       "measured for this kind of CPU and this much work (numpy for one stream or a few, torch for "
+                       "many: in bfloat16 where the CPU computes it natively), or torch on a CUDA device for "
+                       f"--device cuda or {TORCH_STREAMS}+ streams. numpy: the reference engine, no torch needed. "
+                       "torch: PyTorch (GPUs, large batches)", ENGINES)
 
 
 def device_option() -> Any:
@@ -257,8 +258,11 @@ def device_option() -> Any:
 def precision_option() -> Any:
     return opt("auto", "auto: training and evaluation autocast to bfloat16 where the device computes it natively "
                        "(CUDA; CPUs with AMX or AVX512-BF16, about 2x faster there; a trained model's loss stays "
-                       "within about 1e-5 relative) and float32 elsewhere; sampling stays float32 (the same seed "
-                       "gives the same text on either engine). float32: the same numbers on every machine. "
+                       "within about 1e-5 relative) and float32 elsewhere; sampling runs in float32 (the same seed "
+                       "gives the same text on either engine), except many streams on a CPU with native bfloat16, "
+                       "where the fastest path is torch with bfloat16 recurrent products: its text differs from "
+                       "float32's (it scores text within 0.01 nats per token of float32; --precision float32 keeps "
+                       "float32's text). float32: the same numbers on every machine. "
                        "bfloat16 or float16: training in mixed precision (float16 adds a loss scaler, CUDA only), "
                        "sampling with the torch engine's recurrent products in that type (not bit-identical to "
                        "float32)", PRECISIONS)
@@ -283,6 +287,60 @@ def choose_engine(engine: str, device: str = "auto", precision: str = "auto", *,
     if engine == "numpy" and device == "cuda":
         raise ConfigError(f"device: the numpy engine runs on the CPU: drop {ask('device')} or use {ask('engine', 'torch')}")
     return engine
+
+
+# Sampling on a CPU: characters per second in total that each (engine, precision) reached, by
+# streams stepped side by side (benchmarks/sampling.py's 2x256 LSTM, vocabulary 65: the in-process
+# generate loop; docs/measured.md), on a CPU that computes bfloat16 natively (True: an AMD EPYC,
+# Zen 5, 2 cores, AVX512-BF16) and on one that does not (False: the same as a 1-core AVX2 CPU).
+# The torch paths also pay TORCH_START_S once, to import torch.
+_N, _T32, _B16 = ("numpy", "float32"), ("torch", "float32"), ("torch", "bfloat16")
+SAMPLING_SPEEDS: dict[bool, dict[int, dict[tuple[str, str], float]]] = {
+    True: {1: {_N: 21_900, _T32: 12_800, _B16: 7_800}, 4: {_N: 20_000, _T32: 12_000, _B16: 23_100},
+           16: {_N: 57_100, _T32: 37_000, _B16: 61_700}, 32: {_N: 70_900, _T32: 41_700, _B16: 89_000},
+           64: {_N: 86_000, _T32: 59_500, _B16: 112_300}, 128: {_N: 96_400, _T32: 69_000, _B16: 161_200},
+           256: {_N: 96_800, _T32: 88_400, _B16: 214_100}},
+    False: {1: {_N: 18_100, _T32: 13_100}, 4: {_N: 21_500, _T32: 10_800}, 16: {_N: 45_300, _T32: 32_600},
+            32: {_N: 55_000, _T32: 44_900}, 64: {_N: 63_200, _T32: 48_000}, 128: {_N: 66_800, _T32: 53_500},
+            256: {_N: 69_700, _T32: 54_500}},
+}
+TORCH_START_S = 1.0  # importing torch and building its streams, measured on the same machines
+
+
+def fastest_sampling(speeds: dict[int, dict[tuple[str, str], float]], streams: int, length: int = 500,
+                     allowed=lambda path: True) -> tuple[str, str]:
+    """The (engine, precision) of `speeds` (streams -> {path: chars/s}) that writes `streams`
+    samples of `length` tokens soonest, start-up included (TORCH_START_S for torch), at the
+    speeds of the largest measured count at or below `streams` (the smallest one below them
+    all), among the paths `allowed` lets run."""
+    row = speeds[max((n for n in speeds if n <= streams), default=min(speeds))]
+    seconds = lambda path: (TORCH_START_S if path[0] == "torch" else 0) + streams * length / row[path]  # noqa: E731
+    return min((path for path in row if allowed(path)), key=seconds)
+
+
+def choose_sampling(engine: str, device: str = "auto", precision: str = "auto", streams: int = 1,
+                    length: int = 500) -> tuple[str, str]:
+    """(engine, precision) that sample `streams` streams of `length` tokens side by side. An
+    engine or precision asked for is taken (choose_engine refuses what cannot run; precision auto
+    is then float32). With the engine auto on a CPU, the fastest path measured on this class of
+    CPU for this much work (SAMPLING_SPEEDS): NumPy in float32 for a few streams, torch for many,
+    in bfloat16 where the CPU computes it natively and the precision is auto (its text is not
+    float32's: see precision_option). A CUDA device asked for, or present with TORCH_STREAMS
+    streams or more, samples on torch in float32."""
+    if engine == "auto" and precision in ("auto", "float32") and device != "cuda" \
+            and not (device == "auto" and streams >= TORCH_STREAMS and cuda_present()):
+        ok = lambda path: precision in ("auto", path[1])  # noqa: E731
+        picks = {fastest_sampling(table, streams, length, ok) for table in SAMPLING_SPEEDS.values()}
+        # torch is imported (a second) only where it may win: to ask which kind of CPU this is
+        if picks != {("numpy", "float32")}:
+            from rnntext import hardware
+
+            picks = {fastest_sampling(SAMPLING_SPEEDS[hardware.native_bf16()], streams, length, ok)
+                     if torch_installed() else ("numpy", "float32")}
+        engine, chosen = picks.pop()
+        return choose_engine(engine, device, chosen), chosen
+    engine = choose_engine(engine, device, precision, streams=streams)
+    return engine, "float32" if precision == "auto" else precision
 
 
 def torch_installed() -> bool:

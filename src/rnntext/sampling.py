@@ -29,7 +29,7 @@ from rnntext.options import (
     between,
     check_fields,
     check_names,
-    choose_engine,
+    choose_sampling,
     coerce,
     current_names,
     deprecation,
@@ -165,5 +165,4 @@ def sampling_plan(cfg: SampleConfig, labelled: bool) -> tuple[str, str]:
         raise ConfigError(f"beam: beam search runs on the numpy engine: drop {ask('engine', 'torch')}, {ask('device')} "
                           f"and {ask('precision')}")
     streams = 1 if labelled or cfg.beam else cfg.num_samples
-    engine = choose_engine(cfg.engine, cfg.device, cfg.precision, streams=streams)
-    return engine, "float32" if cfg.precision == "auto" else cfg.precision
+    return choose_sampling(cfg.engine, cfg.device, cfg.precision, streams, cfg.length)

@@ -129,3 +129,26 @@ def test_mismatched_weights_are_a_run_error():
 def test_generation_does_not_import_torch():
     code = "import sys, rnntext.generation; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+RULES = [Rule(temperature=0.8), Rule(temperature=1.7), Rule(greedy=True), Rule(top_k=3), Rule(top_p=0.7, temperature=1.3)]
+
+
+@pytest.mark.parametrize("cell", cells.names())
+@pytest.mark.parametrize("rule", RULES, ids=repr)
+def test_one_streams_loop_draws_what_the_general_loop_draws(cell, rule):
+    from rnntext.generation import runtime as rt
+
+    cfg = ModelConfig(cell=cell, num_layers=2, hidden_size=(6, 4), embed_size=5)
+    runtime = Runtime(cfg, V, reference(cfg)[0])
+    lone, general = runtime.streams(1), runtime.streams(1)
+    lone.prime([1, 2])
+    general.prime([1, 2])
+    fast = rt.generate(lone, 1500, rule, seed=4)
+    assert fast.gi_code.co_name == "_lone"  # one stream, no stop, no penalty: the short loop
+    a = np.stack(list(fast))
+    b = np.stack(list(rt._steps(general, 1500, rule, 4, None, None)))
+    assert a.dtype == b.dtype == np.int64 and a.shape == b.shape == (1500, 1)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(lone.logits, general.logits)  # the state it left, bit for bit
+    assert len(set(a[:, 0])) > 1 or rule.is_greedy

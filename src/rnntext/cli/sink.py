@@ -22,7 +22,7 @@ class TextSink:
         text = self.decoder.feed([token_id])
         sys.stdout.write(text)
         self.count += 1
-        if "\n" in text or self.count % 32 == 0:
+        if "\n" in text or self.count % 32 == 1:  # the first character shows at once
             sys.stdout.flush()
 
     def finish(self) -> None:

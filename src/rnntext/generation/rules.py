@@ -9,7 +9,8 @@ so the same seed gives the same text whichever produced it:
   which is ``np.random.default_rng(seed).spawn(B)[b]``. Every step takes exactly one
   ``random()`` float64 u in [0, 1) from each stream, greedy steps included. A stream's text
   therefore depends on (seed, b) only: stream 0 of `--num-samples 256` is the text of
-  `--num-samples 1`. `Uniforms` hands them out (drawn in blocks: the same numbers).
+  `--num-samples 1` in float32 (a bfloat16 path, which auto may choose for many streams on a
+  CPU with native bfloat16, rounds the logits differently). `Uniforms` hands them out (drawn in blocks: the same numbers).
 - The token is the inverse CDF of u over float64 weights in vocabulary order:
   ``z = (float64(l) - max(l)) / T``; top-k then top-p zero the weights of the tokens they drop;
   ``w = exp(z)``, ``c = cumsum(w)``, token = the number of entries of c that are <= u * c[-1]
@@ -33,7 +34,7 @@ server's batch of requests): for every row, what `Sampler` would draw for that r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,15 @@ class Uniforms:
         self._next += 1
         return self._table[:, self._next - 1]
 
+    def floats(self) -> Iterator[float]:
+        """One stream's numbers as Python floats, endlessly: `next()`'s for B = 1 (the same blocks)."""
+        if len(self.streams) != 1:
+            raise ValueError("floats is for one stream")
+        rng, row = self.streams[0], self._table[0]
+        while True:
+            rng.random(out=row)
+            yield from row.tolist()
+
 
 class Sampler:
     """Draws one token per row of (B, V) logits under a `Rule`, with preallocated buffers."""
@@ -121,6 +131,25 @@ class Sampler:
         self.below.sum(axis=1, out=self.ids)
         # u * total can round up to total itself (probability ~1e-16): stay inside the vocabulary.
         return np.minimum(self.ids, self.V - 1, out=self.ids)
+
+    def one_draw(self):
+        """For one stream (B = 1): a function (logits (1, V), u float) -> token id (int), the
+        token `__call__` draws, with the unfiltered rule's arithmetic bound once."""
+        if self.B != 1:
+            raise ValueError("one_draw is for one stream")
+        if self.greedy or self.filtered:
+            return lambda logits, u: int(self(logits, np.array((u,)))[0])
+        w, cdf, t, last = self.w[0], self.cdf[0], self.rule.temperature, self.V - 1
+        subtract, divide, exp, cumsum, f64 = np.subtract, np.divide, np.exp, np.cumsum, np.float64
+
+        def draw(logits: np.ndarray, u: float) -> int:
+            row = logits[0]
+            subtract(row, row.max(), out=w, dtype=f64)
+            divide(w, t, out=w)
+            exp(w, out=w)
+            cumsum(w, out=cdf)
+            return min(int(cdf.searchsorted(cdf[-1] * u, "right")), last)
+        return draw
 
     def _one(self, logits: np.ndarray, u: float) -> np.ndarray:
         # The same arithmetic as the batched path on 1-D views, with fewer NumPy calls:

@@ -127,6 +127,38 @@ class Streams:
         self.primed, self._shared = True, False
         return self.logits
 
+    def one_step(self):
+        """`step` for one stream as a function of a token id (an int): the same products and
+        kernels, bound once (a lone stream's generation loop calls it per character)."""
+        if self.B != 1:
+            raise ValueError("one_step is for one stream")
+        table, (a, b, out), first = self.packed.table, self.first, self.kernels[0]
+        rec, upper, (la, lb, lout) = self.rec, self.upper, self.last
+        matmul, add = np.matmul, np.add
+
+        if not rec:
+            def layer0(token):
+                first(table[token])
+        elif self.split:
+            def layer0(token):
+                row = table[token]
+                matmul(a, b, out=out)
+                add(out, row[:rec], out=out)
+                first(row[rec:])
+        else:
+            def layer0(token):
+                matmul(a, b, out=out)
+                add(out, table[token], out=out)
+                first()
+
+        def step(token: int) -> None:
+            layer0(token)
+            for ua, ub, uout, kern, xin in upper:
+                matmul(ua, ub, out=uout)
+                kern(xin)
+            matmul(la, lb, out=lout)
+        return step
+
     def prime(self, ids: Sequence[int]) -> np.ndarray:
         """Feed the same tokens (T,) to every stream from its current state; returns logits (B, V).
 
@@ -225,6 +257,13 @@ def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None =
     (a rnntext.generation.stops.StopWatch: the stop strings) says so: it yields -1 from then
     on, and the generator ends early once every stream has stopped.
     """
+    if isinstance(streams, Streams) and streams.B == 1 and stop is None and watch is None \
+            and rule.repetition_penalty == 1:
+        return _lone(streams, length, rule, seed)
+    return _steps(streams, length, rule, seed, stop, watch)
+
+
+def _steps(streams, length: int, rule: Rule, seed: int, stop: int | None, watch) -> Iterator[np.ndarray]:
     if not streams.primed:
         raise ValueError("prime the streams before generating")
     sample, uniforms = Sampler(rule, streams.B, streams.V), Uniforms(seed, streams.B)
@@ -236,4 +275,20 @@ def generate(streams, length: int, rule: Rule, seed: int = 0, stop: int | None =
         if n + 1 == length or ending.all_stopped():
             return
         streams.step(ids)
+
+
+def _lone(streams: Streams, length: int, rule: Rule, seed: int) -> Iterator[np.ndarray]:
+    """`_steps` for one NumPy stream with nothing to stop it and no penalty, the command line's
+    usual case: the same numbers and the same NumPy calls (Sampler's one-stream arithmetic,
+    Streams.step's products), with the per-step Python around them cut to a few local names."""
+    if not streams.primed:
+        raise ValueError("prime the streams before generating")
+    sample, uniforms = Sampler(rule, 1, streams.V), Uniforms(seed, 1)
+    step, logits, draw = streams.one_step(), streams.logits, sample.one_draw()
+    streams.primed, streams._shared = True, False
+    for n, u in zip(range(length), uniforms.floats()):
+        token = draw(logits, u)
+        yield np.array((token,), np.int64)
+        if n + 1 < length:
+            step(token)
 

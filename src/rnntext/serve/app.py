@@ -243,7 +243,9 @@ def listen(host: str, port: int) -> socket.socket:
     """A listening socket, so that a taken port is the user's error rather than uvicorn's exit."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family)
+        sock = socket.create_server((host, port), family=family)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
     except UnicodeError:  # a host name IDNA cannot encode (a label over 63 characters)
         raise ConfigError(f"cannot listen on {host!r}: not a valid host name (--host)") from None
     except OSError as e:
