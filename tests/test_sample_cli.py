@@ -119,7 +119,7 @@ def test_chat_settings_are_sampling_options(run, capsys, monkeypatch):
     assert out[1] == "error: top_k: must be 0 or more, not -1"
     assert out[2:4] == ["greedy = True", "length = 12"]
     assert out[4] == "the q" + rnntext.load(run).generate("the q", length=12, greedy=True)
-    assert ":temperature TEMPERATURE" in out[5] and ":greedy on|off" in out[5] and ":top-k TOP_K" in out[5]
+    assert all(f" {setting}," in out[5] for setting in (":temperature 0.5", ":greedy on", ":top-k 0", ":length 12"))
 
 
 def test_sample_draws_a_fresh_seed_says_it_and_the_seed_gives_the_text_again(run, capsys):
