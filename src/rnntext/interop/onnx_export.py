@@ -147,8 +147,10 @@ def _torch_model(model):
 
 def _check_out(out_path, force: bool) -> Path:
     from rnntext.data.dataset import check_output
+    from rnntext.model.claim import refuse_run_file
 
     out = Path(out_path)
+    refuse_run_file(out, "export onnx")
     if out.is_dir():
         raise InputError(f"output {out} is a directory: give a file name such as {out / 'model.onnx'}")
     return check_output(out, force)
