@@ -201,14 +201,15 @@ class Model:
         `last_seed`."""
         yield from self.steps(self.sampling(prime or None, **options), condition)
 
-    def steps(self, cfg: SampleConfig, condition=None):
+    def steps(self, cfg: SampleConfig, condition=None, check=None):
         """`stream_ids` on options already built (`sampling`): the prime encoded and run now (an
         unknown symbol is an error before any output), then, iterated, (streams, ids (B,)) per step.
 
         `streams.logits` holds the logits the ids were drawn from. A stream that reaches a stop
         string stops; its text (decode_steps, decoder with `stop`) ends before the string. With
         `beam` the search runs first, then its num_samples best hypotheses come out step by step
-        (streams.logits is then the search's last).
+        (streams.logits is then the search's last); `check()` is called before each of its steps
+        (a server's deadline and cancel flag: it raises to end the search).
         """
         from rnntext.generation.beam import beam_steps
         from rnntext.generation.rules import Rule
@@ -223,7 +224,7 @@ class Model:
         end = self.end_id() if cfg.stop_at_end else None
         watch = StopWatch(self.decoder, cfg.stop, width) if cfg.stop else None
         if cfg.beam:  # the search runs first; its best hypotheses come out as steps
-            steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch)
+            steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch, check)
         else:
             steps = generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, end, watch)
         return Steps(streams, own, steps)
