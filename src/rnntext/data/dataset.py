@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from rnntext.data.atomic import FailLater, atomic_path
+from rnntext.data.room import check_declared, check_room
 from rnntext.errors import DatasetError, InputError
 from rnntext.text import levels
 from rnntext.text.read import iter_text
@@ -265,9 +266,14 @@ class Dataset:
         return list(self.meta.get("labels", []))
 
     def segments(self, name: str):
-        """Label segments of a split: (K, 2) rows [start, label id], or None without labels."""
+        """Label segments of a split: (K, 2) rows [start, label id], or None without labels (read
+        whole: at most one row per token of the split, checked when the file was opened)."""
         key = f"{name}_segments"
-        return np.asarray(self.file[key][:]) if key in self.file else None
+        if key not in self.file:
+            return None
+        rows = self.file[key]
+        check_room(rows.size * 8, f"{self.path}: {key}", "train on a machine with more memory")
+        return np.asarray(rows[:])
 
     def check_ids(self) -> None:
         """Read every split once (in blocks): ids must lie in the vocabulary, label segments in
@@ -328,10 +334,23 @@ def open_dataset(path: str | Path) -> Dataset:
         for name in SPLITS:
             if name not in f or f[name].ndim != 1:
                 raise DatasetError(f"{path} lacks the {name!r} split: the file is damaged; prepare it again")
-    except (KeyError, ValueError, TypeError, AttributeError, OSError, RuntimeError):
+        check_declared(path, f, [k for k in f if isinstance(f[k], h5py.Dataset)])
+        _check_segments(path, f)
+    except (KeyError, ValueError, TypeError, AttributeError, OSError, RuntimeError, RecursionError):
         f.close()
         raise DatasetError(f"{path} has damaged metadata: prepare it again") from None
     except DatasetError:
         f.close()
         raise
     return Dataset(path, f, meta, vocab)
+
+
+def _check_segments(path: Path, f: h5py.File) -> None:
+    """A split's label segments: (K, 2) integer rows, at most one per token of the split."""
+    for name in SPLITS:
+        key = f"{name}_segments"
+        if key in f:
+            rows = f[key]
+            if not isinstance(rows, h5py.Dataset) or rows.ndim != 2 or rows.shape[1] != 2 \
+                    or rows.dtype.kind not in "iu" or rows.shape[0] > f[name].shape[0] + 1:
+                raise DatasetError(f"{path}: the {name} split's label segments are damaged; prepare it again")

@@ -32,6 +32,8 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
             # inputs that are missing or not text are refused before the run directory is touched
             sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding) \
                 if own_data and not cfg.train.init_from and not (resume and data_path.is_file()) else None
+            if not own_data:  # a dataset given: its header and claimed sizes checked as it opens
+                open_dataset(data_path).close()
             claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
             if not resume:
                 removed = claim.apply()
