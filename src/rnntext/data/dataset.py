@@ -80,6 +80,7 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, ext
         texts = _texts(_pieces(sources, data_cfg), labels)
         vocab, total = levels.build(data_cfg, texts) if extend is None else \
             levels.of(extend).extend(extend, data_cfg, texts)
+        vocab = vocab if extend is None else capped(extend, vocab, data_cfg.max_vocab)
     except UnicodeError as e:  # a codec's own complaint (utf-16 without a byte-order mark, ...)
         raise InputError(f"cannot read the input as {data_cfg.encoding}: {e}: pass --encoding with the "
                          f"right codec") from None
@@ -152,6 +153,15 @@ def remap_dataset(source: Dataset, vocab, id_map: np.ndarray, out: str | Path, b
             if (rows := source.segments(name)) is not None:
                 f[f"{name}_segments"] = rows
         _finish(f, disk, dsets, out)
+
+
+def capped(vocab, grown, max_vocab: int):
+    """Fine-tuning: `grown` (`vocab` with new tokens appended, most frequent first) cut to
+    `max_vocab` tokens in all where its level maps unknown tokens (unk_id: the words left out
+    become <unk>), so that a run's max_vocab is true of its vocabulary."""
+    if not max_vocab or len(grown) <= max_vocab or not hasattr(grown, "unk_id"):
+        return grown
+    return levels.of(vocab).extended(vocab, grown.tokens[len(vocab):max_vocab])
 
 
 def _pieces(sources, data_cfg):
