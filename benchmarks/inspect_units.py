@@ -9,6 +9,7 @@ correlation, with whether a unit reaches |r| >= 0.5 for bracket depth or line po
 --page writes the inspection page too (tools/inspect_screenshot.py makes a PNG of it).
 
     .venv/bin/python benchmarks/inspect_units.py --corpus python-docs --time-limit 600 --page inspect.html
+    .venv/bin/python benchmarks/inspect_units.py --run RUN --page inspect.html   # a run trained elsewhere
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main() -> None:
     parser.add_argument("--corpus", choices=list(CORPORA), default="python-docs")
     parser.add_argument("--time-limit", type=float, default=600)
     parser.add_argument("--out", help="run directory to keep (default: a temporary one)")
+    parser.add_argument("--run", help="inspect this run directory instead of training one (e.g. one that "
+                                      "benchmarks/quality.py --keep left)")
     parser.add_argument("--page", help="also write the inspection page here")
     parser.add_argument("--max-tokens", type=int, default=None, help="search at most this many tokens "
                                                                      "(default: rnntext inspect's)")
@@ -42,10 +45,14 @@ def main() -> None:
         print(json.dumps({"benchmark": "inspect_units", "skipped": f"{corpus} is not present"}))
         return
     start = time.time()
-    run = Path(args.out or tempfile.mkdtemp(prefix="inspect-units-")) / "run"
-    result = rnntext.train(str(corpus), run, force=True, val_frac=0.05, time_limit=args.time_limit, quiet=True,
-                           sample_every=0, progress=False)
+    if args.run:
+        run = Path(args.run)
+    else:
+        run = Path(args.out or tempfile.mkdtemp(prefix="inspect-units-")) / "run"
+        rnntext.train(str(corpus), run, force=True, val_frac=0.05, time_limit=args.time_limit, quiet=True,
+                      sample_every=0, progress=False)
     model = rnntext.load(run, weights="best")
+    trained = model.info.training
     from rnntext.inspection import MAX_TOKENS, TRACKS, inspect_text
 
     searched = time.time()
@@ -54,7 +61,8 @@ def main() -> None:
     if args.page:
         from rnntext.inspection.page import write_page
 
-        write_page(model, report, args.page, name=f"{args.corpus}, {args.time_limit:g} s", force=True)
+        write_page(model, report, args.page, name=f"{Path(args.run).name if args.run else args.corpus}, "
+                                                  f"{trained.get('elapsed_s', 0):.0f} s", force=True)
     features = {f["feature"]: [{"unit": f"{u['array']}#{u['unit']}", "r": u["r"]} for u in f["units"]] if f["varies"]
                 else "does not vary" for f in report.found}
     best = max((u for f in report.found if f["feature"] in TARGET for u in f["units"]), key=lambda u: abs(u["r"]),
@@ -62,8 +70,9 @@ def main() -> None:
     m = model.info.model
     print(json.dumps({
         "benchmark": "inspect_units", "machine": hardware.describe(), "command": " ".join(sys.argv),
-        "corpus": args.corpus, "time_limit_s": args.time_limit, "iterations": result.iterations,
-        "val_loss": round(result.best_val_loss, 4), "model": {"cell": m.cell, "hidden_sizes": list(m.hidden_sizes),
+        "corpus": args.corpus if not args.run else trained.get("dataset"), "run": args.run,
+        "trained_s": trained.get("elapsed_s"), "iterations": trained.get("iterations"),
+        "val_loss": round(trained["best_val_loss"], 4), "model": {"cell": m.cell, "hidden_sizes": list(m.hidden_sizes),
                                                              "embed_size": m.embed_size},
         "searched": {"text": report.text_name(), "tokens": report.read, "seconds": round(search_s, 1)},
         "features": features, "best_depth_or_line_pos": best,

@@ -7,18 +7,21 @@ JSON line: the size chosen, the probe's speeds and thread counts, the passes pre
 made (and their ratio, which must stay within 1.5 either way), the thread counts the trainer
 timed, what it said when the speed was off the plan, and the learning rates logged in the last
 3% of the budget and before it. The busy state runs the command under
-../shared/tools/busy-core (a `yes` pinned to the last core for the whole run).
+../shared/tools/busy-core (a `yes` pinned to the last core for the whole run); the mid state
+starts such a busy loop at 30% of the time limit and ends it at 60% (a speed change mid-run).
 
-    .venv/bin/python benchmarks/plan_check.py [--cases shakespeare:120,novel:100] [--states idle,busy]
+    .venv/bin/python benchmarks/plan_check.py [--cases shakespeare:120,novel:100] [--states idle,busy,mid]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from rnntext import hardware
@@ -28,12 +31,19 @@ BUSY = CORPORA.parent / "tools" / "busy-core"
 TEXTS = {"shakespeare": None, "novel": 160_000}  # characters of tinyshakespeare: all (1.1 MB), or a novel's
 
 
-def run_case(text: Path, seconds: float, busy: bool, run: Path) -> dict:
+def run_case(text: Path, seconds: float, state: str, run: Path) -> dict:
     command = [sys.executable, "-m", "rnntext", "train", str(text), "-o", str(run), "--time-limit", str(seconds),
                "--quiet", "--sample-every", "0"]
-    if busy:
+    if state == "busy":
         command = [str(BUSY), *command]
-    subprocess.run(command, check=True, capture_output=True)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if state == "mid":  # a core taken at 30% of the limit and given back at 60%
+        time.sleep(0.3 * seconds)
+        loop = subprocess.Popen(["taskset", "-c", str(os.cpu_count() - 1), "yes"], stdout=subprocess.DEVNULL)
+        time.sleep(0.3 * seconds)
+        loop.kill()
+    if proc.wait() != 0:
+        raise SystemExit(f"rnntext train failed: {proc.stderr.read().decode()[-500:]}")
     info = json.loads((run / "model.json").read_text())["training"]
     recipe = info["recipe"]
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
@@ -55,7 +65,7 @@ def run_case(text: Path, seconds: float, busy: bool, run: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", default="shakespeare:120,novel:100")
-    parser.add_argument("--states", default="idle,busy")
+    parser.add_argument("--states", default="idle,busy,mid")
     args = parser.parse_args()
     source = (CORPORA / "tinyshakespeare.txt").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="plan-check-") as tmp:
@@ -67,7 +77,7 @@ def main() -> None:
                 if state == "busy" and not BUSY.exists():
                     print(f"busy: {BUSY} is absent (it lives beside the project); skipped", file=sys.stderr)
                     continue
-                row = run_case(text, float(seconds), state == "busy", Path(tmp) / f"{name}-{state}")
+                row = run_case(text, float(seconds), state, Path(tmp) / f"{name}-{state}")
                 print(json.dumps({"benchmark": "plan_check", "text": name, "chars": len(source[:TEXTS[name]]),
                                   "time_limit_s": float(seconds), "state": state, **row,
                                   "machine": hardware.describe()}), flush=True)

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import rnntext
 from rnntext import hardware
-from rnntext.config import SECTIONS, coerce, key_section
+from rnntext.config import SECTIONS, key_section
+from rnntext.options import coerce
 
 CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
 TOOLS = CORPORA.parent / "tools"
@@ -58,14 +59,15 @@ def overrides(items: list[str]) -> dict:
 
 
 
-def train_and_measure(case: str, text: Path, time_limit: float, options: dict, test_text: str | None) -> dict:
+def train_and_measure(case: str, text: Path, time_limit: float, options: dict, test_text: str | None,
+                      keep: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"quality-{case}-") as tmp:
-        run = Path(tmp) / "run"
+        run = Path(keep) if keep else Path(tmp) / "run"
         start = time.time()
         options = dict(options)
         preset = options.pop("preset", None)
         result = rnntext.train(str(text), run, time_limit=time_limit, quiet=True, sample_every=0,
-                               preset=preset, **{**RECIPES.get(case, {}), **options})
+                               preset=preset, force=bool(keep), **{**RECIPES.get(case, {}), **options})
         model = rnntext.load(run, weights="best")
         from rnntext.data.dataset import open_dataset
 
@@ -94,6 +96,7 @@ def chosen(model) -> dict:
     return {"plan_epochs": recipe.get("expected_epochs"), "probe_tokens_per_s": recipe.get("tokens_per_s"),
             "probe_threads": recipe.get("probe_threads"), "dropout": model.info.model.dropout,
             "weight_drop": model.info.model.weight_drop, "batch_size": recipe.get("train", {}).get("batch_size"),
+            "batch_tokens_per_s": recipe.get("batch_tokens_per_s"),
             "threads": summary.get("threads"), "paces": recipe.get("paces")}
 
 
@@ -127,7 +130,8 @@ def row_on_class(label: str, argv: list[str]) -> None:
     if not tool.exists():
         print(f"row {label}: {tool} is absent (it lives beside the project); skipped", file=sys.stderr)
         return
-    rest = [a for i, a in enumerate(argv) if not a.startswith("--rows") and (i == 0 or argv[i - 1] != "--rows")]
+    own = ("--rows", "--keep")  # the row's own choices: which row, and the native row's kept run
+    rest = [a for i, a in enumerate(argv) if not a.startswith(own) and (i == 0 or argv[i - 1] not in own)]
     out = subprocess.run([*CLASSES[label], sys.executable, __file__, *rest, "--rows=default"], check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     for line in out.splitlines():
@@ -141,6 +145,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=600)
     parser.add_argument("--rows", default=None,
                         help="char: default,busy,slow,reference; adaptive: default,2x128,2x256,2x512")
+    parser.add_argument("--keep", help="char: keep the default row's run directory here (e.g. for "
+                                           "benchmarks/inspect_units.py --run)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     options = overrides(args.overrides)
@@ -153,7 +159,8 @@ def main() -> None:
             if label == "reference":
                 row = reference_char(CORPORA / "tinyshakespeare.txt", args.time_limit)
             else:
-                row = train_and_measure("char", CORPORA / "tinyshakespeare.txt", args.time_limit, options, None)
+                row = train_and_measure("char", CORPORA / "tinyshakespeare.txt", args.time_limit, options, None,
+                                        args.keep)
             print(json.dumps({"benchmark": "quality", "row": label, **row, "machine": machine}), flush=True)
     elif args.case == "word":
         test = (CORPORA / "ptb.test.txt").read_text()

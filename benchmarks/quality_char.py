@@ -19,7 +19,8 @@ from pathlib import Path
 
 import rnntext
 from rnntext import hardware
-from rnntext.config import SECTIONS, coerce, key_section
+from rnntext.config import SECTIONS, key_section
+from rnntext.options import coerce
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "tinyshakespeare.txt"
 

@@ -6,7 +6,9 @@ seconds after it started and then resumed with `rnntext train -o RUN --resume --
 T-stop`, the command the interrupt suggests. Both are scored on the run's own test split with
 `rnntext eval --precision float32`, and the learning rates they logged are compared: the
 resumed run must follow the whole one's schedule (the cosine over the time budget) and end
-within a few hundredths of a nat of it. Prints one JSON line with the machine.
+within a few hundredths of a nat of it. Then the finished whole run is resumed with `--time-limit
+--more`: its rate must restart above the floor and anneal again. Prints one JSON line with the
+machine.
 
     .venv/bin/python benchmarks/resume_budget.py [--time-limit 60] [--stop-at 20] [--chars 160000]
 """
@@ -51,9 +53,10 @@ def score(run: Path) -> dict:
     return json.loads(out)
 
 
-def lrs(run: Path) -> list[tuple[int, float]]:
+def lrs(run: Path) -> list[tuple[int, float, float]]:
+    """(iteration, lr, seconds since the first session began) of every metrics line."""
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [(r["iter"], r["lr"]) for r in rows if "lr" in r]
+    return [(r["iter"], r["lr"], r["elapsed_s"]) for r in rows if "lr" in r]
 
 
 def main() -> None:
@@ -64,6 +67,7 @@ def main() -> None:
     parser.add_argument("--stop-at", type=float, default=20.0)
     parser.add_argument("--hidden-size", default="128")
     parser.add_argument("--seed", default="1")
+    parser.add_argument("--more", type=float, default=30.0, help="then resume the finished whole run this long")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="resume-budget-") as tmp:
         tmp = Path(tmp)
@@ -79,7 +83,16 @@ def main() -> None:
         scores = {name: score(run) for name, run in (("whole", whole), ("resumed", parts))}
         rates = {name: lrs(run) for name, run in (("whole", whole), ("resumed", parts))}
         state = json.loads((parts / "trainer.json").read_text())
-    peak = max(lr for _, lr in rates["whole"])
+        # the finished whole run given more time: it must train on, not sit at the floor rate
+        done = len(rates["whole"])
+        _, more_s = train(["-o", str(whole), "--resume", "--time-limit", str(args.more)])
+        more = lrs(whole)[done:]
+        extended = {"time_limit_s": args.more, "test_loss": round(score(whole)["loss"], 4),
+                    "first_logged_lr_share": None, "last_logged_lr_share": None}
+    peak = max(r[1] for r in rates["whole"])
+    if more:
+        extended.update(first_logged_lr_share=round(more[0][1] / peak, 4), last_logged_lr_share=round(more[-1][1] / peak, 5),
+                        iterations=more[-1][0] - rates["whole"][-1][0])
     print(json.dumps({
         "benchmark": "resume_budget", "machine": hardware.describe(), "cpu_load": os.getloadavg()[0],
         "time_limit_s": args.time_limit, "stopped_at_s": args.stop_at, "interrupted": code == 130,
@@ -88,7 +101,9 @@ def main() -> None:
         "difference": round(scores["resumed"]["loss"] - scores["whole"]["loss"], 4),
         "iterations": {"whole": rates["whole"][-1][0] if rates["whole"] else 0, "resumed": state["iteration"]},
         "last_logged_lr_share": {name: round(r[-1][1] / peak, 4) if r else None for name, r in rates.items()},
-        "floor_logged_before_end": {name: sum(lr <= 1e-3 * peak for _, lr in r[:-1]) for name, r in rates.items()},
+        "floor_logged_before_the_last_3pct": {name: sum(lr <= 1e-3 * peak for _, lr, t in r if t < 0.97 * args.time_limit)
+                                              for name, r in rates.items()},
+        "finished_run_given_more": extended,
     }))
 
 

@@ -11,7 +11,7 @@ import pytest
 import rnntext
 
 REFERENCE = '''
-### Python API
+## Python API
 
 The command line's work, from Python or a notebook. Options have the flags' names
 (`--hidden-size 64` is `hidden_size=(64,)`), and every call below runs as written

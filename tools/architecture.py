@@ -6,7 +6,7 @@ left out to keep the picture readable. `circles` finds modules or packages that 
 other in a loop: the house has none, and a test keeps it so.
 
     python tools/architecture.py            # print the diagram (and any circle, on stderr)
-    python tools/architecture.py --write    # refresh it in README.md between its markers
+    python tools/architecture.py --write    # refresh it in docs/architecture.md between its markers
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "rnntext"
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "architecture.md"  # the page that shows the map
 BEGIN, END = "<!-- architecture:begin -->", "<!-- architecture:end -->"
 LEFT_OUT = {"errors", "__init__", "__main__"}
 
@@ -125,7 +125,7 @@ def diagram() -> str:
     return "\n".join(lines)
 
 
-def readme_block(text: str) -> str | None:
+def page_block(text: str) -> str | None:
     if BEGIN not in text or END not in text:
         return None
     return text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
@@ -137,13 +137,13 @@ def main(argv: list[str]) -> int:
     if "--write" not in argv:
         print(diagram())
         return 0
-    text = README.read_text(encoding="utf-8")
-    if readme_block(text) is None:
-        print(f"README.md has no {BEGIN} ... {END} block", file=sys.stderr)
+    text = PAGE.read_text(encoding="utf-8")
+    if page_block(text) is None:
+        print(f"{PAGE.relative_to(ROOT)} has no {BEGIN} ... {END} block", file=sys.stderr)
         return 2
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    README.write_text(f"{head}{BEGIN}\n{diagram()}\n{END}{tail}", encoding="utf-8")
+    PAGE.write_text(f"{head}{BEGIN}\n{diagram()}\n{END}{tail}", encoding="utf-8")
     return 0
 
 

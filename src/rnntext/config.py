@@ -81,11 +81,11 @@ class ModelConfig:
     num_layers: int = opt(2, "number of stacked recurrent layers")
     hidden_size: tuple[int, ...] = opt((0,), "hidden units: one size for every layer, or one per layer (e.g. 1024,512); "
                                        "0 (auto) chooses from the data size and --time-limit when training starts "
-                                       "(README: Default recipe)")
+                                       "(docs/recipe.md)")
     embed_size: int = opt(64, "input embedding size; 0 feeds one-hot vectors instead")
     dropout: float = opt(AUTO, "dropout between layers and before the output layer (on the CPU rounded to a "
                          "multiple of 1/256); -1 (auto) chooses it from the model's size against the data when "
-                         "training starts (README: Default recipe)")
+                         "training starts (docs/recipe.md)")
     locked_dropout: bool = opt(False, "variational dropout: one mask per sequence instead of per step, for inputs, "
                                "between layers and outputs (Gal & Ghahramani 2016; AWD-LSTM)")
     input_dropout: float = opt(0.0, "dropout on the embedded input (AWD-LSTM's dropouti)")
@@ -98,7 +98,7 @@ class ModelConfig:
                    "(Xavier inputs, orthogonal recurrent), caffe (Xavier inputs and recurrent)",
                    ("default", "uniform", "xavier", "caffe"))
     forget_bias: float = opt(0.0, "initial LSTM forget-gate bias; 0 learns faster in the first thousand steps here "
-                             "(README: Initialisation); Jozefowicz et al. 2015 recommend 1 for long memories")
+                             "(docs/recipe.md: Initialisation); Jozefowicz et al. 2015 recommend 1 for long memories")
     labels: tuple[str, ...] = opt((), "conditioning labels, filled in from the dataset (a one-hot label joins "
                                   "every step's input, like the Caffe LSTM's static input)")
 
@@ -194,7 +194,7 @@ class TrainConfig:
     keep_last: int = opt(0, "also keep the last K numbered checkpoints (0: none)")
     seed: int = opt(1234, "random seed")
     init_from: str = opt("", "fine-tune: start from this run's weights, architecture, token options and vocabulary "
-                             "(extended by new tokens); fresh optimizer and schedule (README: Fine-tuning)")
+                             "(extended by new tokens); fresh optimizer and schedule (docs/fine-tuning.md)")
     init_weights: str = opt("latest", "with init_from: that run's latest or best weights", ("latest", "best"))
     device: str = device_option()
     precision: str = precision_option()

@@ -1,4 +1,4 @@
-"""The ONNX file carries the vocabulary and the run's settings, and the README's onnxruntime
+"""The ONNX file carries the vocabulary and the run's settings, and docs/exporting.md's onnxruntime
 snippet (SNIPPET below, the same text) writes text with nothing but onnxruntime and NumPy."""
 
 import contextlib
@@ -103,6 +103,6 @@ def test_stepping_the_file_as_the_snippet_does_gives_rnntexts_text(book):
     assert "".join(out) == rnntext.load(book / "run").generate("the q", length=60, greedy=True)
 
 
-def test_the_readme_holds_this_snippet():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+def test_the_page_holds_this_snippet():
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "exporting.md").read_text(encoding="utf-8")
     assert SNIPPET.strip() in readme

@@ -183,6 +183,9 @@ class _Contended:
         self.device = types.SimpleNamespace(type="cpu")
         self.clock, self.threads, self.step_s, self.steps = clock, threads, step_s, 0
 
+    def reset_state(self):
+        pass
+
     def train_step(self, x, y, lr, mask, cond):
         self.steps += 1
         self.clock.now += self.step_s[self.threads[-1]] * (10 if self.steps % 5 == 0 else 1)
@@ -257,7 +260,12 @@ def _by_batch(monkeypatch, table):
         probed.append((cfg.train.batch_size, hidden))
         return {1: table[cfg.train.batch_size][hidden]}
 
+    def fake_batches(cfg, vocab_size, hidden, batches, budget_s=1.0):
+        probed.extend((b, hidden) for b in batches)
+        return {b: table[b][hidden] for b in batches}
+
     monkeypatch.setattr(autosize, "probe_speed", fake_speed)
+    monkeypatch.setattr(autosize, "probe_batches", fake_batches)
     return probed
 
 
@@ -291,3 +299,22 @@ def test_a_batch_that_does_not_pay_enough_is_not_taken(monkeypatch):
     given = replace(_limited(600.0, batch_size=0), model=ModelConfig(hidden_size=(256,)))
     assert autosize.choose_batch(given, 65, 1_000_000) == (32, {"batch_size": 32, "batch_probed_at": 256,
                                                               "batch_tokens_per_s": {32: 20_000, 64: 24_000}})
+
+
+def test_the_batches_are_timed_in_turn_so_a_burst_of_load_falls_on_both(monkeypatch):
+    # another process is busy for a stretch of the probe: timed one after the other, batch 64
+    # would take the burst alone and lose; alternating, both see it alike and 64 wins as it should
+    counts = _contended(monkeypatch, None)
+    from rnntext.training import trainer
+
+    class Bursty(_Contended):
+        def train_step(self, x, y, lr, mask, cond):
+            B = x.shape[0]
+            burst = 3 if 6 <= self.steps < 10 else 1
+            self.steps += 1
+            self.clock.now += (0.040 if B == 32 else 0.050) * burst
+            return 1.0
+
+    monkeypatch.setattr(trainer, "make_engine", lambda cfg, vocab_size, world=None: Bursty(autosize.clock, counts, {}))
+    speeds = autosize.probe_batches(_limited(600.0), 65, 256, (32, 64), budget_s=2.0)
+    assert speeds[64] / speeds[32] == pytest.approx(2 * 0.040 / 0.050)  # 1.6: the medians skip the burst alike

@@ -68,7 +68,7 @@ def init_params(model_cfg, vocab_size: int, rng: np.random.Generator, dtype=np.f
              weight, starts at U(+-0.1) (AWD-LSTM): N(0, 1) would give logits of scale sqrt(H).
              Under Adam every weight moves about lr per step whatever its scale, so an
              embedding that starts at the scale the recurrent layer reads leaves the unigram
-             plateau hundreds of steps sooner than one at +-0.1 (README: Initialisation).
+             plateau hundreds of steps sooner than one at +-0.1 (docs/recipe.md: Initialisation).
     uniform: recurrent weights as default; embedding and output weight U(+-0.1), output bias 0
              (pytorch/examples' word_language_model, chosen there for SGD at learning rate 20).
     xavier:  Xavier-uniform input weights and orthogonal recurrent weights per gate block

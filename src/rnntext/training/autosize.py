@@ -25,8 +25,8 @@ parameters per training token (regularisation): the larger the model against its
 more it must be kept from memorising; a run that passes over its data fewer than twice gets
 none. Without a time limit the size is at most DEFAULT_MAX. With tie_weights the size is
 embed_size. The choices are written into the run's config.toml and model.json, so a resume,
-`load` and `sample` use them; the probe's seconds count against the time limit. README
-"Default recipe" shows the measurements behind the constants.
+`load` and `sample` use them; the probe's seconds count against the time limit. docs/recipe.md
+and docs/measured.md show the measurements behind the constants.
 """
 
 from __future__ import annotations
@@ -87,30 +87,53 @@ def probe_speed(cfg: Config, vocab_size: int, hidden: int, budget_s: float = 1.0
     the timed ones, so that one step slowed by another process does not decide. On a machine
     where another process holds a core, all threads can be several times slower than one, and
     training will run with the fastest count: so the size is decided at that count's speed."""
+    return _probe(cfg, vocab_size, hidden, (cfg.train.batch_size,), budget_s)[cfg.train.batch_size]
+
+
+def probe_batches(cfg: Config, vocab_size: int, hidden: int, batches: tuple[int, ...],
+                  budget_s: float = 1.0) -> dict[int, float]:
+    """Tokens per second at each batch size, on its fastest thread count. The batches' steps
+    alternate, so that another process's load falls on all of them alike: timed one after the
+    other, a burst of load on either would decide the comparison."""
+    return {b: max(by_threads.values()) for b, by_threads in _probe(cfg, vocab_size, hidden, batches, budget_s).items()}
+
+
+def _probe(cfg: Config, vocab_size: int, hidden: int, batches: tuple[int, ...],
+           budget_s: float) -> dict[int, dict[int, float]]:
+    """{batch: {threads: tokens/s}}: probe_speed's steps for each batch in turn, at each thread count."""
     from rnntext.training.threads import candidates, set_threads
     from rnntext.training.trainer import make_engine
 
-    probe = replace(cfg, model=replace(cfg.model, hidden_size=(hidden,)))
-    engine = make_engine(probe, vocab_size)
-    B, T = cfg.train.batch_size, cfg.train.seq_len
-    rng = np.random.default_rng(0)
-    x, y = rng.integers(0, vocab_size, (2, B, T))
-    cond = np.zeros((B, T), np.int64) if cfg.model.labels else None
+    engine = make_engine(replace(cfg, model=replace(cfg.model, hidden_size=(hidden,))), vocab_size)
+    T, rng = cfg.train.seq_len, np.random.default_rng(0)
+    inputs = {b: (*rng.integers(0, vocab_size, (2, b, T)), np.zeros((b, T), np.int64) if cfg.model.labels else None)
+              for b in batches}
     counts = sorted(candidates(engine, cfg.train.threads)) or [0]  # 0: leave torch's count as it is
-    speeds: dict[int, float] = {}
+    speeds: dict[int, dict[int, float]] = {b: {} for b in batches}
+    first = batches[0]
     for n in counts:  # fewest first: on a busy machine the fast one, which the others must beat
         if n:
             set_threads(n)
-        times, spent = [], clock()
-        engine.train_step(x, y, 1e-9, None, cond)  # after a switch (or the first) the kernels warm up
-        while len(times) < 2 or (len(times) < PROBE_STEPS and clock() - spent < budget_s / len(counts)):
-            if speeds and times and B * T / times[-1] < 0.5 * max(speeds.values()):
+        times: dict[int, list[float]] = {b: [] for b in batches}
+        spent = clock()
+        for b in batches:  # after a switch (or the first) the kernels warm up: an untimed step
+            _step(engine, inputs[b])
+        while len(times[first]) < 2 or (len(times[first]) < PROBE_STEPS and clock() - spent < budget_s / len(counts)):
+            if speeds[first] and times[first] and first * T / times[first][-1] < 0.5 * max(speeds[first].values()):
                 break  # twice as slow as a count already timed: it cannot win, and a crawl is costly
-            began = clock()
-            engine.train_step(x, y, 1e-9, None, cond)
-            times.append(clock() - began)
-        speeds[n] = B * T / float(np.median(times))
+            for b in batches:
+                began = clock()
+                _step(engine, inputs[b])
+                times[b].append(clock() - began)
+        for b in batches:
+            speeds[b][n] = b * T / float(np.median(times[b]))
     return speeds
+
+
+def _step(engine, batch) -> None:
+    x, y, cond = batch
+    engine.reset_state()  # batches of another shape alternate: no state carries between them
+    engine.train_step(x, y, 1e-9, None, cond)
 
 
 def choose_batch(cfg: Config, vocab_size: int, train_tokens: int) -> tuple[int, dict]:
@@ -123,15 +146,13 @@ def choose_batch(cfg: Config, vocab_size: int, train_tokens: int) -> tuple[int, 
     fits = [b for b in BATCHES if train_tokens // (b * t.seq_len) >= MIN_BATCHES]
     if len(fits) < 2:
         return first, {}
-    speeds, chosen = {}, first
-    for batch in fits:
-        probe = replace(cfg, train=replace(t, batch_size=batch))
-        speeds[batch] = round(max(probe_speed(probe, vocab_size, hidden, budget_s=min(1.0, 0.01 * t.time_limit))
-                                  .values()))
-        if batch != first:
-            if speeds[batch] < BATCH_GAIN * speeds[chosen]:
-                break
-            chosen = batch
+    speeds = {b: round(v) for b, v in probe_batches(cfg, vocab_size, hidden, tuple(fits),
+                                                     budget_s=min(2.0, 0.02 * t.time_limit)).items()}
+    chosen = first
+    for smaller, batch in zip(fits, fits[1:]):
+        if speeds[batch] < BATCH_GAIN * speeds[smaller]:
+            break
+        chosen = batch
     return chosen, {"batch_size": chosen, "batch_tokens_per_s": speeds, "batch_probed_at": hidden}
 
 

@@ -6,7 +6,7 @@ row (--early-stop, counted at --eval-every), and at CAP_ITERS iterations at the 
 run without a validation split has only the cap). Both are written into the run's
 config.toml, so a resume keeps them (a resume may set other limits). The cap is in
 iterations, not seconds: a time limit would also fit the learning-rate schedule to itself
-(README: Default recipe), and no schedule depends on the iteration count. README "Stopping
+(docs/recipe.md), and no schedule depends on the iteration count. docs/recipe.md "Stopping
 by itself" shows the measurements behind the constants.
 """
 

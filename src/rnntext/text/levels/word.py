@@ -275,7 +275,7 @@ class WordLevel(Level):
     replacement_hint = UNK
     restart_tokens = (EOS, ".")
     shows_example = True
-    recipe = "word-medium"  # words learn best with the measured word recipe (README: Presets)
+    recipe = "word-medium"  # words learn best with the measured word recipe (README: Presets; docs/measured.md)
     novelty_n, novelty_unit = 5, "word"
     novelty_by_token = True
     sentence_position = True
