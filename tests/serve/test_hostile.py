@@ -190,22 +190,22 @@ def test_every_request_leaves_with_its_client_within_a_second(counting_model, ki
         with connect(port) as s:
             s.sendall(request_head(path, len(body)) + body)
             wait_for(lambda: counting_model.generated > 5, 10, "the generation did not start")
-        left = time.monotonic()
+            left = counting_model.generated
         wait_for(lambda: counting_model.generated == (steps := counting_model.generated) and time.sleep(0.1) is None
                  and counting_model.generated == steps, 5, "the generation went on after its client left")
-        assert time.monotonic() - left < 1.0 + 0.1 + 0.05, "it took over a second to stop"
+        # counted in steps of 10 ms at least (a loaded machine takes fewer steps in a second, never more)
+        assert counting_model.generated - left <= 100, "it stepped on for over a second after its client left"
 
 
 @pytest.mark.parametrize("kind", ["beam", "samples"])
 def test_every_request_keeps_its_time_limit_within_a_second(counting_model, kind):
     app = create_app({"count": counting_model}, {**LIMITS, "max_batch": 4, "request_timeout_s": 0.5})
     with serving(app) as port:
-        start = time.monotonic()
         status, reply = post(port, "/v1/generate", {"model": "count", **HEAVY[kind]}, timeout=15)
-        took = time.monotonic() - start
         steps = counting_model.generated
         time.sleep(0.2)
-        assert status == 503 and reply["limit"] == "request_timeout_s" and took < 0.5 + 1.0, (status, took)
+        # steps of 10 ms at least: the 0.5 s limit and a second more take at most 150 (the request asks for 3000)
+        assert status == 503 and reply["limit"] == "request_timeout_s" and steps <= 150, (status, steps)
         assert counting_model.generated == steps  # nothing steps after the answer
 
 
