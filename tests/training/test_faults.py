@@ -81,9 +81,10 @@ def test_links_in_a_run_are_refused_or_left_alone(lab):
     assert [r["refused"] for r in results] == [True, True, False, True]
 
 
-@pytest.mark.parametrize("moment", ["lock", "prepare"])
-def test_a_job_line_killed_early_ends_as_an_uninterrupted_run(lab, moment):
+@pytest.mark.parametrize(("moment", "seed"), [("start", 0), ("start", 1), ("lock", 0), ("prepare", 0)])
+def test_a_job_line_killed_early_ends_as_an_uninterrupted_run(lab, moment, seed):
+    # "start": SIGKILL at a seeded moment of the first second (before or after the lock, the record, ...)
     root, text, _ = lab
     ref = F.reference(root, text, F.ITERS, in_process=False)
-    result = F.early_kill(root, text, ref, moment, random.Random(0))
+    result = F.early_kill(root, text, ref, moment, random.Random(seed))
     assert result["hit"] and result["difference"] == "", result
