@@ -31,13 +31,13 @@ class LabelIndex:
         return self.ids[np.searchsorted(self.starts, positions, side="right") - 1]
 
 
-def read_whole(tokens, split: str, layout: str, advice: str) -> np.ndarray:
+def read_whole(tokens, split: str, purpose: str, advice: str) -> np.ndarray:
     """A split read whole as int64 ids (the window and line layouts index it anywhere), once it
     is known to fit in this process's memory (else a DatasetError saying `advice`)."""
     if isinstance(tokens, np.ndarray):
         return tokens.astype(np.int64, copy=False)
     n = int(tokens.shape[0])
-    check_room(n * (8 + tokens.dtype.itemsize), f"the {split} split ({n:,} tokens) read whole for the {layout} layout",
+    check_room(n * (8 + tokens.dtype.itemsize), f"the {split} split ({n:,} tokens) read whole for {purpose}",
                advice)
     return np.asarray(tokens[:]).astype(np.int64)
 
@@ -136,8 +136,8 @@ class WindowBatches:
     def __init__(self, tokens, batch_size: int, seq_len: int, stride: int, seed: int, loss_on: str = "all",
                  split: str = "train", labels=None):
         self.labels = labels
-        self.tokens = read_whole(tokens, split, "windows", "train with --batching streams (it reads a block at a "
-                                                           "time), or on a smaller dataset")
+        self.tokens = read_whole(tokens, split, "the windows layout", "train with --batching streams (it reads a "
+                                                                      "block at a time), or on a smaller dataset")
         self.B, self.T, self.stride, self.seed, self.loss_on = batch_size, seq_len, stride, seed, loss_on
         n = len(self.tokens)
         self.starts = n - seq_len  # windows fit at positions 0 .. n-T-1
@@ -184,8 +184,8 @@ class LineBatches:
     def __init__(self, tokens, batch_size: int, seq_len: int, start_id: int, end_id: int, seed: int,
                  split: str = "train", labels=None):
         self.labels = labels
-        self.tokens = read_whole(tokens, split, "line", "train on a smaller dataset, or on a machine with more "
-                                                        "memory")
+        self.tokens = read_whole(tokens, split, "the line layout", "train on a smaller dataset, or on a machine "
+                                                                   "with more memory")
         self.B, self.T, self.end, self.seed = batch_size, seq_len, end_id, seed
         starts = np.flatnonzero(self.tokens == start_id)
         ends = np.append(starts[1:], len(self.tokens))  # (S,) each sample runs to the next start
