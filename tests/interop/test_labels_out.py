@@ -60,7 +60,7 @@ def test_a_fine_tuned_max_vocab_holds_of_its_vocabulary(tmp_path, capsys):
     old, new = tmp_path / "old.txt", tmp_path / "new.txt"
     old.write_text("the quick brown fox jumps over the lazy dog .\n" * 20)
     new.write_text("zebras vex the jumping wizard ; xyz quickly quickly .\n" * 20)
-    api.train(old, tmp_path / "w1", level="word", max_iters=2, engine="numpy", **TINY)
+    api.train(old, tmp_path / "w1", level="word", max_iters=2, **TINY)
     parent = len(read_info(tmp_path / "w1").vocab)
     code = main(["train", str(new), "-o", str(tmp_path / "w2"), "--init-from", str(tmp_path / "w1"), "--max-vocab",
                  str(parent - 1), "--max-iters", "1", "--quiet"])
