@@ -68,7 +68,7 @@ def test_a_fine_tuned_max_vocab_holds_of_its_vocabulary(tmp_path, capsys):
     assert code == 2 and f"has {parent} tokens, which a fine-tuned run keeps" in err and "--max-vocab" in err
     assert not (tmp_path / "w2").exists()
     api.train(new, tmp_path / "w3", init_from=str(tmp_path / "w1"), max_vocab=parent + 2, max_iters=1, quiet=True,
-              sample_every=0, threads=1, eval_every=0)
+              sample_every=0, threads=1, eval_every=0, seq_len=8, batch_size=2)
     info = read_info(tmp_path / "w3")
     recorded = api.load(tmp_path / "w3")  # what config.toml says, and what the vocabulary holds
     assert len(info.vocab) == parent + 2 <= recorded.info.data["max_vocab"] == parent + 2
