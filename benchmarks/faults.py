@@ -14,10 +14,22 @@ and the last good version of every run file stay as they were.
 * Signals: training in a child process gets SIGKILL or SIGTERM at seeded random moments, or
   while a checkpoint is being written (its fsync slowed by a sitecustomize in the child's
   path, written here), each followed by `--resume`, the resumed run itself the next victim.
+* A second writer: while a child trains (stopped with SIGSTOP, so that it holds its lock but
+  writes nothing), a new train, --force, --resume and --resume with the input are tried: each
+  must be refused in one line naming the child, the run unchanged. Then the child is killed:
+  its lock must not block the resume that finishes the run.
+* Symbolic links: a run's checkpoints/ or weights replaced by a link to a folder of the user's,
+  then --force (with and without --keep-last), --resume --keep-last, and exports and a prepare
+  over the run's files: each refused or the link left alone, the link's target untouched.
+* Early kills: the job line `train TEXT -o RUN --resume ...` (it starts the run when there is
+  none) killed in its first moments: at a seeded moment of its first second, once it holds the
+  lock, while it writes its record, its dataset or its first checkpoint; then run again, as a
+  job script does, until it ends.
 
-    .venv/bin/python benchmarks/faults.py [--kills 6] [--terms 6] [--seed 1]
+    .venv/bin/python benchmarks/faults.py [--kills 6] [--terms 6] [--early 2] [--seed 1]
 
-prints one JSON line: the faults of each kind that ran, how many ended equal, files lost, the machine.
+prints one JSON line: the faults of each kind that ran (`by_kind`: ran and ended equal, or
+refused as they must be), files lost, the machine.
 """
 
 from __future__ import annotations
@@ -388,10 +400,129 @@ def _readable(path: Path) -> bool:
         return False
 
 
+# -- a second writer, symbolic links, early kills ------------------------------------------------
+
+def wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.time() + seconds
+    while not condition():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.003)
+    return True
+
+
+def concurrent_writers(lab: Path, text: Path, ref: dict) -> list[dict]:
+    """Other writers beside a live training run (stopped, holding its lock), then its stale lock."""
+    run = lab / "writers"
+    holder = child(["train", text, "-o", run, "--max-iters", ITERS * 5, *TINY])
+    results = []
+    try:
+        started = wait_for(lambda: (run / "trainer.json").is_file() or holder.poll() is not None)
+        holder.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        before = snapshot(run)
+        for kind, argv in (("writer-train", ["train", text, "-o", run, "--hidden-size", "48", *TINY]),
+                           ("writer-force", ["train", text, "-o", run, "--force", *TINY]),
+                           ("writer-resume", ["train", "-o", run, "--resume"]),
+                           ("writer-resume-input", ["train", text, "-o", run, "--resume", *TINY])):
+            code, err = cli(argv)
+            refused = code == 2 and one_line(err, f"process {holder.pid} (rnntext train", "nothing was changed")
+            results.append({"kind": kind, "hit": started, "refused": refused, "lost": lost(before, run),
+                            "difference": "" if refused else f"exit {code}: {err.strip()[:200]}"})
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    code, err = cli(["train", "-o", run, "--resume"])
+    diff = difference(ref, outcome(run)) if code == 0 else f"exit {code}: {err.strip()[:200]}"
+    return results + [{"kind": "writer-stale-lock", "hit": True, "lost": 0, "difference": diff}]
+
+
+def _linked(lab: Path, base: Path, name: str, what: str | None) -> tuple[Path, Path]:
+    """A copy of the run `base` whose `what` (checkpoints, model.safetensors, or None: nothing) is
+    a link into a folder of the user's (holding a file of a numbered checkpoint's name); (run, folder)."""
+    import shutil
+
+    run, mine = lab / f"link-{name}", lab / f"link-{name}-mine"
+    shutil.copytree(base, run, symlinks=True)
+    mine.mkdir()
+    (mine / "iter_00000001.safetensors").write_text("the user's")
+    if what == "checkpoints":
+        shutil.rmtree(run / "checkpoints")
+        (run / "checkpoints").symlink_to(mine)
+    elif what is not None:
+        (run / what).unlink()
+        (run / what).symlink_to(mine / "iter_00000001.safetensors")
+    return run, mine
+
+
+LINK_CASES = {  # name: (what is a link, the command, whether it may run: beside the link, left alone)
+    "checkpoints-force-keep": ("checkpoints", ["train", "{text}", "-o", "{run}", "--force", "--keep-last", "1"], False),
+    "checkpoints-resume-keep": ("checkpoints", ["train", "-o", "{run}", "--resume", "--keep-last", "1"], False),
+    "checkpoints-force": ("checkpoints", ["train", "{text}", "-o", "{run}", "--force", "--max-iters", "3"], True),
+    "weights-force": ("model.safetensors", ["train", "{text}", "-o", "{run}", "--force"], False),
+    "weights-resume": ("model.safetensors", ["train", "-o", "{run}", "--resume"], False),
+    "export-over-weights": (None, ["export", "onnx", "{run}", "-o", "{run}/model.safetensors", "--force"], False),
+    "prepare-over-data": (None, ["prepare", "{text}", "-o", "{run}/data.h5", "--force"], False),
+}
+
+
+def symlink_cases(lab: Path, text: Path, quick: bool = False) -> list[dict]:
+    """Each of LINK_CASES on a copy of one small run with numbered checkpoints."""
+    base = lab / "link-base"
+    assert cli(["train", text, "-o", base, "--max-iters", 4, "--keep-last", 1, *TINY])[0] == 0
+    results = []
+    for name, (what, argv, runs) in list(LINK_CASES.items())[:4 if quick else None]:
+        run, mine = _linked(lab, base, name, what)
+        before, theirs = snapshot(run), snapshot(mine)
+        code, err = cli([a.format(text=text, run=run) if isinstance(a, str) else a for a in argv]
+                        + (TINY if argv[0] == "train" and "--force" in argv else []))
+        ok = (code == 0 and (run / "checkpoints").is_symlink()) if runs else \
+            (code == 2 and one_line(err) and lost(before, run) == 0)
+        results.append({"kind": f"link-{name}", "hit": True, "refused": not runs and ok,
+                        "target_untouched": lost(theirs, mine) == 0, "lost": lost(theirs, mine),
+                        "difference": "" if ok and lost(theirs, mine) == 0 else f"exit {code}: {err.strip()[:200]}"})
+    return results
+
+
+EARLY = ("start", "lock", "record", "prepare", "first-checkpoint")  # when the first session of a job line dies
+
+
+def early_kill(lab: Path, text: Path, ref: dict, moment: str, rng: random.Random) -> dict:
+    """The job line killed (SIGKILL) at `moment` of its first session, then run again until it ends."""
+    run, inject = lab / f"early-{moment}-{len(list(lab.glob('early-*')))}", lab / "slow"
+    inject.mkdir(exist_ok=True)
+    (inject / "sitecustomize.py").write_text(SLOW_FSYNC)
+    line = ["train", text, "-o", run, "--resume", "--max-iters", ITERS, *TINY]
+    proc = child(line, inject)
+    seen = {"start": lambda: False, "lock": lambda: (run / ".rnntext-lock").exists(),
+            "record": lambda: any(run.glob(".rnntext-run.*.tmp")), "prepare": lambda: any(run.glob(".data.h5.*.tmp")),
+            "first-checkpoint": lambda: any(run.glob(".trainer.safetensors.*.tmp"))}[moment]
+    if moment == "start":
+        time.sleep(rng.uniform(0.0, 1.0))
+        hit = proc.poll() is None
+    else:
+        hit = wait_for(lambda: seen() or proc.poll() is not None) and proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    left = sorted(p.name for p in run.iterdir()) if run.is_dir() else []
+    for _ in range(3):  # the job line again, as a job script runs it, until it ends
+        proc = child(line)
+        _, err = proc.communicate()
+        if proc.returncode == 0:
+            break
+    diff = difference(ref, outcome(run)) if proc.returncode == 0 else f"exit {proc.returncode}: {err.strip()[-300:]}"
+    return {"kind": f"early-{moment}", "hit": hit, "left": left, "lost": 0, "difference": diff}
+
+
 # -- the whole run -----------------------------------------------------------------------------
 
 def reference(lab: Path, text: Path, iters: int, in_process: bool) -> dict:
     run = lab / f"reference-{iters}-{'in' if in_process else 'child'}"
+    if (run / "trainer.json").is_file():  # made once in a lab
+        return outcome(run)
     argv = ["train", text, "-o", run, "--max-iters", iters, *TINY]
     if in_process:
         assert cli(argv)[0] == 0
@@ -425,7 +556,7 @@ def signal_plans(kills: int, terms: int) -> list[list[tuple[str, str]]]:
     return [[*k, *t] for k, t in itertools.zip_longest([[x] for x in kill], [[x] for x in term], fillvalue=[])]
 
 
-def run_all(lab: Path, kills: int, terms: int, seed: int, quick: bool = False) -> dict:
+def run_all(lab: Path, kills: int, terms: int, seed: int, quick: bool = False, early: int = 2) -> dict:
     text, rng = corpus(lab), random.Random(seed)
     faults = [disk_full_in_prepare(lab, text, f) for f in ((0.5,) if quick else (0.05, 0.5, 0.95))]
     ref = reference(lab, text, ITERS, in_process=True)
@@ -436,6 +567,10 @@ def run_all(lab: Path, kills: int, terms: int, seed: int, quick: bool = False) -
     seconds = time.monotonic() - started
     for plan in signal_plans(kills, terms):
         faults += signal_chain(lab, text, long_ref, plan, rng, seconds)
+    faults += concurrent_writers(lab, text, long_ref)
+    faults += symlink_cases(lab, text, quick)
+    child_ref = reference(lab, text, ITERS, in_process=False)
+    faults += [early_kill(lab, text, child_ref, moment, rng) for moment in EARLY for _ in range(early)]
     return summarise(faults)
 
 
@@ -444,9 +579,9 @@ def summarise(faults: list[dict]) -> dict:
     kinds: dict[str, dict] = {}
     for f in ran:
         key = f.get("kind") or f"{f['signal']}-{f['when']}"
-        entry = kinds.setdefault(key, {"ran": 0, "equal": 0})
+        entry = kinds.setdefault(key, {"ran": 0, "equal" if "refused" not in f else "as_they_must": 0})
         entry["ran"] += 1
-        entry["equal"] += not f["difference"]
+        entry["equal" if "refused" not in f else "as_they_must"] += not f["difference"]
     return {"faults": len(ran), "equal": sum(not f["difference"] for f in ran), "by_kind": kinds,
             "files_lost": sum(f["lost"] for f in ran),
             "one_line_errors": sum(bool(f.get("one_line_error")) for f in ran if "one_line_error" in f),
@@ -460,6 +595,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=6)
     parser.add_argument("--terms", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--early", type=int, default=2, help="early kills of each moment (EARLY)")
     parser.add_argument("--quick", action="store_true", help="one full-disk fault per kind, as the tests run")
     args = parser.parse_args()
     from rnntext import hardware
@@ -467,7 +603,7 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
-        result = run_all(Path(tmp), args.kills, args.terms, args.seed, args.quick)
+        result = run_all(Path(tmp), args.kills, args.terms, args.seed, args.quick, args.early)
     print(json.dumps({"benchmark": "faults", **result, "seconds": round(time.monotonic() - started, 1),
                       "machine": hardware.describe()}, default=str))
 

@@ -17,6 +17,14 @@ here for a few seconds unless --run names one), then:
   /healthz still answers.
 Everything is bounded (a timeout per request and for the whole run) and the child is always
 stopped; nothing leaves the loopback interface.
+
+    python benchmarks/serve_load.py --hostile [--run RUN] [--length 200] [--single 30]
+
+measures instead the p50/p95 latency of `single` requests of `length` tokens, one after another,
+alone and then beside two hostile requests sent again as soon as each ends: a beam search and
+16 samples, each of 2000 tokens with 16 stop strings of 1000 characters in all (the largest the
+default limits take). It reports a lone step's time (a lone request's latency over its length)
+and how much later the light requests finished beside the hostile ones.
 """
 
 from __future__ import annotations
@@ -191,6 +199,49 @@ def garbage(port: int, pid: int, name: str, count: int) -> dict:
             "healthy_after": call(port, "GET", "/healthz")[0] == 200}
 
 
+HOSTILE_STOPS = ["zq" * 31 + f"{i:02d}" for i in range(15)] + ["z" * 40]  # 16 strings, 1000 characters
+HOSTILE = ({"beam": 16, "num_samples": 1}, {"num_samples": 16})  # each with length 2000 and HOSTILE_STOPS
+
+
+def latencies(port: int, name: str, count: int, length: int) -> list[float]:
+    """Seconds of `count` requests of `length` tokens, one after another on one connection."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+    try:
+        return [generate(port, name, length, 20_000 + i, conn)[1] for i in range(count)]
+    finally:
+        conn.close()
+
+
+def hostile(port: int, name: str, count: int, length: int) -> dict:
+    """Light requests alone, then beside two hostile ones kept running (see the module docstring)."""
+    def quantiles(seconds: list[float]) -> dict:
+        ordered = sorted(seconds)
+        return {"p50_ms": round(1000 * ordered[len(ordered) // 2], 1),
+                "p95_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)}
+
+    alone = quantiles(latencies(port, name, count, length))
+    stop, outcomes = threading.Event(), []
+
+    def attack(options: dict) -> None:
+        body = json.dumps({"model": name, "length": 2000, "stop": HOSTILE_STOPS, **options}).encode()
+        while not stop.is_set():
+            outcomes.append(call(port, "POST", "/v1/generate", body))
+    threads = [threading.Thread(target=attack, args=(o,), daemon=True) for o in HOSTILE]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # both under way
+    beside = quantiles(latencies(port, name, count, length))
+    stop.set()
+    for t in threads:
+        t.join(TIMEOUT_S)
+    step_ms = alone["p50_ms"] / length
+    return {"light_alone": alone, "light_beside_hostile": beside, "lone_step_ms": round(step_ms, 3),
+            "p95_delay_ms": round(beside["p95_ms"] - alone["p95_ms"], 1),
+            "p95_delay_per_token_ms": round((beside["p95_ms"] - alone["p95_ms"]) / length, 3),
+            "hostile_answers": {str(code): sum(c == code for c, _ in outcomes) for code in {c for c, _ in outcomes}},
+            "hostile_longest_s": round(max((sec for _, sec in outcomes), default=0.0), 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, help="a trained run directory (default: train a small one here)")
@@ -198,6 +249,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--length", type=int, default=200)
     parser.add_argument("--single", type=int, default=20, help="requests of the one-stream measure")
+    parser.add_argument("--hostile", action="store_true", help="light requests' latency beside two hostile ones")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     load_average = round(os.getloadavg()[0], 2)
@@ -209,11 +261,14 @@ def main() -> None:
             rss_start = rss_mb(proc.pid)
             name = model_name(port)
             single(port, name, 2, args.length)  # warm up
-            one = single(port, name, args.single, args.length)
-            result = load(port, proc.pid, name, args.requests, args.clients, args.length)
-            result |= {"single_stream_chars_per_s": round(one),
-                       "batching_gain": round(result["aggregate_chars_per_s"] / one, 2)}
-            result |= garbage(port, proc.pid, name, args.requests)
+            if args.hostile:
+                result = hostile(port, name, args.single, args.length)
+            else:
+                one = single(port, name, args.single, args.length)
+                result = load(port, proc.pid, name, args.requests, args.clients, args.length)
+                result |= {"single_stream_chars_per_s": round(one),
+                           "batching_gain": round(result["aggregate_chars_per_s"] / one, 2)}
+                result |= garbage(port, proc.pid, name, args.requests)
             result |= {"rss_at_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(proc.pid, "VmHWM"), 1)}
         finally:
             proc.terminate()

@@ -64,7 +64,7 @@ def client(run):
 
     from rnntext.serve.app import create_app
 
-    with TestClient(create_app({"tiny": run}, {"max_samples": 4})) as c:
+    with TestClient(create_app({"tiny": run}, {"max_samples": 4}), base_url="http://localhost") as c:
         yield c
 
 

@@ -25,8 +25,10 @@ def prepare(inputs, output, *, force: bool = False, preset: str | None = None, c
     summary (tokens, vocabulary, splits, and for each directory its `listings`: the files read
     and those skipped, rnntext.text.read.Listing)."""
     from rnntext.data.dataset import prepare_dataset
+    from rnntext.model.claim import refuse_run_file
     from rnntext.text.read import list_inputs, resolve_sources
 
+    refuse_run_file(output, "prepare")
     cfg = config_mod.resolve(preset, config, without_none(options))
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding)
@@ -56,6 +58,8 @@ def train(inputs=None, output=None, *, resume: bool = False, force: bool = False
                           f"of them")
     run = Path(output)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs or [])
+    if resume and lifecycle.starts_instead(run, inputs):
+        resume = False  # nothing to resume, and the command says what to train on: the run starts
     cfg = lifecycle.resolve_for_run(run, resume, preset, config, without_none(options))
     if resume:
         inputs = lifecycle.resume_inputs(run, inputs)

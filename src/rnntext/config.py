@@ -296,6 +296,9 @@ def read_toml(path: str | Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}: give a TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses once per level of nested tables and arrays
+        raise ConfigError(f"config file {path} nests tables or arrays too deeply to read: a configuration has "
+                          f"[sections] of plain values") from None
     return _group(raw, str(path))
 
 

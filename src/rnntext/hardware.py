@@ -1,4 +1,5 @@
-"""What this machine is: the CPU's model and vector features, native low precision, threads.
+"""What this machine is: the CPU's model and vector features, native low precision, threads,
+the memory a process may still take.
 
 The one place the project asks about hardware: the trainer's precision and thread choices,
 the recipe, the tests of hardware features and every benchmark's machine line. The CPU's
@@ -69,6 +70,50 @@ def threads() -> int:
         return torch.get_num_threads()
     except ImportError:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def memory_available() -> int | None:
+    """Bytes this process may still allocate: the least of the memory the system has available,
+    what this process's cgroup (a container's limit) leaves, and what its address-space and data
+    limits (ulimit -v, -d) leave; None where none of them can be read."""
+    bounds = []
+    try:
+        with open("/proc/meminfo") as f:
+            bounds += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    bounds += _cgroup_room()
+    try:
+        import resource
+
+        used = _vm_size()
+        for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+            soft = resource.getrlimit(limit)[0]
+            if soft != resource.RLIM_INFINITY:
+                bounds.append(max(0, soft - used))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(bounds) if bounds else None
+
+
+def _cgroup_room() -> list[int]:
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            current = int(f.read())
+        return [] if limit == "max" else [max(0, int(limit) - current)]
+    except (OSError, ValueError):
+        return []
+
+
+def _vm_size() -> int:
+    """This process's virtual memory size in bytes (0 where it cannot be read)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def describe() -> dict:

@@ -46,6 +46,7 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
     (rnntext.sampling.SampleConfig: length, temperature, seed, ...); num_samples defaults to
     NOVELTY_SAMPLES. Also returns the samples' text under "samples" and the seed they were drawn
     with under "seed"."""
+    from rnntext.data.batches import read_whole
     from rnntext.data.dataset import open_dataset
 
     home = levels.of(model.vocab)
@@ -60,7 +61,8 @@ def model_novelty(model, n: int | None = None, condition: str | None = None, **o
     steps = [ids for _, ids in model.steps(cfg, condition)]
     texts = model.decode_steps(steps, cfg.num_samples)
     with open_dataset(path) as dataset:
-        train_ids = np.asarray(dataset.split("train")[:], np.int64)
+        train_ids = read_whole(dataset.split("train"), "train", "novelty", "measure novelty against a smaller "
+                                                                        "dataset")
         if home.novelty_by_token and steps:
             # Compare token ids, not re-tokenized text: detokenizing and splitting again is not
             # exact ("do n't" shows as "don't"), and the ids are what the model saw.

@@ -167,7 +167,7 @@ class Model:
         `last_seed`."""
         yield from self.steps(self.sampling(prime or None, **options), condition)
 
-    def steps(self, options: SampleConfig | dict, condition=None):
+    def steps(self, options: SampleConfig | dict, condition=None, check=None):
         """`stream_ids` on options: a SampleConfig built by `sampling`, or a dict as a caller gives
         them (the sample command's flags), built here once as `sampling` builds them. The streams
         open on the engine the options plan, the prime is encoded and run now (an unknown symbol is
@@ -178,7 +178,8 @@ class Model:
         `streams.logits` holds the logits the ids were drawn from. A stream that reaches a stop
         string stops; its text (decode_steps, decoder with `stop`) ends before the string. With
         `beam` the search runs first, then its num_samples best hypotheses come out step by step
-        (streams.logits is then the search's last).
+        (streams.logits is then the search's last); `check()` is called before each of its steps
+        (a server's deadline and cancel flag: it raises to end the search).
         """
         from rnntext.generation import calls
 
@@ -190,7 +191,7 @@ class Model:
         streams = open_streams(cfg, cfg.beam or cfg.num_samples, label, self.info.model, len(self.vocab), self.weights,
                                self._runtimes)
         end = self.end_id() if cfg.stop_at_end else None
-        return calls.start(streams, cfg, own, np.array(self.start_ids()), self.vocab.tokens, end, self.decoder)
+        return calls.start(streams, cfg, own, np.array(self.start_ids()), self.vocab.tokens, end, self.decoder, check)
 
     def prime_ids(self, cfg: SampleConfig) -> np.ndarray:
         """The ids a sample under `cfg` (built by `sampling`) starts from: its prime, else start_ids."""

@@ -22,7 +22,7 @@ STATIC = Path(__file__).resolve().parents[2] / "src" / "rnntext" / "serve" / "st
 
 @pytest.fixture(scope="module")
 def client(tiny_run):
-    with TestClient(create_app({"tiny": tiny_run})) as c:
+    with TestClient(create_app({"tiny": tiny_run}), base_url="http://localhost") as c:
         yield c
 
 
@@ -128,6 +128,9 @@ def test_next_tokens_get_and_post(client, tiny_run):
     ("/v1/generate/stream", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
     ("/v1/next", {"top_probs": 101}, 422, "max_top_probs"),
     ("/v1/next", {"prime": "a" * 10_001}, 413, "max_prime_chars"),
+    ("/v1/generate", {"stop": [f"s{i}" for i in range(17)]}, 422, "max_stops"),
+    ("/v1/generate/stream", {"stop": [f"s{i}" for i in range(17)]}, 422, "max_stops"),
+    ("/v1/generate", {"stop": ["x" * 501, "y" * 500]}, 413, "max_stop_chars"),
 ])
 def test_default_limits(client, path, request_, status, limit):
     assert_error(client.post(path, json={"model": "tiny", **request_}), status, limit)
@@ -136,21 +139,33 @@ def test_default_limits(client, path, request_, status, limit):
 def test_limits_at_the_edge_pass(client):
     ok = client.post("/v1/generate", json={"model": "tiny", "prime": "a" * 10_000, "length": 2000, "num_samples": 16})
     assert ok.status_code == 200 and len(ok.json()["samples"]) == 16
+    stops = ["zq" * 31 + f"{i:02d}" for i in range(15)] + ["z" * 40]  # 16 strings, 1000 characters
+    ok = client.post("/v1/generate", json={"model": "tiny", "length": 2000, "num_samples": 16, "stop": stops,
+                                           "prime": "a" * 10_000})
+    assert ok.status_code == 200 and len(ok.json()["samples"]) == 16
+    ok = client.post("/v1/generate", json={"model": "tiny", "length": 2000, "beam": 16, "stop": stops})
+    assert ok.status_code == 200  # 16 x 2000 x 16 = 512,000: max_beam_stop_work
 
 
 def test_limits_are_configurable(tiny_run):
-    limits = {"max_length": 50, "max_samples": 2, "max_prime_chars": 20, "max_top_probs": 5}
-    with TestClient(create_app({"tiny": tiny_run}, limits)) as c:
+    limits = {"max_length": 50, "max_samples": 2, "max_prime_chars": 20, "max_top_probs": 5, "max_stops": 2,
+              "max_stop_chars": 6, "max_beam_stop_work": 100}
+    with TestClient(create_app({"tiny": tiny_run}, limits), base_url="http://localhost") as c:
         assert c.post("/v1/generate", json={"model": "tiny", "length": 50, "num_samples": 2}).status_code == 200
         assert_error(c.post("/v1/generate", json={"model": "tiny", "length": 51}), 422, "max_length")
         assert_error(c.post("/v1/generate", json={"model": "tiny", "num_samples": 3}), 422, "max_samples")
         assert_error(c.post("/v1/generate", json={"model": "tiny", "prime": "a" * 21}), 413, "max_prime_chars")
         assert_error(c.get("/v1/next", params={"model": "tiny", "top_probs": 6}), 422, "max_top_probs")
+        assert_error(c.post("/v1/generate", json={"model": "tiny", "stop": ["a", "b", "c"]}), 422, "max_stops")
+        assert_error(c.post("/v1/generate", json={"model": "tiny", "stop": ["abcd", "efg"]}), 413, "max_stop_chars")
+        assert_error(c.post("/v1/generate", json={"model": "tiny", "stop": ["a", "b"], "beam": 2, "length": 50}), 422,
+                     "max_beam_stop_work")
+        assert c.post("/v1/generate", json={"model": "tiny", "stop": ["a"], "beam": 2, "length": 50}).status_code == 200
         assert c.get("/v1/models").json()["limits"]["max_length"] == 50
 
 
 def test_bodies_over_the_cap_are_refused_unread(tiny_run):
-    with TestClient(create_app({"tiny": tiny_run}, {"max_prime_chars": 100})) as c:
+    with TestClient(create_app({"tiny": tiny_run}, {"max_prime_chars": 100}), base_url="http://localhost") as c:
         cap = c.get("/v1/models").json()["limits"]["max_body_bytes"]
         big = json.dumps({"model": "tiny", "prime": "x" * cap}).encode()
         assert_error(c.post("/v1/generate", content=big, headers={"content-type": "application/json"}),
@@ -164,7 +179,7 @@ def test_bodies_over_the_cap_are_refused_unread(tiny_run):
 
 
 def test_request_timeout(slow_model):
-    with TestClient(create_app({"slow": slow_model}, {"request_timeout_s": 0.3})) as c:
+    with TestClient(create_app({"slow": slow_model}, {"request_timeout_s": 0.3}), base_url="http://localhost") as c:
         assert_error(c.post("/v1/generate", json={"model": "slow", "length": 500}), 503, "request_timeout_s")
         got = events(c.post("/v1/generate/stream", json={"model": "slow", "length": 500}))
         assert got[-1][0] == "error" and got[-1][1]["limit"] == "request_timeout_s"
@@ -173,7 +188,7 @@ def test_request_timeout(slow_model):
 
 def test_a_full_queue_answers_503_and_recovers(slow_model):
     limits = {"max_batch": 1, "max_concurrent": 1, "max_queue": 1, "request_timeout_s": 20}  # one runs, one waits
-    with TestClient(create_app({"slow": slow_model}, limits)) as c:
+    with TestClient(create_app({"slow": slow_model}, limits), base_url="http://localhost") as c:
         statuses = []
 
         def call():
@@ -323,7 +338,7 @@ def test_a_taken_port_is_the_users_error():
 
 
 def test_stop_at_end_on_a_line_model(line_run):
-    with TestClient(create_app({"lines": line_run})) as c:
+    with TestClient(create_app({"lines": line_run}), base_url="http://localhost") as c:
         assert c.get("/v1/models").json()["models"][0]["lines"] is True
         request = {"model": "lines", "length": 300, "num_samples": 4, "seed": 0, "temperature": 0.5}
         stopped = c.post("/v1/generate", json=request).json()
@@ -349,13 +364,13 @@ def test_old_names_still_work_for_one_release(client, tiny_run, caplog):
 def test_a_left_out_option_is_the_runs_then_the_default(tiny_run):
     model = load(tiny_run)
     greedy = Model(model.info, model.weights, {"greedy": True, "length": 30})  # a run whose [sample] says so
-    with TestClient(create_app({"plain": tiny_run, "greedy": greedy}, {"max_length": 700})) as c:
+    with TestClient(create_app({"plain": tiny_run, "greedy": greedy}, {"max_length": 700}), base_url="http://localhost") as c:
         body = c.post("/v1/generate", json={"model": "plain", "seed": 1}).json()
         assert body["tokens"] == SampleConfig.length == 500  # the one default, not a server's own
         assert body["samples"] == [model.generate(seed=1)]
         a = c.post("/v1/generate", json={"model": "greedy", "prime": "the "}).json()
         b = c.post("/v1/generate", json={"model": "greedy", "prime": "the ", "seed": 99}).json()
         assert a["tokens"] == 30 and a["samples"] == b["samples"] == [model.generate("the ", length=30, greedy=True)]
-    with TestClient(create_app({"plain": tiny_run}, {"max_length": 40})) as c:
+    with TestClient(create_app({"plain": tiny_run}, {"max_length": 40}), base_url="http://localhost") as c:
         assert c.post("/v1/generate", json={"model": "plain"}).json()["tokens"] == 40  # capped at max_length
         assert_error(c.post("/v1/generate", json={"model": "plain", "length": 41}), 422, "max_length")

@@ -58,7 +58,7 @@ def test_a_request_gets_the_same_text_alone_and_beside_a_dozen_others(tiny_run, 
     slow = slowed(tiny_run)  # the same weights, 10 ms a step: the requests overlap
     model = load(tiny_run)
     bodies = OTHERS[:5] + [TARGET] + OTHERS[5:]  # the target joins in the others' midst
-    with TestClient(create_app({"tiny": tiny_run, "slow": slow})) as c:
+    with TestClient(create_app({"tiny": tiny_run, "slow": slow}), base_url="http://localhost") as c:
         alone = [post(c, "tiny", body)["samples"] for body in bodies]
         batched = [reply["samples"] for reply in together(c, "slow", bodies, gap=0.05)]
     assert batched == alone
@@ -77,7 +77,7 @@ def test_a_request_joins_and_leaves_while_another_runs(tiny_run, slowed):
     slow = slowed(tiny_run)
     model = load(tiny_run)
     long, short = {"prime": "a st", "length": 300, "seed": 1}, {"prime": "the ", "length": 30, "seed": 2}
-    with TestClient(create_app({"slow": slow})) as c:
+    with TestClient(create_app({"slow": slow}), base_url="http://localhost") as c:
         first = {}
         runner = threading.Thread(target=lambda: first.update(post(c, "slow", long)))
         runner.start()
@@ -97,7 +97,7 @@ def test_stops_in_a_batch(line_run, slowed):
     slow = slowed(line_run, delay=0.005)
     request = {"length": 300, "num_samples": 4, "seed": 0, "temperature": 0.5}
     bodies = [request, {**request, "stop_at_end": False}, {**request, "seed": 1, "num_samples": 1}]
-    with TestClient(create_app({"lines": line_run, "slow": slow})) as c:
+    with TestClient(create_app({"lines": line_run, "slow": slow}), base_url="http://localhost") as c:
         alone = [post(c, "lines", body) for body in bodies]
         batched = together(c, "slow", bodies, gap=0.02)
     assert [(r["samples"], r["tokens"]) for r in batched] == [(r["samples"], r["tokens"]) for r in alone]
@@ -109,7 +109,7 @@ def test_stops_in_a_batch(line_run, slowed):
 def test_the_batch_holds_max_batch_streams_and_the_queue_max_queue_requests(tiny_run, slowed):
     slow = slowed(tiny_run)
     limits = {"max_batch": 3, "max_queue": 1, "request_timeout_s": 20}
-    with TestClient(create_app({"slow": slow}, limits)) as c:
+    with TestClient(create_app({"slow": slow}, limits), base_url="http://localhost") as c:
         too_many = c.post("/v1/generate", json={"model": "slow", "num_samples": 4})
         assert too_many.status_code == 422 and too_many.json()["limit"] == "max_batch"
         statuses, replies = [], {}
@@ -140,7 +140,7 @@ def test_a_request_out_of_time_leaves_the_batch_and_the_others_carry_on(tiny_run
     slow = slowed(tiny_run)
     model = load(tiny_run)
     short = {"prime": "the ", "length": 20, "seed": 3}
-    with TestClient(create_app({"slow": slow}, {"request_timeout_s": 0.5})) as c:
+    with TestClient(create_app({"slow": slow}, {"request_timeout_s": 0.5}), base_url="http://localhost") as c:
         replies = {}
 
         def call(name, body):
@@ -161,7 +161,7 @@ def test_a_request_out_of_time_leaves_the_batch_and_the_others_carry_on(tiny_run
 
 def test_next_tokens_and_health_answer_while_a_batch_runs(tiny_run, slowed):
     slow = slowed(tiny_run)
-    with TestClient(create_app({"slow": slow})) as c:
+    with TestClient(create_app({"slow": slow}), base_url="http://localhost") as c:
         runner = threading.Thread(target=lambda: post(c, "slow", {"length": 150, "num_samples": 8}))
         runner.start()
         time.sleep(0.3)
@@ -178,7 +178,7 @@ def test_streaming_in_a_batch_sends_the_same_text(tiny_run, slowed):
 
     slow = slowed(tiny_run, delay=0.002)
     body = {"prime": "a st", "length": 200, "seed": 11, "top_p": 0.9, "num_samples": 2}
-    with TestClient(create_app({"tiny": tiny_run, "slow": slow})) as c:
+    with TestClient(create_app({"tiny": tiny_run, "slow": slow}), base_url="http://localhost") as c:
         alone = post(c, "tiny", body)["samples"]
         others = threading.Thread(target=together, args=(c, "slow", OTHERS[:4], 0.02))
         others.start()

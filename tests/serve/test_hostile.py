@@ -172,3 +172,56 @@ def test_a_client_that_leaves_the_queue_frees_its_place(tiny_run, counting_model
             queued.sendall(request_head("/v1/generate", len(body)) + body)
             wait_for(lambda: app.state.gate.waiting == 1, 10, "the second request was not queued")
         wait_for(lambda: app.state.gate.waiting == 0, 5, "a request whose client left kept its place in the queue")
+
+
+STOPS = [f"zq{i:03d}" for i in range(16)]  # never in the tiny model's text: the samples run their length
+HEAVY = {"beam": {"beam": 4, "length": 3000, "stop": STOPS[:8]},
+         "samples": {"num_samples": 4, "length": 3000, "stop": STOPS},
+         "stream": {"num_samples": 2, "length": 3000, "stop": STOPS}}
+
+
+@pytest.mark.parametrize("kind", HEAVY)
+def test_every_request_leaves_with_its_client_within_a_second(counting_model, kind):
+    # 10 ms a step: the abandoned 3000 tokens would hold on for 30 s (a beam search: longer).
+    app = create_app({"count": counting_model}, {**LIMITS, "max_batch": 4})
+    path = "/v1/generate/stream" if kind == "stream" else "/v1/generate"
+    with serving(app) as port:
+        body = json.dumps({"model": "count", **HEAVY[kind]}).encode()
+        with connect(port) as s:
+            s.sendall(request_head(path, len(body)) + body)
+            wait_for(lambda: counting_model.generated > 5, 10, "the generation did not start")
+            left = counting_model.generated
+        wait_for(lambda: counting_model.generated == (steps := counting_model.generated) and time.sleep(0.1) is None
+                 and counting_model.generated == steps, 5, "the generation went on after its client left")
+        # counted in steps of 10 ms at least (a loaded machine takes fewer steps in a second, never more)
+        assert counting_model.generated - left <= 100, "it stepped on for over a second after its client left"
+
+
+@pytest.mark.parametrize("kind", ["beam", "samples"])
+def test_every_request_keeps_its_time_limit_within_a_second(counting_model, kind):
+    app = create_app({"count": counting_model}, {**LIMITS, "max_batch": 4, "request_timeout_s": 0.5})
+    with serving(app) as port:
+        status, reply = post(port, "/v1/generate", {"model": "count", **HEAVY[kind]}, timeout=15)
+        steps = counting_model.generated
+        time.sleep(0.2)
+        # steps of 10 ms at least: the 0.5 s limit and a second more take at most 150 (the request asks for 3000)
+        assert status == 503 and reply["limit"] == "request_timeout_s" and steps <= 150, (status, steps)
+        assert counting_model.generated == steps  # nothing steps after the answer
+
+
+def test_a_host_the_server_was_not_started_for_gets_400(tiny_run):
+    from rnntext.serve.hosts import allowed_hosts
+
+    with serving(create_app({"tiny": tiny_run}, LIMITS, allowed_hosts("127.0.0.1", ["rnn.example"]))) as port:
+        def status(host: str) -> tuple[int, bytes]:
+            with connect(port) as s:
+                s.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                answer = closed_within(s, 5) or b""
+            return int(answer.split(b" ")[1]), answer.split(b"\r\n\r\n", 1)[1]
+
+        for host in ("evil.example", f"evil.example:{port}", "localhost.evil.example", "127.0.0.1.evil.example",
+                     "[::2]", "10.0.0.1"):
+            code, body = status(host)
+            assert code == 400 and "does not answer to the host" in json.loads(body)["error"], host
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}", "LOCALHOST.", f"[::1]:{port}", "rnn.example"):
+            assert status(host)[0] == 200, host

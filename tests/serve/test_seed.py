@@ -34,7 +34,7 @@ def test_server_cli_and_api_follow_it(tiny_run, tmp_path, capsys):
     (run / "config.toml").write_text(config.replace("seed = -1\n", "seed = 5\n"))
     assert "seed = 5\n" in (run / "config.toml").read_text()
     request = {"model": "tiny", "prime": "the ", "length": 40, "temperature": 1.5}
-    with TestClient(create_app({"tiny": run})) as client:
+    with TestClient(create_app({"tiny": run}), base_url="http://localhost") as client:
         replies = [client.post("/v1/generate", json=request).json() for _ in range(3)]
         seeds = [r["seed"] for r in replies]
         assert len(set(seeds)) == 3 and len({r["samples"][0] for r in replies}) == 3

@@ -46,11 +46,13 @@ def test_every_limit_has_its_flag_and_the_old_time_limit_still_works(tmp_path, c
     import rnntext.serve
     from rnntext.serve.limits import Limits
 
-    got = {}
-    monkeypatch.setattr(rnntext.serve, "run", lambda runs, host, port, **limits: got.update(limits))
+    got, hosts = {}, []
+    monkeypatch.setattr(rnntext.serve, "run", lambda runs, host, port, allowed_hosts=(), **limits: (
+        got.update(limits), hosts.append(allowed_hosts)))
     argv = [f"--{f.name.removesuffix('_s').replace('_', '-')}=7" for f in dataclasses.fields(Limits)]
-    assert main(["serve", str(tmp_path), *argv]) == 0
+    assert main(["serve", str(tmp_path), *argv, "--allowed-hosts", "a.example, b.example", "--allowed-hosts=c"]) == 0
     assert got == {f.name: 7 for f in dataclasses.fields(Limits)} and Limits(**got).max_top_probs == 7
+    assert hosts == [["a.example", "b.example", "c"]]
     got.clear()
     assert main(["serve", str(tmp_path), "--time-limit", "12.5"]) == 0
     assert got == {"request_timeout_s": 12.5}

@@ -2,7 +2,10 @@
 disk at every kind of write, SIGTERM inside a training step and inside a checkpoint write,
 SIGKILL while a checkpoint is written and SIGTERM at a random moment of a training process.
 Each is followed by a resume (or a retried prepare) that must end as the uninterrupted run
-ends: the same weights, the same metrics lines, no file lost on the way."""
+ends: the same weights, the same metrics lines, no file lost on the way. A second writer beside
+a live run is refused and its killed holder's lock blocks nothing; symbolic links in a run are
+refused or left alone, their targets untouched; a job line (--resume, which starts the run where
+there is none) killed in its first moments ends, run again, as an uninterrupted run."""
 
 import random
 import runpy
@@ -59,3 +62,29 @@ def test_sigkill_mid_checkpoint_and_sigterm_at_a_random_moment(lab):
     assert term["hit"] and term["returncode"] == 143, term
     assert kill["lost"] == term["lost"] == 0
     assert kill["difference"] == "", kill
+
+
+def test_a_second_writer_is_refused_and_a_killed_holder_blocks_nothing(lab):
+    root, text, _ = lab
+    ref = F.reference(root, text, F.ITERS * 5, in_process=False)
+    results = F.concurrent_writers(root, text, ref)
+    assert [r["kind"] for r in results] == ["writer-train", "writer-force", "writer-resume", "writer-resume-input",
+                                             "writer-stale-lock"]
+    assert all(r["hit"] and r["lost"] == 0 and r["difference"] == "" for r in results), results
+    assert all(r["refused"] for r in results[:4])
+
+
+def test_links_in_a_run_are_refused_or_left_alone(lab):
+    root, text, _ = lab
+    results = F.symlink_cases(root, text, quick=True)
+    assert len(results) == 4 and all(r["target_untouched"] and r["difference"] == "" for r in results), results
+    assert [r["refused"] for r in results] == [True, True, False, True]
+
+
+@pytest.mark.parametrize(("moment", "seed"), [("start", 0), ("start", 1), ("lock", 0), ("prepare", 0)])
+def test_a_job_line_killed_early_ends_as_an_uninterrupted_run(lab, moment, seed):
+    # "start": SIGKILL at a seeded moment of the first second (before or after the lock, the record, ...)
+    root, text, _ = lab
+    ref = F.reference(root, text, F.ITERS, in_process=False)
+    result = F.early_kill(root, text, ref, moment, random.Random(seed))
+    assert result["hit"] and result["difference"] == "", result

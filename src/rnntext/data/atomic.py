@@ -83,7 +83,7 @@ def append_line(path: str | Path, line: str) -> None:
     """
     path, data = Path(path), line.encode("utf-8")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # never through a link
     except OSError as e:
         raise WriteError(f"cannot write {path}: {e.strerror or e}: free space or fix permissions, then run again "
                          f"(training: {ask('resume', True)})") from None

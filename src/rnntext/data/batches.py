@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnntext.data.room import check_room
 from rnntext.errors import DatasetError
 from rnntext.faces import ask
 
@@ -29,6 +30,17 @@ class LabelIndex:
 
     def at(self, positions: np.ndarray) -> np.ndarray:
         return self.ids[np.searchsorted(self.starts, positions, side="right") - 1]
+
+
+def read_whole(tokens, split: str, purpose: str, advice: str) -> np.ndarray:
+    """A split read whole as int64 ids (the window and line layouts index it anywhere), once it
+    is known to fit in this process's memory (else a DatasetError saying `advice`)."""
+    if isinstance(tokens, np.ndarray):
+        return tokens.astype(np.int64, copy=False)
+    n = int(tokens.shape[0])
+    check_room(n * (8 + tokens.dtype.itemsize), f"the {split} split ({n:,} tokens) read whole for {purpose}",
+               advice)
+    return np.asarray(tokens[:]).astype(np.int64)
 
 
 def _cond(labels, positions):
@@ -125,7 +137,8 @@ class WindowBatches:
     def __init__(self, tokens, batch_size: int, seq_len: int, stride: int, seed: int, loss_on: str = "all",
                  split: str = "train", labels=None):
         self.labels = labels
-        self.tokens = np.asarray(tokens[:]).astype(np.int64) if not isinstance(tokens, np.ndarray) else tokens
+        self.tokens = read_whole(tokens, split, "the windows layout", "train with --batching streams (it reads a "
+                                                                      "block at a time), or on a smaller dataset")
         self.B, self.T, self.stride, self.seed, self.loss_on = batch_size, seq_len, stride, seed, loss_on
         n = len(self.tokens)
         self.starts = n - seq_len  # windows fit at positions 0 .. n-T-1
@@ -172,7 +185,8 @@ class LineBatches:
     def __init__(self, tokens, batch_size: int, seq_len: int, start_id: int, end_id: int, seed: int,
                  split: str = "train", labels=None):
         self.labels = labels
-        self.tokens = np.asarray(tokens[:]).astype(np.int64)
+        self.tokens = read_whole(tokens, split, "the line layout", "train on a smaller dataset, or on a machine "
+                                                                   "with more memory")
         self.B, self.T, self.end, self.seed = batch_size, seq_len, end_id, seed
         starts = np.flatnonzero(self.tokens == start_id)
         ends = np.append(starts[1:], len(self.tokens))  # (S,) each sample runs to the next start

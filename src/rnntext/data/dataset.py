@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from rnntext.data.atomic import FailLater, atomic_path
+from rnntext.data.room import check_declared, check_room
 from rnntext.errors import DatasetError, InputError
 from rnntext.faces import ask
 from rnntext.text import gutenberg, levels
@@ -81,6 +82,7 @@ def prepare_dataset(sources, data_cfg, out: str | Path, force: bool = False, ext
         texts = _texts(_pieces(sources, data_cfg), labels)
         vocab, total = levels.build(data_cfg, texts) if extend is None else \
             levels.of(extend).extend(extend, data_cfg, texts)
+        vocab = vocab if extend is None else capped(extend, vocab, data_cfg.max_vocab)
     except UnicodeError as e:  # a codec's own complaint (utf-16 without a byte-order mark, ...)
         raise InputError(f"cannot read the input as {data_cfg.encoding}: {e}: pass {ask('encoding')} with "
                          f"the right codec") from None
@@ -153,6 +155,15 @@ def remap_dataset(source: Dataset, vocab, id_map: np.ndarray, out: str | Path, b
             if (rows := source.segments(name)) is not None:
                 f[f"{name}_segments"] = rows
         _finish(f, disk, dsets, out)
+
+
+def capped(vocab, grown, max_vocab: int):
+    """Fine-tuning: `grown` (`vocab` with new tokens appended, most frequent first) cut to
+    `max_vocab` tokens in all where its level maps unknown tokens (unk_id: the words left out
+    become <unk>), so that a run's max_vocab is true of its vocabulary."""
+    if not max_vocab or len(grown) <= max_vocab or not hasattr(grown, "unk_id"):
+        return grown
+    return levels.of(vocab).extended(vocab, grown.tokens[len(vocab):max_vocab])
 
 
 def _pieces(sources, data_cfg):
@@ -267,9 +278,14 @@ class Dataset:
         return list(self.meta.get("labels", []))
 
     def segments(self, name: str):
-        """Label segments of a split: (K, 2) rows [start, label id], or None without labels."""
+        """Label segments of a split: (K, 2) rows [start, label id], or None without labels (read
+        whole: at most one row per token of the split, checked when the file was opened)."""
         key = f"{name}_segments"
-        return np.asarray(self.file[key][:]) if key in self.file else None
+        if key not in self.file:
+            return None
+        rows = self.file[key]
+        check_room(rows.size * 8, f"{self.path}: {key}", "train on a machine with more memory")
+        return np.asarray(rows[:])
 
     def check_ids(self) -> None:
         """Read every split once (in blocks): ids must lie in the vocabulary, label segments in
@@ -330,10 +346,23 @@ def open_dataset(path: str | Path) -> Dataset:
         for name in SPLITS:
             if name not in f or f[name].ndim != 1:
                 raise DatasetError(f"{path} lacks the {name!r} split: the file is damaged; prepare it again")
-    except (KeyError, ValueError, TypeError, AttributeError, OSError, RuntimeError):
+        check_declared(path, f, [k for k in f if isinstance(f[k], h5py.Dataset)])
+        _check_segments(path, f)
+    except (KeyError, ValueError, TypeError, AttributeError, OSError, RuntimeError, RecursionError):
         f.close()
         raise DatasetError(f"{path} has damaged metadata: prepare it again") from None
     except DatasetError:
         f.close()
         raise
     return Dataset(path, f, meta, vocab)
+
+
+def _check_segments(path: Path, f: h5py.File) -> None:
+    """A split's label segments: (K, 2) integer rows, at most one per token of the split."""
+    for name in SPLITS:
+        key = f"{name}_segments"
+        if key in f:
+            rows = f[key]
+            if not isinstance(rows, h5py.Dataset) or rows.ndim != 2 or rows.shape[1] != 2 \
+                    or rows.dtype.kind not in "iu" or rows.shape[0] > f[name].shape[0] + 1:
+                raise DatasetError(f"{path}: the {name} split's label segments are damaged; prepare it again")

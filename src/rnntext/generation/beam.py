@@ -44,10 +44,11 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def beam_search(streams, length: int, width: int, count: int = COUNT, penalty: float = PENALTY,
-                end: int | None = None, watch=None) -> list[list[int]]:
+                end: int | None = None, watch=None, check=None) -> list[list[int]]:
     """The `count` best hypotheses (token lists, best first) of a beam search of `width` beams
     over `streams` (B == width, primed). `end`: a token that ends a beam; `watch`: a
-    rnntext.generation.stops.StopWatch over `width` rows."""
+    rnntext.generation.stops.StopWatch over `width` rows; `check()`, called before every step,
+    may raise to end the search (a deadline, a client that left)."""
     if not streams.primed:
         raise ValueError("prime the streams before a beam search")
     if streams.B != width or not 1 <= count <= width:
@@ -58,6 +59,8 @@ def beam_search(streams, length: int, width: int, count: int = COUNT, penalty: f
     beams: list[list[int]] = [[] for _ in range(width)]
     finished: list[tuple[float, list[int]]] = []
     for n in range(length):
+        if check is not None:
+            check()
         total = (scores[:, None] + log_softmax(pen(streams.logits))).ravel()   # (W * V,)
         top = best(total, 2 * width)
         parents, tokens = np.divmod(top, streams.V)
@@ -86,10 +89,10 @@ def beam_search(streams, length: int, width: int, count: int = COUNT, penalty: f
 
 
 def beam_steps(streams, length: int, width: int, count: int = COUNT, penalty: float = PENALTY,
-               end: int | None = None, watch=None):
+               end: int | None = None, watch=None, check=None):
     """What `generate` yields, for a beam search: the best `count` hypotheses as (count,) id arrays
     step by step, -1 after a hypothesis has ended."""
-    found = beam_search(streams, length, width, count, penalty, end, watch)
+    found = beam_search(streams, length, width, count, penalty, end, watch, check)
     found += [[] for _ in range(count - len(found))]
     grid = np.full((count, max(map(len, found), default=0)), -1, np.int64)
     for row, tokens in zip(grid, found):

@@ -31,16 +31,17 @@ class Steps:
 
 
 def start(streams, cfg: SampleConfig, own: np.ndarray, first: np.ndarray, tokens, end: int | None,
-          make_decoder) -> Steps:
+          make_decoder, check=None) -> Steps:
     """Prime `streams` with the prime's ids `own` (`first`, where a sample starts without one,
     when it has none) and set out the steps `cfg` asks for: `end` stops a stream (line mode's
-    end token), `make_decoder(stop)` makes the stop strings' decoders, `tokens` names the ids."""
+    end token), `make_decoder(stop)` makes the stop strings' decoders, `tokens` names the ids;
+    `check()` runs before each step of a beam search (a caller's deadline: it raises to end it)."""
     logits = streams.prime(own if len(own) else first)
     top = [(tokens[i], p) for i, p in top_tokens(probabilities(logits)[0], cfg.top_probs)] if cfg.top_probs else None
     width = cfg.beam or cfg.num_samples
     watch = StopWatch(make_decoder, cfg.stop, width) if cfg.stop else None
     if cfg.beam:  # the search runs first; its best hypotheses come out as steps
-        steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch)
+        steps = beam_steps(streams, cfg.length, width, cfg.num_samples, cfg.repetition_penalty, end, watch, check)
     else:
         steps = generate(streams, cfg.length, Rule.from_config(cfg), cfg.seed, end, watch)
     return Steps(streams, own, steps, cfg, top)

@@ -14,36 +14,87 @@ is complete first wins (then the one that starts first), which is also where gen
                                   that had stopped): generate's and the server's requests' one
                                   record of which streams have ended
 
-Fed piece by piece, then flushed, StopText shows exactly cut(whole text).
+Fed piece by piece, then flushed, StopText shows exactly cut(whole text). The strings are
+matched by one automaton (StopIndex), which reads each character once: a check costs time in
+proportion to the new text, not to the number or the length of the stop strings.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 
+class StopIndex:
+    """The stop strings as one Aho-Corasick automaton (Aho & Corasick 1975): text is read once,
+    a character at a time, whatever the number of strings, so a stop check costs time in
+    proportion to the new text. A state is a trie node, the longest suffix of the text read that
+    begins some stop string; its depth is that suffix's length (the text to hold back); `ends`
+    is the length of the longest stop string that ends there (0: none), which, of the strings
+    complete first, is the one that starts first. Built once per set of strings (`of`), shared
+    by every stream that watches them, and never changed after."""
+
+    def __init__(self, stops: Sequence[str]):
+        self.stops = tuple(stops)
+        self.goto: list[dict[str, int]] = [{}]
+        self.depth, self.ends = [0], [0]
+        for s in self.stops:
+            node = 0
+            for ch in s:
+                if ch not in self.goto[node]:
+                    self.goto[node][ch] = len(self.goto)
+                    self.goto.append({})
+                    self.depth.append(self.depth[node] + 1)
+                    self.ends.append(0)
+                node = self.goto[node][ch]
+            self.ends[node] = len(s)
+        self.fail = [0] * len(self.goto)
+        queue = deque(self.goto[0].values())
+        while queue:  # breadth first: a node's fail state is shallower, so already complete
+            node = queue.popleft()
+            for ch, child in self.goto[node].items():
+                f = self.fail[node]
+                while f and ch not in self.goto[f]:
+                    f = self.fail[f]
+                self.fail[child] = self.goto[f][ch] if node and ch in self.goto[f] else 0
+                self.ends[child] = self.ends[child] or self.ends[self.fail[child]]
+                queue.append(child)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def of(stops: tuple[str, ...]) -> StopIndex:
+        """The automaton of `stops` (made once for each set of strings a process sees recently)."""
+        return StopIndex(stops)
+
+    def scan(self, state: int, text: str) -> tuple[int, int]:
+        """Read `text` from `state`: (the state after it, the index in `text` just past the first
+        stop string completed), or (the state after all of it, -1) when none is."""
+        goto, fail, ends = self.goto, self.fail, self.ends
+        for i, ch in enumerate(text):
+            while state and ch not in goto[state]:
+                state = fail[state]
+            state = goto[state].get(ch, 0)
+            if ends[state]:
+                return state, i + 1
+        return state, -1
+
+
 def first_stop(text: str, stops: Sequence[str], start: int = 0) -> int | None:
     """Where the first stop string to be complete in `text` begins (searching from `start`), or None."""
-    best = None
-    for s in stops:
-        i = text.find(s, start)
-        if i >= 0 and (best is None or (i + len(s), i) < best):
-            best = (i + len(s), i)
-    return None if best is None else best[1]
+    index = StopIndex.of(tuple(stops))
+    state, end = index.scan(0, text[start:])
+    return None if end < 0 else start + end - index.ends[state]
 
 
 def held(text: str, stops: Sequence[str]) -> int:
-    """How many characters at the end of `text` could begin a stop string (a proper prefix of one)."""
-    longest = 0
-    for s in stops:
-        for k in range(min(len(s) - 1, len(text)), longest, -1):
-            if text.endswith(s[:k]):
-                longest = k
-                break
-    return longest
+    """How many characters at the end of `text` could begin a stop string (a proper prefix of one),
+    for a text that holds none."""
+    index = StopIndex.of(tuple(stops))
+    return index.depth[index.scan(0, text)[0]]
 
 
 def cut(text: str, stops: Sequence[str], partial: bool = False) -> str:
@@ -51,39 +102,43 @@ def cut(text: str, stops: Sequence[str], partial: bool = False) -> str:
     begin a stop string is held back too (what StopText would have shown so far)."""
     if not stops:
         return text
-    at = first_stop(text, stops)
-    if at is not None:
-        return text[:at]
-    return text[:len(text) - held(text, stops)] if partial else text
+    index = StopIndex.of(tuple(stops))
+    state, end = index.scan(0, text)
+    if end >= 0:
+        return text[:end - index.ends[state]]
+    return text[:len(text) - index.depth[state]] if partial else text
 
 
 class StopText:
     """One sample's text fed piece by piece; `feed` returns what may be shown now, `stopped` says
-    whether a stop string has appeared (everything from it on is dropped)."""
+    whether a stop string has appeared (everything from it on is dropped). Only the text held
+    back is kept: the automaton's state stands for everything before it."""
 
     def __init__(self, stops: Sequence[str]):
-        self.stops, self.longest = tuple(stops), max(map(len, stops))
-        self.buf, self.shown, self.stopped = "", 0, False  # buf[shown:] is not shown yet
+        self.index = StopIndex.of(tuple(stops))
+        self.state, self.buf, self.stopped = 0, "", False  # buf: the text held back, not shown yet
 
     def feed(self, piece: str) -> str:
         if self.stopped or not piece:
             return ""
-        start = max(0, len(self.buf) - self.longest + 1)  # a new match ends in `piece`
-        self.buf += piece
-        at = first_stop(self.buf, self.stops, start)
-        self.stopped = at is not None
-        end = at if self.stopped else len(self.buf) - held(self.buf, self.stops)
-        out = self.buf[self.shown:max(end, self.shown)]
-        self.shown = max(end, self.shown)
-        drop = max(0, self.shown - self.longest)  # keep enough text before `shown` to search
-        self.buf, self.shown = self.buf[drop:], self.shown - drop
+        self.state, end = self.index.scan(self.state, piece)
+        self.stopped = end >= 0
+        text = self.buf + piece
+        if self.stopped:  # a stop string ends inside `piece`: show what comes before it
+            out, self.buf = text[:len(self.buf) + end - self.index.ends[self.state]], ""
+        else:
+            keep = self.index.depth[self.state]
+            out, self.buf = text[:len(text) - keep], text[len(text) - keep:]
         return out
 
     def flush(self) -> str:
         """The sample has ended: what was held back."""
-        out = "" if self.stopped else self.buf[self.shown:]
-        self.shown = len(self.buf)
+        out = "" if self.stopped else self.buf
+        self.buf = ""
         return out
+
+    def __deepcopy__(self, memo):
+        return copy.copy(self)  # the automaton is shared and never changed; the rest is immutable values
 
 
 class StopDecoder:

@@ -18,6 +18,12 @@ Export keeps whole windows only: of n ids, the first N * T * W + 1 (W = (n - 1) 
 are written and the tail of fewer than N * T ids is dropped (the summary counts it). Each
 chunk carries our vocabulary and data settings in an attribute (Caffe ignores it) so word and
 BPE sets come back exactly; the Caffe lab's own files without it import as character level.
+A labelled split (--condition-by) keeps its labels: their names in that attribute, and its
+label segments ([start, label id] rows along the text) as `rnntext_segments` in the first chunk;
+an import gives each split of the new dataset its part of them.
+
+Import checks every chunk's claimed shape against its file's size before reading it, and reads
+it a block of rows and columns at a time, so a chunk of any size imports in bounded memory.
 """
 
 from __future__ import annotations
@@ -33,12 +39,16 @@ import numpy as np
 from rnntext.config import DataConfig
 from rnntext.data.atomic import atomic_path, write_text
 from rnntext.data.dataset import FORMAT, FORMAT_VERSION, SPLITS, check_output, id_dtype, open_dataset, split_sizes
+from rnntext.data.room import check_declared, check_room
 from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError
 from rnntext.faces import ask
+from rnntext.model.claim import refuse_run_file
 from rnntext.text.levels import char, vocab_from_json
 
 INPUT, CONT, TARGET = "input_sequence", "cont_sequence", "target_sequence"
 LIST_NAME, VOCAB_NAME, META_ATTR = "list.txt", "vocab.json", "rnntext_meta"
+SEGMENTS = "rnntext_segments"  # a labelled split's [start, label id] rows, in the first chunk (Caffe reads only its tops)
+BLOCK_VALUES = 1 << 22  # values of a chunk read at a time on import (about 100 MB with their copies)
 FLOAT_EXACT = 1 << 24  # float32 holds every integer up to 2**24 exactly
 CHUNK_NAME = re.compile(r"(train|val|test)_\d{5}\.h5")  # only files named so are ever removed
 TOKENS_PER_FILE = 1 << 21  # ~18 MB per chunk: HDF5Data loads one whole chunk at a time
@@ -61,10 +71,16 @@ def export_caffe_hdf5(dataset_path, out_dir, streams: int = 250, steps: int = 20
             raise InputError(f"the {split} split holds {n} tokens; {streams} streams x {steps} steps need at least "
                              f"{streams * steps + 1}: lower --streams or --steps")
         per_file = windows_per_file or max(1, TOKENS_PER_FILE // (streams * steps))
+        check_room(steps * per_file * streams * 9, f"a chunk of {streams} streams x {steps * per_file} steps",
+                   "lower --streams, --steps or --windows-per-file")
         out_dir, old_names = _claim_out_dir(out_dir, force)
-        meta = json.dumps({"vocab": ds.meta["vocab"], "data": ds.meta.get("data", {})}, ensure_ascii=False)
+        meta = json.dumps({"vocab": ds.meta["vocab"], "data": ds.meta.get("data", {}), "labels": ds.labels},
+                          ensure_ascii=False)
         dictionary = json.dumps({token: i for i, token in enumerate(vocab.tokens)}, ensure_ascii=False) + "\n"
-        names = _write_set(ids, out_dir, split, streams, windows * steps, steps * per_file, meta, dictionary)
+        rows = ds.segments(split)
+        kept_rows = rows[rows[:, 0] <= streams * windows * steps] if rows is not None else None  # (K, 2)
+        names = _write_set(ids, out_dir, split, streams, windows * steps, steps * per_file, meta, dictionary,
+                           kept_rows)
     for stale in set(old_names) - set(names):
         (out_dir / stale).unlink(missing_ok=True)
     kept = streams * windows * steps + 1
@@ -92,9 +108,10 @@ def _claim_out_dir(out_dir, force: bool) -> tuple[Path, list[str]]:
 
 
 def _write_set(ids, out_dir: Path, split: str, N: int, S: int, rows_per_file: int, meta: str,
-               dictionary: str) -> list[str]:
+               dictionary: str, segments=None) -> list[str]:
     """Chunk files of `rows_per_file` time steps each, vocab.json, then the list (the commit point).
-    ids: (n,) lazy h5py dataset; S steps per stream. A failure removes the chunks this call wrote."""
+    ids: (n,) lazy h5py dataset; S steps per stream; segments: (K, 2) label rows or None. A
+    failure removes the chunks this call wrote."""
     names: list[str] = []
     try:
         for r0 in range(0, S, rows_per_file):
@@ -111,6 +128,8 @@ def _write_set(ids, out_dir: Path, split: str, N: int, S: int, rows_per_file: in
                 f.create_dataset(INPUT, data=inputs)
                 f.create_dataset(CONT, data=cont)
                 f.create_dataset(TARGET, data=targets)
+                if segments is not None and r0 == 0:
+                    f.create_dataset(SEGMENTS, data=np.asarray(segments, np.int64).reshape(-1, 2))
                 f.attrs[META_ATTR] = meta
         write_text(out_dir / VOCAB_NAME, dictionary)
         write_text(out_dir / LIST_NAME, "".join(f"{name}\n" for name in names))
@@ -126,6 +145,7 @@ def import_caffe_hdf5(list_file, out_path, val_frac: float = 0.05, test_frac: fl
     """Read a Caffe stream set into our dataset format. The dictionary is `vocab_file`, by default
     vocab.json beside the list (the Caffe lab called it wonderland_dict.json: pass that)."""
     list_file = Path(list_file)
+    refuse_run_file(out_path, "prepare --from caffe-hdf5")
     paths = _read_list(list_file)
     S, N, meta = _scan(paths)
     vocab = _read_vocab(Path(vocab_file) if vocab_file else list_file.parent / VOCAB_NAME, meta, list_file)
@@ -136,13 +156,16 @@ def import_caffe_hdf5(list_file, out_path, val_frac: float = 0.05, test_frac: fl
         if sizes[name] < 2:
             raise InputError(f"{name} split would hold {sizes[name]} tokens: lower {ask('val_frac')}/{ask('test_frac')}")
     out = check_output(out_path, force)
+    labels, segments = _labels(paths[0], meta, total)
     file_meta = {"vocab": vocab.to_json(), "data": dataclasses.asdict(data_cfg),
-                 "sources": [str(list_file)], "counts": sizes}
+                 "sources": [str(list_file)], "counts": sizes, "labels": labels}
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"], f.attrs["format_version"] = FORMAT, FORMAT_VERSION
         f.attrs["meta"] = json.dumps(file_meta, ensure_ascii=False)
         dsets = {name: f.create_dataset(name, shape=(k,), dtype=id_dtype(len(vocab))) for name, k in sizes.items()}
         _copy_streams(paths, _Splits(dsets, sizes), S, N, len(vocab))
+        for name, rows in _split_segments(segments, sizes).items():
+            f[f"{name}_segments"] = rows
     return {"path": str(out), "tokens": total, "vocab_size": len(vocab), "splits": sizes, "vocab": vocab,
             "files": len(paths), "streams": N, "steps": S}
 
@@ -173,6 +196,7 @@ def _scan(paths: list[Path]) -> tuple[int, int, dict]:
     rows, widths, meta = 0, set(), {}
     for path in paths:
         with _open_chunk(path) as f:
+            check_declared(path, f, (INPUT, CONT, TARGET), "export the set again")
             shapes = {name: f[name].shape for name in (INPUT, CONT, TARGET)}
             if len(set(shapes.values())) != 1 or len(shapes[INPUT]) != 2:
                 raise DatasetError(f"{path}: {INPUT}, {CONT} and {TARGET} must be T x N arrays of one shape, got {shapes}")
@@ -256,30 +280,79 @@ class _Splits:
 
 def _copy_streams(paths: list[Path], out: _Splits, S: int, N: int, V: int) -> None:
     """Stream j, step r is text position j * S + r; the last target ends the text at N * S.
-    Checks on the way that targets are the inputs shifted by one along the whole text."""
-    r0, prev_last, first_row = 0, None, None
+    Checks on the way that targets are the inputs shifted by one along the whole text. Each chunk
+    is read a block of rows and columns at a time (`_blocks`); `last` holds each stream's latest
+    target, `first` each stream's first input."""
+    r0, last, first = 0, np.zeros(N, np.int64), np.zeros(N, np.int64)
     for path in paths:
         with _open_chunk(path) as f:
-            inputs, cont, targets = (_ids(path, f, INPUT, V), f[CONT][()], _ids(path, f, TARGET, V))  # (rows, N)
-        if not np.isin(cont, (0, 1)).all():
-            raise DatasetError(f"{path}: {CONT} holds values other than 0 and 1: the file is damaged or foreign")
-        if not (targets[:-1] == inputs[1:]).all() or (prev_last is not None and not (prev_last == inputs[0]).all()):
-            _not_contiguous(path)
-        for j in range(N):
-            out.write(j * S + r0, inputs[:, j])
-        first_row = inputs[0] if first_row is None else first_row
-        prev_last, r0 = targets[-1], r0 + len(inputs)
-    if not (prev_last[:-1] == first_row[1:]).all():  # stream j's last target is stream j+1's first input
+            rows = f[INPUT].shape[0]
+            for rs, cs in _blocks(rows, N):
+                inputs, targets = _ids(path, f, INPUT, rs, cs, V), _ids(path, f, TARGET, rs, cs, V)  # (r, c)
+                if not np.isin(f[CONT][rs, cs], (0, 1)).all():
+                    raise DatasetError(f"{path}: {CONT} holds values other than 0 and 1: the file is damaged or "
+                                       f"foreign")
+                at = r0 + rs.start  # the step of the block's first row
+                if not (targets[:-1] == inputs[1:]).all() or (at and not (last[cs] == inputs[0]).all()):
+                    _not_contiguous(path)
+                if at == 0:
+                    first[cs] = inputs[0]
+                for j in range(cs.start, cs.stop):
+                    out.write(j * S + at, inputs[:, j - cs.start])
+                last[cs] = targets[-1]
+        r0 += rows
+    if not (last[:-1] == first[1:]).all():  # stream j's last target is stream j+1's first input
         _not_contiguous(paths[-1])
-    out.write(N * S, prev_last[-1:])
+    out.write(N * S, last[-1:])
 
 
-def _ids(path: Path, f: h5py.File, name: str, V: int) -> np.ndarray:
-    a = f[name][()]  # (rows, N) float32 in the Caffe lab's files
+def _blocks(rows: int, N: int):
+    """(row slice, column slice) blocks of a rows x N chunk, about BLOCK_VALUES values each, columns
+    outermost so that each stream's rows come in order."""
+    width = min(N, max(1, BLOCK_VALUES // max(rows, 1)))
+    height = min(rows, max(1, BLOCK_VALUES // width))
+    for c in range(0, N, width):
+        for r in range(0, rows, height):
+            yield slice(r, min(rows, r + height)), slice(c, min(N, c + width))
+
+
+def _ids(path: Path, f: h5py.File, name: str, rs: slice, cs: slice, V: int) -> np.ndarray:
+    a = f[name][rs, cs]  # (rows, columns) float32 in the Caffe lab's files
     if a.dtype.kind not in "fiu" or (a.size and (((a != np.floor(a)) | (a < 0) | (a >= V)).any())):
         raise DatasetError(f"{path}: {name} holds values that are not ids 0..{V - 1} of vocab.json: "
                            f"the dictionary belongs to another set")
     return a.astype(np.int64)
+
+
+def _labels(path: Path, meta: dict, total: int) -> tuple[list[str], np.ndarray | None]:
+    """The set's labels and label segments along its text (first chunk), checked; ([], None) without."""
+    labels = meta.get("labels") or []
+    if not labels:
+        return [], None
+    with _open_chunk(path) as f:
+        rows = f[SEGMENTS] if SEGMENTS in f else None
+        ok = (isinstance(labels, list) and all(isinstance(x, str) for x in labels) and isinstance(rows, h5py.Dataset)
+              and rows.ndim == 2 and rows.shape[1] == 2 and rows.dtype.kind in "iu" and 0 < rows.shape[0] <= total)
+        segments = np.asarray(rows[:], np.int64) if ok else None
+    if segments is None or segments[0, 0] != 0 or (np.diff(segments[:, 0]) <= 0).any() \
+            or segments[:, 1].min() < 0 or segments[:, 1].max() >= len(labels):
+        raise DatasetError(f"{path}: the labels of the set are damaged ({SEGMENTS}, {META_ATTR}): export it again")
+    return labels, segments
+
+
+def _split_segments(segments: np.ndarray | None, sizes: dict) -> dict:
+    """Each split's label segments (positions within the split) from the text's (K, 2), or {}."""
+    if segments is None:
+        return {}
+    out, lo = {}, 0
+    for name in SPLITS:
+        hi = lo + sizes[name]
+        if hi > lo:
+            inside = segments[(segments[:, 0] > lo) & (segments[:, 0] < hi)]
+            at_start = segments[np.searchsorted(segments[:, 0], lo, side="right") - 1, 1]
+            out[name] = np.vstack([[[0, at_start]], inside - [lo, 0]]).astype(np.int64)
+        lo = hi
+    return out
 
 
 def _not_contiguous(path: Path) -> None:

@@ -1,8 +1,10 @@
 """ONNX export of a trained run: a one-step model for deployment runtimes (onnxruntime, ...).
 
 Graph (B is a dynamic batch axis; H_k the size of layer k, V the vocabulary):
-  inputs   ids (B,) int64;  per layer k and state part of the cell: h_l{k} (B, H_k) float32, and
-           c_l{k} (B, H_k) for LSTM (the parts are the cell's `state_parts`, rnntext.cells)
+  inputs   ids (B,) int64;  a model trained with labels (--condition-by): label (B,) int64, the
+           index of each stream's label in the metadata's `labels`;  per layer k and state part
+           of the cell: h_l{k} (B, H_k) float32, and c_l{k} (B, H_k) for LSTM (the parts are the
+           cell's `state_parts`, rnntext.cells)
   outputs  logits (B, V) float32;  per layer k: h_l{k}_out (B, H_k) (and c_l{k}_out for LSTM)
 One tensor per layer and state part, in layer order (h_l0, c_l0, h_l1, c_l1, ...), whatever the
 sizes: stacks of unequal layers (the TensorFlow lab's 1024 and 512) need no other layout, and a
@@ -13,8 +15,9 @@ model's metadata (ONNX metadata_props; onnxruntime: `session.get_modelmeta().cus
 each value a JSON text: `tokens` (id -> token), `vocab` (the vocabulary as model.json holds it),
 `level`, `model` (the architecture), `data` (how the training text was read and normalised),
 `sample` (the run's sampling settings: prime, temperature, length, ...), `state` (the state
-inputs in order), `start_ids` (where sampling starts without a prime), `end_id` (line mode's
-end token, or null) and `format` (rnntext-onnx and its version).
+inputs in order), `labels` (the label names, [] without), `start_ids` (where sampling starts
+without a prime), `end_id` (line mode's end token, or null) and `format` (rnntext-onnx and its
+version).
 
 It uses torch's TorchScript exporter (`dynamo=False`): it needs only `onnx` beside torch and
 exports a small model in well under a second. The torch.export-based exporter also needs
@@ -54,15 +57,17 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
     loaded = Model.load(run_dir, weights)
     info, model = loaded.info, _torch_model(loaded)
     names = state_names(info.model)
-    example = (torch.zeros(2, dtype=torch.int64), *_zero_state(info.model, 2, torch.zeros))  # batch 2
+    inputs = input_names(info.model)
+    example = tuple(torch.zeros(2, dtype=torch.int64) for _ in inputs[:-len(names) or None]) + \
+        tuple(_zero_state(info.model, 2, torch.zeros))  # batch 2
     outputs = ["logits", *(f"{n}_out" for n in names)]
     from rnntext.data.atomic import atomic_path
 
     with atomic_path(out) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices; the graph is checked below
         torch.onnx.export(_one_step(model), example, str(tmp), dynamo=False, opset_version=opset,
-                          input_names=["ids", *names], output_names=outputs,
-                          dynamic_axes={n: {0: "batch"} for n in ["ids", *names, *outputs]})
+                          input_names=inputs, output_names=outputs,
+                          dynamic_axes={n: {0: "batch"} for n in [*inputs, *outputs]})
         graph = onnx.load(str(tmp))
         onnx.helper.set_model_props(graph, metadata(loaded))
         onnx.save(graph, str(tmp))
@@ -71,7 +76,12 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
     if diff is not None and not diff < TOLERANCE:
         raise RuntimeError(f"the ONNX model differs from the torch engine by {diff:.3g} (> {TOLERANCE}): a bug")
     return {"path": str(out), "opset": opset, "cell": info.model.cell, "vocab_size": len(info.vocab),
-            "inputs": ["ids", *names], "outputs": outputs, "max_abs_diff": diff}
+            "inputs": inputs, "outputs": outputs, "max_abs_diff": diff}
+
+
+def input_names(model_cfg) -> list[str]:
+    """The graph's inputs in order: ids, the label of a labelled model, then the state."""
+    return ["ids", *(["label"] if model_cfg.labels else []), *state_names(model_cfg)]
 
 
 def metadata(model) -> dict[str, str]:
@@ -85,7 +95,8 @@ def metadata(model) -> dict[str, str]:
     values = {"format": {"name": "rnntext-onnx", "version": METADATA_VERSION}, "level": model.vocab.level,
               "tokens": list(model.vocab.tokens), "vocab": model.vocab.to_json(),
               "model": dataclasses.asdict(model.info.model), "data": model.info.data, "sample": sample,
-              "state": state_names(model.info.model), "start_ids": [int(i) for i in model.start_ids()],
+              "state": state_names(model.info.model), "labels": list(model.info.model.labels),
+              "start_ids": [int(i) for i in model.start_ids()],
               "end_id": model.end_id()}
     return {key: json.dumps(value, ensure_ascii=False) for key, value in values.items()}
 
@@ -99,34 +110,40 @@ def verify_onnx(run, onnx_path, weights: str = "latest", steps: int = 4, batch: 
     info, model = loaded.info, _torch_model(loaded)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = state_names(info.model)
-    ids = np.random.default_rng(seed).integers(0, len(info.vocab), (batch, steps))  # (B, T)
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, len(info.vocab), (batch, steps))  # (B, T)
+    label = rng.integers(0, max(1, len(info.model.labels)), batch)  # (B,) each stream's label
+    given = {"label": label} if info.model.labels else {}
+    cond = torch.from_numpy(label[:, None]) if info.model.labels else None  # (B, 1)
     state = dict(zip(names, _zero_state(info.model, batch, lambda *s: np.zeros(s, np.float32))))
     ref_state, worst = None, 0.0
     for t in range(steps):
-        logits, *new = session.run(None, {"ids": ids[:, t], **state})  # (B, V), then states
+        logits, *new = session.run(None, {"ids": ids[:, t], **given, **state})  # (B, V), then states
         with torch.no_grad():
-            ref, ref_state = model(torch.from_numpy(ids[:, t:t + 1]), ref_state)  # (B, 1, V)
+            ref, ref_state = model(torch.from_numpy(ids[:, t:t + 1]), ref_state, cond)  # (B, 1, V)
         worst = max(worst, float(np.abs(logits - ref[:, 0].numpy()).max()))
         state = dict(zip(names, new))
     return worst
 
 
 def _one_step(model):
-    """Wrap RNNLM as ids (B,), flat states (B, H_k) -> logits (B, V), new flat states."""
+    """Wrap RNNLM as ids (B,), the label (B,) of a labelled model, flat states (B, H_k) -> logits
+    (B, V), new flat states."""
     import torch
 
     cell = cells.get(model.cfg.cell)
-    per = len(cell.state_parts)
+    per, labelled = len(cell.state_parts), bool(model.cfg.labels)
 
     class OneStep(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.model = model
 
-        def forward(self, ids, *flat):
+        def forward(self, ids, *rest):
+            cond, flat = (rest[0].unsqueeze(1), rest[1:]) if labelled else (None, rest)
             layers = [flat[i:i + per] for i in range(0, len(flat), per)]
             state = [cell.layer_state(s.unsqueeze(0) for s in layer) for layer in layers]
-            logits, new = self.model(ids.unsqueeze(1), state)  # (B, 1, V); states (1, B, H_k)
+            logits, new = self.model(ids.unsqueeze(1), state, cond)  # (B, 1, V); states (1, B, H_k)
             new_flat = [s.squeeze(0) for layer in new for s in cell.parts(layer)]
             return (logits[:, 0], *new_flat)
 
@@ -147,8 +164,10 @@ def _torch_model(model):
 
 def _check_out(out_path, force: bool) -> Path:
     from rnntext.data.dataset import check_output
+    from rnntext.model.claim import refuse_run_file
 
     out = Path(out_path)
+    refuse_run_file(out, "export onnx")
     if out.is_dir():
         raise InputError(f"output {out} is a directory: give a file name such as {out / 'model.onnx'}")
     return check_output(out, force)

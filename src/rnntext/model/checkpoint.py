@@ -17,7 +17,8 @@ from safetensors.numpy import save as st_save
 from rnntext.data.atomic import write_bytes, write_text
 from rnntext.errors import RunError
 from rnntext.faces import ask
-from rnntext.model.layout import CHECKPOINTS, NUMBERED, TRAINER, TRAINER_JSON, has_checkpoint, numbered
+from rnntext.model.claim import own_folder, regular, unlink_regular
+from rnntext.model.layout import NUMBERED, TRAINER, TRAINER_JSON, has_checkpoint, numbered
 from rnntext.model.saved import RunInfo, digest, load_safetensors, write_model
 
 
@@ -29,7 +30,7 @@ def read_checkpoint(run: Path) -> tuple[dict[str, np.ndarray], dict]:
     tensors, meta = load_safetensors(path)
     try:
         state = json.loads(meta.get("trainer", "null"))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         state = None
     if not isinstance(state, dict):
         raise RunError(f"{path} has no trainer state in its header: the checkpoint is damaged")
@@ -53,14 +54,14 @@ def save(run: Path, info: RunInfo, weights: dict[str, np.ndarray], tensors: dict
          keep_last: int = 0) -> None:
     """A checkpoint of a training run, each file atomic: the trainer file first (then the
     numbered copy, keeping the last `keep_last`), then the latest weights and model.json, then
-    trainer.json."""
+    trainer.json. Numbered checkpoints live in a folder of the run's own (never a link), and only
+    regular files of theirs are pruned."""
     run = Path(run)
     write_checkpoint(run / TRAINER, tensors, state)
     if keep_last:
-        folder = run / CHECKPOINTS
-        folder.mkdir(exist_ok=True)
+        folder = own_folder(run)
         write_checkpoint(folder / numbered(int(state["iteration"])), tensors, state)
-        for old in sorted(p for p in folder.iterdir() if NUMBERED.fullmatch(p.name))[:-keep_last]:
-            old.unlink()
+        for old in sorted(p for p in folder.iterdir() if NUMBERED.fullmatch(p.name) and regular(p))[:-keep_last]:
+            unlink_regular(old, run)
     write_model(run, info, weights)
     write_text(run / TRAINER_JSON, json.dumps(state, indent=1, default=str) + "\n")

@@ -13,6 +13,7 @@ CONFIG = "config.toml"  # the resolved configuration
 METRICS = "metrics.jsonl"  # one JSON line per logged step and per validation
 DATA = "data.h5"  # the dataset a run prepares from text (a run given a dataset reads it in place)
 MANIFEST = ".rnntext-run"  # the record of what rnntext wrote here (see claim.py)
+LOCK = ".rnntext-lock"  # held by the process training here (see lock.py); never removed
 CHECKPOINTS = "checkpoints"  # numbered checkpoints (--keep-last)
 TENSORBOARD = "tensorboard"  # --tensorboard event files
 CURVES = "curves.png"  # `rnntext plot`'s default output

@@ -63,7 +63,7 @@ def _lines(path: Path) -> Iterator[tuple[str, dict | None]]:
     for line in path.read_bytes().decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             record = None
         yield line, record if isinstance(record, dict) and "\ufffd" not in line else None
 

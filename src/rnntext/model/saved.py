@@ -103,7 +103,7 @@ def read_info(run: str | Path) -> RunInfo:
         raise RunError(f"{run} has no model.json: it is not a finished rnntext run (train it, or resume with {ask('resume', True)})")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise RunError(f"{path} is not valid JSON: the run is damaged; train it again") from None
     if not isinstance(raw, dict) or raw.get("format") != MODEL_FORMAT:
         raise RunError(f"{path} is not an rnntext model description")
@@ -176,8 +176,9 @@ def load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict]:
             raise RunError(f"{path} stores {odd[0]} tensors, which rnntext cannot read: convert the weights to "
                            f"float32 (F32), or train the run again")
         tensors = st_load(data)
-    except (SafetensorError, ValueError, OSError, KeyError, TypeError, AttributeError) as e:
-        raise RunError(f"{path} is not a readable safetensors file ({e}): it is truncated or damaged") from None
+    except (SafetensorError, ValueError, OSError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise RunError(f"{path} is not a readable safetensors file ({type(e).__name__ if isinstance(e, RecursionError) else e}): "
+                       f"it is truncated or damaged") from None
     if not isinstance(meta, dict):
         raise RunError(f"{path} has a damaged header: the file is damaged")
     recorded = meta.get("sha256")

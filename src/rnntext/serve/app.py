@@ -4,7 +4,9 @@ Models are loaded once, at start, from the run directories named on the command 
 requests choose one by name: a dictionary look-up, so no text from a request ever reaches
 the file system. Every error is JSON, {"error": message} (plus "limit" when a limit was hit).
 /docs is a page of this package's own that lists the endpoints from /openapi.json: FastAPI's
-Swagger UI loads its scripts from a CDN, so it is blank on a machine without internet.
+Swagger UI loads its scripts from a CDN, so it is blank on a machine without internet. A
+request whose Host header names none of the server's names gets 400 before anything else
+(DNS rebinding: rnntext.serve.hosts).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from starlette.exceptions import HTTPException
 from rnntext.errors import ConfigError, RnntextError
 from rnntext.serve.bodies import BodyLimit
 from rnntext.serve.connections import header_timeout_protocol
+from rnntext.serve.hosts import HostCheck, allowed_hosts
 from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, NextQuery, NextRequest, api_wording, check_next
 from rnntext.serve.work import ClientGone, Gate, Job, sample_options, unless_gone
@@ -55,7 +58,13 @@ def load_models(models: Mapping) -> dict:
     from rnntext.trained import Model
 
     loaded = {name: m if isinstance(m, Model) else Model.load(m) for name, m in models.items()}
-    for model in loaded.values():
+    for name, model in loaded.items():
+        if labels := model.info.model.labels:  # a request has no field for a label, nor serve a flag
+            shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+            raise ConfigError(f"{models[name] if not isinstance(models[name], Model) else name} was trained with "
+                              f"labels ({shown}; --condition-by): rnntext serve serves "
+                              f"runs trained without labels: sample this one with `rnntext sample RUN --condition "
+                              f"LABEL`, or export it with `rnntext export onnx` (its label is an input)")
         model.streams(1)  # pack the weights now, not in two request threads at once
     return loaded
 
@@ -91,9 +100,12 @@ class Served:
         return time.monotonic() + self.limits.request_timeout_s
 
 
-def create_app(models: Mapping, limits: Limits | dict | None = None) -> FastAPI:
-    """The app serving `models` ({name: run directory or Model}) under `limits`."""
+def create_app(models: Mapping, limits: Limits | dict | None = None, hosts=None) -> FastAPI:
+    """The app serving `models` ({name: run directory or Model}) under `limits`, answering only
+    requests whose Host header names one of `hosts` (rnntext.serve.hosts.allowed_hosts; by default
+    localhost and the loopback addresses)."""
     limits = Limits.of(limits)
+    hosts = hosts if isinstance(hosts, frozenset) else allowed_hosts(None, hosts or ())
     served = Served(load_models(models), limits)
 
     @asynccontextmanager
@@ -106,6 +118,7 @@ def create_app(models: Mapping, limits: Limits | dict | None = None) -> FastAPI:
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.model_names, app.state.limits = list(served.loaded), limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
+    app.add_middleware(HostCheck, allowed=hosts)  # added last: the outermost, before anything reads the request
     add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_pages(app, served)
@@ -268,13 +281,14 @@ def server_config(app: FastAPI, log_level: str = "info"):
     return uvicorn.Config(app, log_level=log_level, http=header_timeout_protocol(app.state.limits.header_timeout_s))
 
 
-def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, **limits) -> None:
-    """Load the runs, then serve them at http://host:port/ until interrupted (`rnntext serve`)."""
+def run(run_dirs, host: str = "127.0.0.1", port: int = 8000, allowed: tuple[str, ...] = (), **limits) -> None:
+    """Load the runs, then serve them at http://host:port/ until interrupted (`rnntext serve`),
+    answering to localhost, `host` and the names `allowed` (rnntext.serve.hosts)."""
     import uvicorn
 
     limits = Limits.of(limits)
     check_port(port)
-    app = create_app(model_names(run_dirs), limits)
+    app = create_app(model_names(run_dirs), limits, allowed_hosts(host, allowed))
     sock = listen(host, port)
     config = server_config(app)
     # uvicorn configured its loggers just now; it announces no address for a socket it was given.

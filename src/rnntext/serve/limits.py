@@ -27,12 +27,19 @@ class Limits:
     max_prime_chars: int = opt(10_000, "longest prime, in characters", check=WHOLE)
     max_top_probs: int = opt(100, "most tokens (top_probs) a next-token request may ask for", check=WHOLE,
                              was=("max_top",))
+    max_stops: int = opt(16, "most stop strings per request", check=WHOLE)
+    max_stop_chars: int = opt(1000, "most characters in a request's stop strings, all together", check=WHOLE)
+    max_beam_stop_work: int = opt(512_000, "most beam x length x stop strings of one beam search (by default "
+                                           "the product of the other limits: it bounds a search where they are "
+                                           "raised)", check=WHOLE)
     request_timeout_s: float = opt(30.0, "seconds per request, queueing included", check=SECONDS,
                                    was=("time_limit_s",))
     max_batch: int = opt(64, "streams a model generates at once, in one stepping batch (a request takes num_samples "
                               "of them); requests beyond wait in the queue", check=WHOLE)
     max_concurrent: int = opt(2, "primes and next-token lists computed at once, each in a thread beside the "
                                  "batches' own (the machine's cores are the real bound)", check=WHOLE)
+    max_beams: int = opt(1, "beam searches run at once, each in a thread of its own (never in the threads of "
+                            "primes, so that a long search delays no other request's start)", check=WHOLE)
     max_queue: int = opt(32, "requests waiting for room in a batch or for a thread; more get 503", check=WHOLE)
     header_timeout_s: float = opt(5.0, "seconds for a request's headers; an idle connection is closed after it",
                                   check=SECONDS)
@@ -48,8 +55,9 @@ class Limits:
 
     @property
     def max_body_bytes(self) -> int:
-        # A prime character can take 12 bytes of JSON ("\ud83d\ude00"); the rest is small fields.
-        return 12 * self.max_prime_chars + 16_384
+        # A prime or stop character can take 12 bytes of JSON ("\ud83d\ude00"), a stop string 3 more
+        # ("", ); the rest is small fields.
+        return 12 * (self.max_prime_chars + self.max_stop_chars) + 3 * self.max_stops + 16_384
 
     @classmethod
     def of(cls, limits: Limits | dict | None) -> Limits:

@@ -132,6 +132,19 @@ def check_generate(cfg: SampleConfig, limits: Limits) -> None:
     _at_most("num_samples", cfg.num_samples, "max_samples", limits)
     _at_most("beam", cfg.beam, "max_samples", limits, unit=" streams")  # a beam is a stream, as a sample is
     _at_most("num_samples", cfg.num_samples, "max_batch", limits, "batch of", " streams")  # one batch per request
+    check_stops(cfg, limits)
+
+
+def check_stops(cfg: SampleConfig, limits: Limits) -> None:
+    """Stop strings: how many, their characters all together, and a beam search's work with them."""
+    _at_most("stop", len(cfg.stop), "max_stops", limits, unit=" strings")
+    chars = sum(map(len, cfg.stop))
+    if chars > limits.max_stop_chars:
+        raise LimitError(413, "max_stop_chars", f"the stop strings have {chars} characters in all; this server "
+                                                f"takes at most {limits.max_stop_chars} (max_stop_chars)")
+    if cfg.beam and cfg.stop:
+        _at_most("beam x length x stop strings", cfg.beam * cfg.length * len(cfg.stop), "max_beam_stop_work",
+                 limits)
 
 
 def check_next(cfg: SampleConfig, limits: Limits) -> None:

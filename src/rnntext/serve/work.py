@@ -3,15 +3,19 @@
 Generating is CPU-bound NumPy and runs off the event loop, which stays free to answer
 /healthz and to queue the rest. Each model has one stepping batch in a thread of its own
 (rnntext.serve.batching): every running generation of that model steps in it, joining and
-leaving between steps. Primes and next-token lists run in a small pool of threads. NumPy
-releases the GIL in its matrix products, so these overlap.
+leaving between steps. Primes and next-token lists run in a small pool of threads, beam
+searches in threads of their own (max_beams), so that a long search never keeps another
+request from its prime. NumPy releases the GIL in its matrix products, so these overlap.
 
 The gate admits a generation when its model's batch has room for its num_samples streams,
 and a next-token request when a pool thread is free; up to `max_queue` requests wait, in
 order, and the rest get 503 with Retry-After. Nobody waits past the request's deadline, and a
-running generation checks its deadline and its cancel flag at every step. A handler is not
-cancelled when its client leaves (Starlette lets it run to its answer), so `unless_gone`
-watches for the ASGI disconnect message itself.
+running generation (a beam search too) checks its deadline and its cancel flag at every step,
+so it ends within a step of either. A request's cost is bounded before it starts (its length,
+samples, beam and stop strings: rnntext.serve.limits), and its stop strings are matched by one
+automaton (rnntext.generation.stops), at a cost that follows the text, not the strings. A
+handler is not cancelled when its client leaves (Starlette lets it run to its answer), so
+`unless_gone` watches for the ASGI disconnect message itself.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class Gate:
         self.loop = asyncio.get_running_loop()
         self.threads = asyncio.Semaphore(limits.max_concurrent)
         self.pool = ThreadPoolExecutor(max_workers=limits.max_concurrent, thread_name_prefix="rnntext-serve")
+        self.searching = asyncio.Semaphore(limits.max_beams)  # beam searches: threads of their own
+        self.beams = ThreadPoolExecutor(max_workers=limits.max_beams, thread_name_prefix="rnntext-beam")
         self.batches: dict[str, Batch] = {}
         self.starting: set[asyncio.Task] = set()
 
@@ -105,22 +111,27 @@ class Gate:
         task.add_done_callback(self.starting.discard)
 
     async def prime_and_join(self, batch: Batch, job: Job) -> None:
+        """Prime the job in a pool thread and hand it to its batch; a beam search runs whole, in a
+        thread of the beam searches' own, checking its deadline and cancel flag at every step."""
+        slots, pool = (self.searching, self.beams) if job.cfg.beam else (self.threads, self.pool)
         try:
             async with asyncio.timeout(max(0.0, job.deadline - time.monotonic())):
-                await self.threads.acquire()
+                await slots.acquire()
         except TimeoutError:
             return job.finish(error=timed_out(self.limits))
         try:
             if not job.cancel.is_set() and job.cfg.beam:
-                job.steps = await self.loop.run_in_executor(self.pool, job.search)
+                job.steps = await self.loop.run_in_executor(pool, job.search)
             elif not job.cancel.is_set():
-                job.primed = await self.loop.run_in_executor(self.pool, batch.prime, job.cfg)
+                job.primed = await self.loop.run_in_executor(pool, batch.prime, job.cfg)
+        except Cancelled:
+            return job.finish()
         except Exception as e:
-            if not isinstance(e, RnntextError):
+            if not isinstance(e, (RnntextError, LimitError)):
                 log.exception("priming failed")
             return job.finish(error=e)
         finally:
-            self.threads.release()
+            slots.release()
         if job.cancel.is_set():
             return job.finish()
         if job.cfg.length == 0 or job.cfg.beam:
@@ -133,6 +144,11 @@ class Gate:
         for batch in self.batches.values():
             batch.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.beams.shutdown(wait=False, cancel_futures=True)
+
+
+class Cancelled(Exception):
+    """A job's cancel flag was seen (its client left, or the server is closing)."""
 
 
 class ClientGone(Exception):
@@ -223,9 +239,17 @@ class Job:
             self.last_flush = now
 
     def search(self) -> list[np.ndarray]:
-        """A beam search's steps, whole (in a pool thread: the search runs before any step is
-        known, so a beam request does not join the stepping batch)."""
-        return [ids.copy() for _, ids in self.model.steps(self.cfg)]
+        """A beam search's steps, whole (in a thread of its own: the search runs before any step
+        is known, so a beam request does not join the stepping batch); it ends at its deadline or
+        when its client leaves, checked before every step."""
+        return [ids.copy() for _, ids in self.model.steps(self.cfg, check=self.check)]
+
+    def check(self) -> None:
+        """Raise when the job should end now: cancelled (Cancelled), or past its deadline (the timeout's 503)."""
+        if self.cancel.is_set():
+            raise Cancelled
+        if time.monotonic() > self.deadline:
+            raise self.late()
 
     def late(self) -> LimitError:
         return timed_out(self.limits)

@@ -8,7 +8,9 @@ What the new run takes from its parent:
   does (rnntext.training.autosize), unless they are given. Training options start from the
   defaults and the level's recipe, as for any new run.
 - the vocabulary, extended by the new text's new tokens, appended (Level.extend: a BPE
-  vocabulary stays as it is and encodes the new text with its own merges).
+  vocabulary stays as it is and encodes the new text with its own merges); where the level maps
+  unknown tokens (words), at most max_vocab tokens in all, so that the run's record holds true
+  of its vocabulary: a max_vocab below the parent's size is refused.
 - the weights (its latest, or best with init_weights): every known token keeps its rows; a new
   token's rows (its embedding row or one-hot input column, its output weight row and bias) are
   drawn as a new model's are (rnntext.model.parameters.init_params, seeded by the train seed).
@@ -27,6 +29,7 @@ import numpy as np
 
 from rnntext import config as config_mod
 from rnntext.config import ARCHITECTURE, AUTO, TOKEN_OPTIONS, Config, DataConfig
+from rnntext.data.dataset import capped
 from rnntext.errors import ConfigError, RnntextError, RunError
 from rnntext.faces import ask
 from rnntext.model import layout, saved
@@ -84,6 +87,9 @@ def resolve(preset, config_file, overrides) -> Config:
         what = "; ".join(f"{k} is {old!r} there, not {new!r}" for k, old, new in changed)
         raise ConfigError(f"init_from: a fine-tuned run keeps the architecture and token options of {path} ({what}): "
                           f"drop {', '.join(ask(k) for k, _, _ in changed)}")
+    if cfg.data.max_vocab and cfg.data.max_vocab < len(parent.vocab):
+        raise ConfigError(f"max_vocab: {path} has {len(parent.vocab)} tokens, which a fine-tuned run keeps (new ones "
+                          f"are added up to max_vocab): drop {ask('max_vocab')}, or give at least {len(parent.vocab)}")
     return cfg
 
 
@@ -115,8 +121,8 @@ def _moved(source, cfg: Config, vocab):
         raise ConfigError(f"{odd[0]}: {source.path} was prepared with {odd[0]} {recorded.get(odd[0])!r}, the run it "
                           f"fine-tunes with {getattr(cfg.data, odd[0])!r}: prepare the text again with the run's "
                           f"options, or give the text itself")
-    grown = levels.of(vocab).extended(vocab, source.vocab.tokens)
-    return grown, np.array([grown.id(t) for t in source.vocab.tokens], np.int64)
+    grown = capped(vocab, levels.of(vocab).extended(vocab, source.vocab.tokens), cfg.data.max_vocab)
+    return grown, np.array([grown.id(t) if t in grown else grown.unk_id for t in source.vocab.tokens], np.int64)
 
 
 def prepare_extended(inputs, cfg: Config, vocab, out: Path) -> None:

@@ -32,14 +32,29 @@ def prepares_data(inputs, cfg: Config) -> bool:
 
 
 def claim_run_dir(run: Path, inputs, cfg: Config, resume: bool, force: bool, protected):
-    """How this command takes the run directory (rnntext.model.claim.Claim), decided before anything changes:
-    only rnntext's own files are ever removed or replaced, never an input or another program's file."""
+    """How this command takes the run directory (rnntext.model.claim.Claim), decided before anything changes,
+    under the directory's lock (which the claim holds): only rnntext's own files are ever removed or
+    replaced, never an input or another program's file."""
     writes = set(layout.RUN_FILES) - (set() if prepares_data(inputs, cfg) else {layout.DATA})
     if cfg.train.keep_last:
         writes.add(layout.CHECKPOINTS)
     record = claim.manifest_record([input_name(i) for i in inputs], cfg.to_dict())
-    return claim.plan_claim(run, resume=resume, force=force, inputs=[Path(p) for p in protected if p],
-                            writes=writes, record=record)
+    return claim.claim_locked(run, lambda: claim.plan_claim(run, resume=resume, force=force, writes=writes,
+                                                            inputs=[Path(p) for p in protected if p], record=record))
+
+
+def starts_instead(run: Path, inputs) -> bool:
+    """Whether a --resume starts the run instead: the directory holds nothing to resume (no record,
+    no checkpoint) and the command names what to train on, so that one job line, run again and
+    again, starts the run the first time and resumes it after. With no input either, a RunError."""
+    if (run.is_dir() and claim.read_manifest(run) is not None) or layout.has_checkpoint(run):
+        return False
+    if not inputs:
+        raise RunError(f"{run} holds no rnntext run to resume (no checkpoint, no {layout.MANIFEST}): start one with "
+                       f"`rnntext train INPUT -o {run}`, or give INPUT with --resume (it starts the run where there "
+                       f"is none)")
+    log.info("%s holds no run to resume: starting it", run)
+    return True
 
 
 def input_name(path) -> str:

@@ -16,6 +16,7 @@ from rnntext.data.atomic import atomic_path
 from rnntext.errors import RunError
 from rnntext.extras import missing
 from rnntext.faces import ask
+from rnntext.model.claim import refuse_run_file
 from rnntext.model.layout import CURVES, METRICS
 from rnntext.model.records import read_metrics
 
@@ -55,8 +56,9 @@ def plot_run(run_dir: str | Path, out_png: str | Path | None = None) -> Path:
     except ImportError:
         raise missing("plot", "plotting") from None
     run = Path(run_dir)
-    train, val = curve_records(run)
     out = run / CURVES if out_png is None else Path(out_png)
+    refuse_run_file(out, "plot", own=(CURVES,))
+    train, val = curve_records(run)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     by_step, by_time = fig.subplots(1, 2)

@@ -24,45 +24,51 @@ def train_in(run: Path, inputs, cfg: Config, resume: bool, force: bool, report, 
     for --time-limit."""
     restart = resume and not layout.has_checkpoint(run)  # no checkpoint yet: start the recorded run
     claim, removed = None, []
-    parent = finetune.parent_for(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
-    own_data = lifecycle.prepares_data(inputs, cfg)
-    data_path = layout.data_path(run) if own_data else Path(inputs[0])
-    if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
-        # inputs that are missing or not text are refused before the run directory is touched
-        sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding) \
-            if own_data and not cfg.train.init_from and not (resume and data_path.is_file()) else None
-        claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
-        if not resume:
-            removed = claim.apply()
-        if own_data and not (resume and data_path.is_file()):
-            prepare_data(run, inputs, cfg, data_path, parent, sources)
-    distributed.barrier(world)
-    budget = Budget(cfg.train.time_limit, started)
-    with open_dataset(data_path) as dataset:
-        dataset.check_ids()
-        cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world, budget)
-        if resume and not restart:
-            lifecycle.check_resumable(run, info)
-            budget.before = scheduled_before(checkpoint.checkpoint_state(run))
-            # the recorded reasons, with the options this session runs under
-            info.training["recipe"] = resumed_recipe(cfg, dataset, info.training.get("recipe", {}), budget)
-        if parent is not None:
-            finetune.check_data(parent, info)
-            info.training["init_from"] = parent.record()
-        if report is not None and world.main:  # what it chose and why, before anything else
-            report({"kind": "plan", "resumed": resume and not restart, **info.training["recipe"]})
-        trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
-                          budget=budget)
-        if parent is not None:
-            trainer.engine.load_weights(finetune.grown(parent.weights, len(parent.info.vocab), cfg.model,
-                                                       len(info.vocab), cfg.train.seed))
-        if resume and not restart:
-            trainer.restore()
-        if claim is not None and resume:  # every check has passed: now the directory may change
-            claim.apply()
-            if restart:
-                records.truncate_metrics(run, 0)
-        result = trainer.fit()
+    try:  # the claim holds the run directory's lock until training ends, however it ends
+        parent = finetune.parent_for(cfg, run, inputs) if cfg.train.init_from and (restart or not resume) else None
+        own_data = lifecycle.prepares_data(inputs, cfg)
+        data_path = layout.data_path(run) if own_data else Path(inputs[0])
+        if world.main:  # rank 0 claims the run directory and prepares the data; the others wait
+            # inputs that are missing or not text are refused before the run directory is touched
+            sources = resolve_sources([str(i) for i in inputs], cfg.data.glob, cfg.data.encoding) \
+                if own_data and not cfg.train.init_from and not (resume and data_path.is_file()) else None
+            if not own_data:  # a dataset given: its header and claimed sizes checked as it opens
+                open_dataset(data_path).close()
+            claim = lifecycle.claim_run_dir(run, inputs, cfg, resume, force, protected)
+            if not resume:
+                removed = claim.apply()
+            if own_data and not (resume and data_path.is_file()):
+                prepare_data(run, inputs, cfg, data_path, parent, sources)
+        distributed.barrier(world)
+        budget = Budget(cfg.train.time_limit, started)
+        with open_dataset(data_path) as dataset:
+            dataset.check_ids()
+            cfg, info = run_info(run, cfg, dataset, data_path, not resume or restart, world, budget)
+            if resume and not restart:
+                lifecycle.check_resumable(run, info)
+                budget.before = scheduled_before(checkpoint.checkpoint_state(run))
+                # the recorded reasons, with the options this session runs under
+                info.training["recipe"] = resumed_recipe(cfg, dataset, info.training.get("recipe", {}), budget)
+            if parent is not None:
+                finetune.check_data(parent, info)
+                info.training["init_from"] = parent.record()
+            if report is not None and world.main:  # what it chose and why, before anything else
+                report({"kind": "plan", "resumed": resume and not restart, **info.training["recipe"]})
+            trainer = Trainer(cfg, dataset, run, info, report=report, sampler=Preview(info, cfg), world=world,
+                              budget=budget)
+            if parent is not None:
+                trainer.engine.load_weights(finetune.grown(parent.weights, len(parent.info.vocab), cfg.model,
+                                                           len(info.vocab), cfg.train.seed))
+            if resume and not restart:
+                trainer.restore()
+            if claim is not None and resume:  # every check has passed: now the directory may change
+                claim.apply()
+                if restart:
+                    records.truncate_metrics(run, 0)
+            result = trainer.fit()
+    finally:
+        if claim is not None and claim.lock is not None:
+            claim.lock.release()
     return dataclasses.replace(result, removed=tuple(removed))
 
 
