@@ -165,10 +165,9 @@ def test_next_tokens_and_health_answer_while_a_batch_runs(tiny_run, slowed):
         runner = threading.Thread(target=lambda: post(c, "slow", {"length": 150, "num_samples": 8}))
         runner.start()
         time.sleep(0.3)
-        start = time.monotonic()
         assert c.get("/healthz").status_code == 200
         tokens = c.get("/v1/next", params={"model": "slow", "prime": "the q"}).json()["tokens"]
-        assert time.monotonic() - start < 1 and runner.is_alive()
+        assert runner.is_alive()  # both answered while the batch still ran: neither waited for it
         assert [t["token"] for t in tokens] == [t for t, _ in load(tiny_run).next_tokens("the q")]
         runner.join(30)
 
