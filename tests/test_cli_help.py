@@ -115,7 +115,7 @@ def test_chat_settings_are_checked_with_one_line_each(run, capsys, monkeypatch):
 
 def test_chat_moves_on_between_prompts_and_a_seed_gives_the_conversation_again(run, capsys, monkeypatch):
     lines = "the q\nthe q\nthe q\n"
-    flags = ("--temperature", "1.5", "--length", "40")
+    flags = ("--temperature", "1.5", "--length", "40", "--reply", "length")  # the whole length, as generate
     code, first, err = chat(capsys, monkeypatch, run, lines, *flags)
     seed = int(err.split()[3])
     assert code == 0 and err == f"rnntext chat: seed {seed} (--seed {seed} gives this conversation again)\n"

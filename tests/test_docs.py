@@ -114,7 +114,7 @@ class World:
         self.ran.append(command)
         return status, out.getvalue()
 
-    def serve(self, run_dirs, host, port, **limits) -> None:
+    def serve(self, run_dirs, host, port, allowed=(), **limits) -> None:
         """`rnntext serve` without a socket: the app it would serve, kept for the curl commands."""
         from rnntext.serve.app import create_app, model_names
         from rnntext.serve.limits import Limits

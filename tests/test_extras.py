@@ -49,7 +49,9 @@ def test_the_command_works_in_this_environment(monkeypatch):
                                                                      "to check the export): "),
 ])
 def test_a_command_without_its_extra_says_how_to_add_it(command, hidden, says, monkeypatch, capsys, tmp_path):
-    for name in hidden:  # as if not installed: importing it raises ImportError
+    for name in hidden:  # as if not installed: importing it, or a module of it already imported, raises ImportError
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            monkeypatch.setitem(sys.modules, loaded, None)
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.chdir(ROOT)
     assert main([w.replace("{tmp}", str(tmp_path)) for w in command]) == 2

@@ -297,8 +297,7 @@ def read_toml(path: str | Path) -> dict[str, dict[str, Any]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     except RecursionError:  # tomllib recurses once per level of nested tables and arrays
-        raise ConfigError(f"config file {path} nests tables or arrays too deeply to read: a configuration has "
-                          f"[sections] of plain values") from None
+        raise ConfigError(f"config file {path} nests tables or arrays too deeply: give [sections] of plain values") from None
     return _group(raw, str(path))
 
 

@@ -32,8 +32,8 @@ class SlowModel(Model):
     delay = 0.01
     generated = 0
 
-    def _streams(self, *args, **kwargs):  # what `streams` and `steps` (a beam search too) make their streams with
-        streams = super()._streams(*args, **kwargs)
+    def open_streams(self, *args, **kwargs):  # what `streams` and `steps` (a beam search too) make their streams with
+        streams = Model.open_streams(*args, **kwargs)
         model = self
 
         class Slow(type(streams)):

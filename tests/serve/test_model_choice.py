@@ -16,7 +16,7 @@ from rnntext.serve.app import create_app  # noqa: E402
 
 @pytest.mark.parametrize("path", ["/v1/generate", "/v1/generate/stream", "/v1/next"])
 def test_one_model_needs_no_name(tiny_run, path):
-    with TestClient(create_app({"alice": tiny_run})) as client:
+    with TestClient(create_app({"alice": tiny_run}), base_url="http://localhost") as client:
         reply = client.post(path, json={"prime": "the", "length": 20, "seed": 3} if "generate" in path
                             else {"prime": "the"})
     assert reply.status_code == 200, reply.text
@@ -31,7 +31,7 @@ def test_one_model_needs_no_name(tiny_run, path):
 
 
 def test_several_models_need_a_name_and_are_listed(tiny_run):
-    with TestClient(create_app({"alice": tiny_run, "sequel": tiny_run})) as client:
+    with TestClient(create_app({"alice": tiny_run, "sequel": tiny_run}), base_url="http://localhost") as client:
         reply = client.post("/v1/generate", json={"prime": "the", "length": 5})
         named = client.post("/v1/generate", json={"model": "sequel", "prime": "the", "length": 5})
         wrong = client.post("/v1/generate", json={"model": "sequal", "prime": "the", "length": 5})
@@ -43,7 +43,7 @@ def test_several_models_need_a_name_and_are_listed(tiny_run):
 
 
 def test_a_requests_error_names_json_fields(tiny_run):
-    with TestClient(create_app({"alice": tiny_run})) as client:
+    with TestClient(create_app({"alice": tiny_run}), base_url="http://localhost") as client:
         reply = client.post("/v1/generate", json={"prime": "\u20ac\u20ac", "length": 5, "unknown": "error"})
     assert reply.status_code == 422
     assert reply.json()["error"].endswith('pass "unknown": "skip" or "unknown": "replace:C"')

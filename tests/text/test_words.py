@@ -68,7 +68,7 @@ def test_ranking_ties_min_count_and_max_vocab():
     assert WordVocab.from_counts(counts, min_count=2).tokens == ("<unk>", "c", "a", "b")
     assert WordVocab.from_counts(counts, max_vocab=3).tokens == ("<unk>", "c", "a")
     assert WordVocab.from_counts(Counter(dict(reversed(counts.items())))) == vocab  # insertion order is irrelevant
-    with pytest.raises(ConfigError, match="max-vocab"):
+    with pytest.raises(ConfigError, match="max_vocab"):
         WordVocab.from_counts(counts, max_vocab=1)
     with pytest.raises(ConfigError, match="min-count"):
         WordVocab.from_counts(counts, min_count=0)
@@ -172,5 +172,5 @@ def test_bpe_round_trip():
         BpeVocab.from_json({**data, "tokens": data["tokens"][:-1]})
     with pytest.raises(RunError):
         BpeVocab.from_json({"level": "bpe"})
-    with pytest.raises(ConfigError, match="vocab-size"):
+    with pytest.raises(ConfigError, match="vocab_size"):
         train_bpe(corpus, vocab_size=100)

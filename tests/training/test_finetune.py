@@ -169,7 +169,7 @@ def test_a_missing_parent_or_a_dataset_of_other_options_is_one_line(tmp_path, te
     (parent / "best.safetensors").rename(tmp_path / "kept.safetensors")
     with pytest.raises(RunError, match='init_weights="latest"'):
         api.train(texts / "new.txt", tmp_path / "r3", init_from=str(parent), init_weights="best", **TINY)
-    with pytest.raises(ConfigError, match="another -o"):
+    with pytest.raises(ConfigError, match="another output"):
         api.train(texts / "new.txt", parent, init_from=str(parent), force=True, max_iters=1, **TINY)
     assert read_weights(read_info(parent))  # the parent is intact
 

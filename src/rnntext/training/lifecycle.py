@@ -50,9 +50,8 @@ def starts_instead(run: Path, inputs) -> bool:
     if (run.is_dir() and claim.read_manifest(run) is not None) or layout.has_checkpoint(run):
         return False
     if not inputs:
-        raise RunError(f"{run} holds no rnntext run to resume (no checkpoint, no {layout.MANIFEST}): start one with "
-                       f"`rnntext train INPUT -o {run}`, or give INPUT with --resume (it starts the run where there "
-                       f"is none)")
+        raise RunError(f"{run} holds no rnntext run to resume (no checkpoint, no {layout.MANIFEST}): give the text to "
+                       f"train on beside {ask('resume', True)}, and it starts the run there")
     log.info("%s holds no run to resume: starting it", run)
     return True
 
