@@ -127,7 +127,7 @@ class World:
         url = next(w for w in words if "localhost" in w or w.startswith("http"))
         path = "/" + url.split("://")[-1].partition("/")[2]
         body = words[words.index("-d") + 1] if "-d" in words else None
-        with TestClient(self.app) as client:
+        with TestClient(self.app, base_url="http://localhost") as client:  # the curl's host
             reply = client.post(path, json=json.loads(body)) if body else client.get(path)
         return (0 if reply.status_code == 200 else 22), reply.text
 

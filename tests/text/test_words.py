@@ -70,7 +70,7 @@ def test_ranking_ties_min_count_and_max_vocab():
     assert WordVocab.from_counts(Counter(dict(reversed(counts.items())))) == vocab  # insertion order is irrelevant
     with pytest.raises(ConfigError, match="max_vocab"):
         WordVocab.from_counts(counts, max_vocab=1)
-    with pytest.raises(ConfigError, match="min-count"):
+    with pytest.raises(ConfigError, match="min_count"):
         WordVocab.from_counts(counts, min_count=0)
 
 
