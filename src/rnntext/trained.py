@@ -33,7 +33,7 @@ class Model:
     (PyTorch's names -> arrays) and the run's [sample] choices."""
 
     last_seed: int | None = None  # the seed the latest stream, stream_ids or generate call sampled with
-    open_streams = staticmethod(open_streams)  # where its streams come from (a test's slowed model wraps it)
+    _open_streams = staticmethod(open_streams)  # where its streams come from (a test's slowed model wraps it)
 
     def __init__(self, info, weights, sample_defaults: dict | None = None):
         self.info, self.weights = info, weights
@@ -142,7 +142,7 @@ class Model:
         return self._streams(cfg, num_samples, condition)
 
     def _streams(self, cfg: SampleConfig, width: int, condition):
-        return self.open_streams(cfg, width, self.info.label_id(condition), self.info.model, len(self.vocab),
+        return self._open_streams(cfg, width, self.info.label_id(condition), self.info.model, len(self.vocab),
                                  self.weights, self._runtimes)
 
     def stream(self, prime: str = "", *, condition=None, **options) -> Iterator[str]:
@@ -189,7 +189,7 @@ class Model:
             call_options(self.sample_defaults, options, self._text_settings)
         self.last_seed = cfg.seed
         own = levels.encode_with(self.vocab, cfg.prime, cfg.unknown)[0] if cfg.prime else np.array([], np.int64)
-        streams = self.open_streams(cfg, cfg.beam or cfg.num_samples, label, self.info.model, len(self.vocab),
+        streams = self._open_streams(cfg, cfg.beam or cfg.num_samples, label, self.info.model, len(self.vocab),
                                     self.weights, self._runtimes)
         end = self.end_id() if cfg.stop_at_end else None
         return calls.start(streams, cfg, own, np.array(self.start_ids()), self.vocab.tokens, end, self.decoder, check)

@@ -32,8 +32,8 @@ class SlowModel(Model):
     delay = 0.01
     generated = 0
 
-    def open_streams(self, *args, **kwargs):  # what `streams` and `steps` (a beam search too) make their streams with
-        streams = Model.open_streams(*args, **kwargs)
+    def _open_streams(self, *args, **kwargs):  # what `streams` and `steps` (a beam search too) make their streams with
+        streams = Model._open_streams(*args, **kwargs)
         model = self
 
         class Slow(type(streams)):

@@ -71,7 +71,7 @@ def test_refused_command_changes_nothing_and_force_removes_only_rnntexts_files(t
     code, _, err = run_cli(capsys, "train", corpus, "-o", u, "--resume", *TINY)  # nothing to resume: it starts
     one_line_error(code, err, "is not empty", ".draft.tmp", "--force")
     code, _, err = run_cli(capsys, "train", "-o", u, "--resume", *TINY)
-    one_line_error(code, err, "no rnntext run to resume", f"rnntext train INPUT -o {u}")
+    one_line_error(code, err, "no rnntext run to resume", "give the text to train on beside --resume")
     assert snapshot(u) == before
     code, _, err = run_cli(capsys, "train", corpus, "-o", u, "--force", "--max-iters", "2", "--keep-last", "1", *TINY)
     assert code == 0, err

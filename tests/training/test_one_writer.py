@@ -178,5 +178,5 @@ def test_resume_starts_a_run_that_is_not_there_and_then_resumes_it(tmp_path, cap
     # now it resumes
     assert code == 0 and out.startswith("8 iterations"), err
     code, _, err = run_cli(capsys, "train", "-o", tmp_path / "empty", "--resume", *TINY)
-    one_line_error(code, err, "no rnntext run to resume", "give INPUT with --resume")
+    one_line_error(code, err, "no rnntext run to resume", "give the text to train on beside --resume, and it starts the run there")
     assert not (tmp_path / "empty").exists()
