@@ -7,11 +7,11 @@ import io
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
 import rnntext
+from helpers import Tmux
 from rnntext.cli import main
 from rnntext.cli.conversation import end_of_reply
 
@@ -101,15 +101,7 @@ def test_chat_in_tmux(run, tmp_path):
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "30",
                     f"{sys.executable} -m rnntext chat {run} --seed 4; echo EXITED $?; sleep 30"], check=True)
 
-    def screen():
-        return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", session], capture_output=True,
-                              text=True).stdout
-
-    def wait_for(text, timeout=30):
-        deadline = time.time() + timeout
-        while text not in screen() and time.time() < deadline:
-            time.sleep(0.2)
-        return screen()
+    wait_for = Tmux(session).wait_for
 
     try:
         assert ":reply sentence; :help; :quit or Ctrl-D to leave" in wait_for(":quit or Ctrl-D to leave")

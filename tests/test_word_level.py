@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import rnntext
+from helpers import Tmux
 from rnntext.cli import main
 
 SMALL = dict(num_layers=1, hidden_size=(32,), embed_size=16, seq_len=8, batch_size=4, sample_every=0, quiet=True)
@@ -87,7 +88,6 @@ def test_chat_in_tmux(word_run, tmp_path):
     import shutil
     import subprocess
     import sys
-    import time
 
     if not shutil.which("tmux"):
         pytest.skip("tmux is not installed (make test installs it with apt-get where it can)")
@@ -96,15 +96,7 @@ def test_chat_in_tmux(word_run, tmp_path):
                     f"{sys.executable} -m rnntext chat {word_run} --seed 0; echo EXITED $?; sleep 30"],
                    check=True)  # seed 0: a continuation that starts with a word (a fresh seed may start with ".")
 
-    def screen():
-        return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", session], capture_output=True,
-                              text=True).stdout  # -J: wrapped lines joined
-
-    def wait_for(text, timeout=30):
-        deadline = time.time() + timeout
-        while text not in screen() and time.time() < deadline:
-            time.sleep(0.2)
-        return screen()
+    wait_for = Tmux(session).wait_for
 
     try:
         assert "Ctrl-D to leave" in wait_for("Ctrl-D to leave")

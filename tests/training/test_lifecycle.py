@@ -14,29 +14,13 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from rnntext.cli import main
+from helpers import TINY, one_line_error, run_cli
 from rnntext.config import Config, merge, read_toml, to_toml
 from rnntext.data.atomic import WriteError, append_line
 from rnntext.model import claim
 from rnntext.model.claim import read_manifest
 
-TINY = ["--num-layers", "1", "--hidden-size", "8", "--embed-size", "4", "--seq-len", "8", "--batch-size", "2",
-        "--sample-every", "0", "--quiet", "--threads", "1", "--eval-every", "0"]
 SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code, err, *fragments):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def snapshot(folder: Path) -> dict:
