@@ -1,5 +1,3 @@
-import sys
+from rnntext.cli import entry
 
-from rnntext.cli import main
-
-sys.exit(main())
+entry()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnntext.cells.base import Cell, sigmoid
+from rnntext.cells.base import Cell, sigmoid, torch_tanh
 
 
 class _NumpyStep:
@@ -39,17 +39,15 @@ class _TorchStep:
     """pre (B, 3H) = (r, z, hn), xin (B, H) = in -> n = tanh(in + r*hn), h = n + z*(h - n), in place."""
 
     def __init__(self, pre, h):
-        import torch
-
         H = h.shape[-1]
-        self.tanh_, self.h = torch.tanh_, h
+        self.h = h
         self.rz = pre[:, : 2 * H]
         self.r, self.z, self.hn = (pre[:, j * H:(j + 1) * H] for j in range(3))
         self.state = (h,)
 
     def __call__(self, xin) -> None:
         self.rz.sigmoid_()
-        n = self.tanh_(self.hn.mul_(self.r).add_(xin))
+        n = torch_tanh(self.hn.mul_(self.r).add_(xin))
         self.h.sub_(n).mul_(self.z).add_(n)  # (1 - z) * n + z * h
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnntext.cells.base import Cell
+from rnntext.cells.base import Cell, torch_tanh
 
 
 class ElmanRNN(Cell):
@@ -66,9 +66,7 @@ class TanhRNN(ElmanRNN):
         return _Step(pre, h, np.tanh)
 
     def torch_step(self, pre, h):
-        import torch
-
-        return _Step(pre, h, torch.tanh)
+        return _Step(pre, h, torch_tanh)
 
 
 class ReLURNN(ElmanRNN):

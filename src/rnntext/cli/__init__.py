@@ -11,6 +11,6 @@ shared flags, old names, "did you mean"), commands/ (one module per subcommand),
 (streaming text out), conversation (the chat loop), torchrun (--nproc).
 """
 
-from rnntext.cli.dispatch import build_parser, main
+from rnntext.cli.dispatch import build_parser, entry, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]

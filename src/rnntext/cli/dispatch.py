@@ -3,8 +3,11 @@ into one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import sys
+import threading
 
 from rnntext import __version__
 from rnntext.cli.commands import COMMANDS
@@ -46,6 +49,27 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
+
+
+def entry() -> None:
+    """The process's entry point (the `rnntext` script, `python -m rnntext`): main, then exit.
+
+    With torch loaded, the interpreter's own teardown (freeing every module and torch's C++
+    state) takes about half a second (0.45 s measured on a 2-core EPYC, torch 2.13), longer than
+    many a command. Once main has returned, nothing is left to do but the exit handlers and
+    the flushes, so the process runs those and leaves at once; it exits the usual way while a
+    thread of its own still runs (a normal exit waits for it)."""
+    code = main()
+    if "torch" not in sys.modules or threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left: what it did not read is not an error
+        pass
+    os._exit(code if isinstance(code, int) else 1)
 
 
 def flag_face(record: logging.LogRecord) -> bool:

@@ -9,8 +9,10 @@ Why a step is cheap:
 - the weights are NumPy's packed matrices (generation/packing.py): layer 0's input projection
   of every token is a table (V, W_0) looked up with one index_select, each higher layer is one
   matrix product against the contiguous state [h_{k-1}, h_k] (B, H_{k-1} + H_k), and LSTM
-  gates sit as (i, f, o, g) so one sigmoid covers three of them. (Packing halves the sigmoid
-  rows for NumPy's tanh trick; we double them back, which is exact, and call torch.sigmoid.)
+  gates sit as (i, f, o, g). Packing halves the sigmoid rows for NumPy's tanh trick; here the
+  rows the cell names (`torch_doubled`) are scaled by 2, which is exact: the halved ones back
+  to plain, and LSTM's g too, since torch's CPU tanh is some ten times slower than its sigmoid
+  and tanh(x) = 2 sigmoid(2x) - 1 lets one sigmoid cover all four gates.
 - every buffer is preallocated and every op writes in place or into `out=`; no autograd.
 - `precision="bfloat16"` (or "float16") runs only the recurrent matrix products in that type,
   from a low-precision mirror of the state: on CPUs with AMX or AVX512-BF16 those run about 6x
@@ -66,7 +68,8 @@ class TorchStreams:
 
     def _weights(self, p) -> None:
         """Device tensors from the packed matrices: per layer W^T (D_k + H_k, rec/W_k) and biases."""
-        n = self.cell.halved_blocks * np.array(self.hidden)   # rows to double back, per layer
+        doubled = self.cell.halved_blocks if self.cell.torch_doubled is None else self.cell.torch_doubled
+        n = doubled * np.array(self.hidden)                   # rows to scale by 2, per layer (the cell's torch_doubled)
         dev = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(self.device)  # noqa: E731
         low = (lambda t: t.to(self.low)) if self.mixed else (lambda t: t)  # noqa: E731
         table, rec0 = p.table.copy(), p.rec0.copy()
