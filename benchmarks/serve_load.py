@@ -1,6 +1,6 @@
 """The server under load, and under garbage, as one JSON line.
 
-    python benchmarks/serve_load.py [--run RUN] [--requests 200] [--clients 64] [--length 200] [--single 20]
+    python benchmarks/serve_load.py [--run RUN] [--requests 200] [--clients 64] [--length 200] [--single 20] [--exact]
 
 Starts `rnntext.serve` in a child process on a free loopback port (a small 2x128 LSTM trained
 here for a few seconds unless --run names one), then:
@@ -67,8 +67,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(run: Path, port: int) -> subprocess.Popen:
-    code = f"from rnntext.serve.app import run; run([{str(run)!r}], {HOST!r}, {port})"
+def start_server(run: Path, port: int, exact: bool = False) -> subprocess.Popen:
+    code = f"from rnntext.serve.app import run; run([{str(run)!r}], {HOST!r}, {port}, exact_batching={exact})"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
@@ -250,13 +250,14 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=200)
     parser.add_argument("--single", type=int, default=20, help="requests of the one-stream measure")
     parser.add_argument("--hostile", action="store_true", help="light requests' latency beside two hostile ones")
+    parser.add_argument("--exact", action="store_true", help="serve with exact_batching (a product per stream)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     load_average = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run or train_small(Path(tmp))
         port = free_port()
-        proc = start_server(run, port)
+        proc = start_server(run, port, args.exact)
         try:
             rss_start = rss_mb(proc.pid)
             name = model_name(port)
@@ -277,7 +278,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
     print(json.dumps({"benchmark": "serve_load", "machine": hardware.describe(), "load_average_at_start": load_average,
-                      "requests": args.requests, "clients": args.clients, "length": args.length, **result}))
+                      "requests": args.requests, "clients": args.clients, "length": args.length,
+                      "exact_batching": args.exact, **result}))
 
 
 if __name__ == "__main__":

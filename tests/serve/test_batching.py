@@ -1,5 +1,7 @@
 """Continuous batching: requests join and leave one model's stepping batch between steps, each
-with its own options and seed, and each gets exactly the text it gets alone."""
+with its own options and seed. With exact_batching each gets exactly the text it gets alone;
+by default one matrix product steps the batch, and a row's logits stay within the documented
+tolerance of the same row alone."""
 
 import threading
 import time
@@ -13,6 +15,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from rnntext.api import load  # noqa: E402
 from rnntext.serve.app import create_app  # noqa: E402
+from rnntext.serve.batching import BATCH_LOGIT_TOLERANCE  # noqa: E402
+
+EXACT = {"exact_batching": True}
 
 TARGET = {"prime": "the ", "length": 120, "temperature": 0.9, "seed": 7}
 OTHERS = [  # every option varied; several samples each for some
@@ -58,7 +63,7 @@ def test_a_request_gets_the_same_text_alone_and_beside_a_dozen_others(tiny_run, 
     slow = slowed(tiny_run)  # the same weights, 10 ms a step: the requests overlap
     model = load(tiny_run)
     bodies = OTHERS[:5] + [TARGET] + OTHERS[5:]  # the target joins in the others' midst
-    with TestClient(create_app({"tiny": tiny_run, "slow": slow}), base_url="http://localhost") as c:
+    with TestClient(create_app({"tiny": tiny_run, "slow": slow}, EXACT), base_url="http://localhost") as c:
         alone = [post(c, "tiny", body)["samples"] for body in bodies]
         batched = [reply["samples"] for reply in together(c, "slow", bodies, gap=0.05)]
     assert batched == alone
@@ -77,7 +82,7 @@ def test_a_request_joins_and_leaves_while_another_runs(tiny_run, slowed):
     slow = slowed(tiny_run)
     model = load(tiny_run)
     long, short = {"prime": "a st", "length": 300, "seed": 1}, {"prime": "the ", "length": 30, "seed": 2}
-    with TestClient(create_app({"slow": slow}), base_url="http://localhost") as c:
+    with TestClient(create_app({"slow": slow}, EXACT), base_url="http://localhost") as c:
         first = {}
         runner = threading.Thread(target=lambda: first.update(post(c, "slow", long)))
         runner.start()
@@ -97,7 +102,7 @@ def test_stops_in_a_batch(line_run, slowed):
     slow = slowed(line_run, delay=0.005)
     request = {"length": 300, "num_samples": 4, "seed": 0, "temperature": 0.5}
     bodies = [request, {**request, "stop_at_end": False}, {**request, "seed": 1, "num_samples": 1}]
-    with TestClient(create_app({"lines": line_run, "slow": slow}), base_url="http://localhost") as c:
+    with TestClient(create_app({"lines": line_run, "slow": slow}, EXACT), base_url="http://localhost") as c:
         alone = [post(c, "lines", body) for body in bodies]
         batched = together(c, "slow", bodies, gap=0.02)
     assert [(r["samples"], r["tokens"]) for r in batched] == [(r["samples"], r["tokens"]) for r in alone]
@@ -140,7 +145,7 @@ def test_a_request_out_of_time_leaves_the_batch_and_the_others_carry_on(tiny_run
     slow = slowed(tiny_run)
     model = load(tiny_run)
     short = {"prime": "the ", "length": 20, "seed": 3}
-    with TestClient(create_app({"slow": slow}, {"request_timeout_s": 0.5}), base_url="http://localhost") as c:
+    with TestClient(create_app({"slow": slow}, {"request_timeout_s": 0.5, **EXACT}), base_url="http://localhost") as c:
         replies = {}
 
         def call(name, body):
@@ -177,7 +182,7 @@ def test_streaming_in_a_batch_sends_the_same_text(tiny_run, slowed):
 
     slow = slowed(tiny_run, delay=0.002)
     body = {"prime": "a st", "length": 200, "seed": 11, "top_p": 0.9, "num_samples": 2}
-    with TestClient(create_app({"tiny": tiny_run, "slow": slow}), base_url="http://localhost") as c:
+    with TestClient(create_app({"tiny": tiny_run, "slow": slow}, EXACT), base_url="http://localhost") as c:
         alone = post(c, "tiny", body)["samples"]
         others = threading.Thread(target=together, args=(c, "slow", OTHERS[:4], 0.02))
         others.start()
@@ -188,3 +193,34 @@ def test_streaming_in_a_batch_sends_the_same_text(tiny_run, slowed):
     deltas = [data["delta"] for name, data in got if name == "tokens"]
     assert got[0][0] == "start" and got[-1][0] == "done" and len(deltas) > 1
     assert ["".join(d[i] for d in deltas) for i in range(2)] == got[-1][1]["samples"] == alone
+
+
+def test_by_default_one_product_steps_the_batch_and_rows_stay_within_the_tolerance(tiny_run, slowed):
+    """The default batch: a row's logits against the same row alone, teacher-forced along one
+    text for batches of several sizes, the row at several places; then the server's replies."""
+    import numpy as np
+
+    from rnntext.generation.runtime import Runtime
+
+    model = load(tiny_run)
+    runtime = Runtime(model.info.model, len(model.vocab), model.weights)
+    ids = model.encode(model.generate(prime="the ", length=300, seed=5))[0]
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for size, row in ((2, 1), (7, 3), (64, 0), (64, 37)):
+        alone, batch = runtime.streams(1), runtime.streams(size)
+        assert batch.product is np.matmul and alone.product is np.matmul  # X @ W.T for the batch
+        alone.prime(ids[:4])
+        batch.prime(ids[:4])
+        others = rng.integers(0, batch.V, (len(ids), size))  # the other rows read other tokens
+        for t in range(4, len(ids)):
+            others[t, row] = ids[t]
+            worst = max(worst, float(np.abs(batch.step(others[t])[row] - alone.step(ids[t:t + 1])[0]).max()))
+    assert worst <= BATCH_LOGIT_TOLERANCE
+    # The server by default: replies of the requested lengths, a lone request as `rnntext sample` writes it.
+    slow = slowed(tiny_run, delay=0.002)
+    with TestClient(create_app({"slow": slow}), base_url="http://localhost") as c:
+        replies = together(c, "slow", OTHERS[:6], gap=0.02)
+        lone = post(c, "slow", TARGET)
+    assert [r["tokens"] for r in replies] == [body["length"] for body in OTHERS[:6]]
+    assert lone["samples"] == [model.generate(**TARGET)]

@@ -49,9 +49,13 @@ def test_every_limit_has_its_flag_and_the_old_time_limit_still_works(tmp_path, c
     got, hosts = {}, []
     monkeypatch.setattr(rnntext.serve, "run", lambda runs, host, port, allowed_hosts=(), **limits: (
         got.update(limits), hosts.append(allowed_hosts)))
-    argv = [f"--{f.name.removesuffix('_s').replace('_', '-')}=7" for f in dataclasses.fields(Limits)]
+    switch = {f.name for f in dataclasses.fields(Limits) if isinstance(f.default, bool)}
+    assert switch == {"exact_batching"}  # a switch is given without a value; every other limit is a number
+    argv = [f"--{f.name.removesuffix('_s').replace('_', '-')}" + ("" if f.name in switch else "=7")
+            for f in dataclasses.fields(Limits)]
     assert main(["serve", str(tmp_path), *argv, "--allowed-hosts", "a.example, b.example", "--allowed-hosts=c"]) == 0
-    assert got == {f.name: 7 for f in dataclasses.fields(Limits)} and Limits(**got).max_top_probs == 7
+    assert got == {f.name: True if f.name in switch else 7 for f in dataclasses.fields(Limits)}
+    assert Limits(**got).max_top_probs == 7 and Limits(**got).exact_batching is True
     assert hosts == [["a.example", "b.example", "c"]]
     got.clear()
     assert main(["serve", str(tmp_path), "--time-limit", "12.5"]) == 0

@@ -85,11 +85,16 @@ class Uniforms:
         self._table = np.empty((num_streams, self.block))  # (B, K): column t is step t's numbers
         self._next = self.block
 
+    def fill(self, table: np.ndarray) -> None:
+        """Draw the next `block` numbers of every stream into table (B, block), row b stream b's:
+        the block `next` would use (a server's batch holds the tables of many requests)."""
+        for rng, row in zip(self.streams, table):
+            rng.random(out=row)
+
     def next(self) -> np.ndarray:
         """The numbers of the next step: (B,) float64 (a view, valid until the next call)."""
         if self._next == self.block:
-            for rng, row in zip(self.streams, self._table):
-                rng.random(out=row)
+            self.fill(self._table)
             self._next = 0
         self._next += 1
         return self._table[:, self._next - 1]

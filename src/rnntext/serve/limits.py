@@ -36,6 +36,10 @@ class Limits:
                                    was=("time_limit_s",))
     max_batch: int = opt(64, "streams a model generates at once, in one stepping batch (a request takes num_samples "
                               "of them); requests beyond wait in the queue", check=WHOLE)
+    exact_batching: bool = opt(False, "each request's text is bit for bit what it is alone, whatever runs beside it: "
+                                      "the batch multiplies stream by stream (several times slower under load). "
+                                      "By default one matrix product steps the whole batch, whose float32 rounding "
+                                      "differs from a lone request's by about 1e-6 of a logit (docs/serving.md)")
     max_concurrent: int = opt(2, "primes and next-token lists computed at once, each in a thread beside the "
                                  "batches' own (the machine's cores are the real bound)", check=WHOLE)
     max_beams: int = opt(1, "beam searches run at once, each in a thread of its own (never in the threads of "

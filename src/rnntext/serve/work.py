@@ -32,15 +32,13 @@ import numpy as np
 
 from rnntext.errors import RnntextError
 from rnntext.generation.rules import Penalty, Rule, Uniforms
-from rnntext.generation.stops import Ending, StopWatch
+from rnntext.generation.stops import StopWatch
 from rnntext.sampling import SampleConfig
 from rnntext.serve.batching import Batch
 from rnntext.serve.limits import Limits
 from rnntext.serve.schemas import GenerateRequest, LimitError, api_wording, check_generate
 
 log = logging.getLogger(__name__)
-
-FLUSH_SECONDS = 0.05  # streaming: send what was generated at most this often
 
 
 class Gate:
@@ -60,7 +58,7 @@ class Gate:
     def batch(self, name: str, model) -> Batch:
         """The stepping batch of the model served as `name` (made, with its thread, at its first request)."""
         if name not in self.batches:
-            self.batches[name] = Batch(model, self.limits.max_batch, name)
+            self.batches[name] = Batch(model, self.limits.max_batch, name, self.limits.exact_batching)
         return self.batches[name]
 
     def refuse_if_full(self) -> None:
@@ -121,7 +119,7 @@ class Gate:
             return job.finish(error=timed_out(self.limits))
         try:
             if not job.cancel.is_set() and job.cfg.beam:
-                job.steps = await self.loop.run_in_executor(pool, job.search)
+                job.add(await self.loop.run_in_executor(pool, job.search))
             elif not job.cancel.is_set():
                 job.primed = await self.loop.run_in_executor(pool, batch.prime, job.cfg)
         except Cancelled:
@@ -145,6 +143,17 @@ class Gate:
             batch.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.beams.shutdown(wait=False, cancel_futures=True)
+
+
+class CancelFlag(threading.Event):
+    """A job's cancel flag; setting it also calls `hook` (its batch's poke), if it has one."""
+
+    hook: Callable[[], None] | None = None
+
+    def set(self) -> None:
+        super().set()
+        if self.hook is not None:
+            self.hook()
 
 
 class Cancelled(Exception):
@@ -206,7 +215,8 @@ def error_event(error: BaseException) -> dict:
 class Job:
     """One generation request: its streams' rule, draws and stops, the steps it has been given,
     and where its outcome goes: `outcome` (a future on the loop) or, streaming, `events` (a queue
-    on the loop of event dicts as text arrives, then None). Its batch's thread feeds it."""
+    on the loop of event dicts as text arrives, then None). Its batch's thread steps it (its
+    Group holds its rows' numbers and stops while it runs, and hands it its steps: `add`)."""
 
     def __init__(self, model, cfg: SampleConfig, limits: Limits, deadline: float, streaming: bool = False):
         self.model, self.cfg, self.limits, self.deadline = model, cfg, limits, deadline
@@ -214,10 +224,12 @@ class Job:
         self.rule = Rule.from_config(cfg)
         self.uniforms = Uniforms(cfg.seed, self.n)
         self.penalty = Penalty(self.rule.repetition_penalty, self.n, len(model.vocab))
-        self.ending = Ending(self.n, self.penalty, model.end_id() if cfg.stop_at_end else None,
-                             StopWatch(model.decoder, cfg.stop, self.n) if cfg.stop else None)
-        self.steps: list[np.ndarray] = []          # each (n,) ids, -1 after a stream stopped
-        self.cancel = threading.Event()
+        self.stop_id = model.end_id() if cfg.stop_at_end else None
+        self.watch = StopWatch(model.decoder, cfg.stop, self.n) if cfg.stop else None
+        self.chunks: list[np.ndarray] = []         # its steps so far: (T_i, n) ids, -1 after a stream stopped
+        self.count = 0                             # steps in chunks
+        self.moved = 0                             # its group's steps already in chunks
+        self.cancel = CancelFlag()
         self.loop = asyncio.get_running_loop()
         self.outcome = self.loop.create_future()
         self.events: asyncio.Queue | None = asyncio.Queue() if streaming else None
@@ -229,14 +241,18 @@ class Job:
         self.decoders = [model.decoder(cfg.stop) for _ in range(self.n)] if streaming else []
         self.flushed, self.last_flush = 0, time.monotonic()
 
-    def take(self, ids: np.ndarray, now: float) -> None:
-        """One step's drawn ids (n,), as `rnntext.generation.runtime.generate` yields them; finish when done."""
-        self.steps.append(self.ending.take(ids))
-        if len(self.steps) == self.cfg.length or self.ending.all_stopped():
-            self.finish(self.result())
-        elif self.events and now - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
-            self.last_flush = now
+    def add(self, steps) -> None:
+        """Steps generated for it: (T, n) ids, or a list of (n,) arrays."""
+        steps = np.asarray(steps, np.int64).reshape(-1, self.n)
+        if len(steps):
+            self.chunks.append(steps)
+            self.count += len(steps)
+
+    def grid(self, start: int = 0) -> np.ndarray:
+        """Its steps from `start` on, (T, n)."""
+        if len(self.chunks) > 1:  # joined once, for the next call too
+            self.chunks = [np.concatenate(self.chunks)]
+        return self.chunks[0][start:] if self.chunks else np.zeros((0, self.n), np.int64)
 
     def search(self) -> list[np.ndarray]:
         """A beam search's steps, whole (in a thread of its own: the search runs before any step
@@ -255,16 +271,15 @@ class Job:
         return timed_out(self.limits)
 
     def result(self) -> dict:
-        return {"samples": self.model.decode_steps(self.steps, self.n, self.cfg.stop), "tokens": len(self.steps),
+        return {"samples": self.model.decode_steps(self.grid(), self.n, self.cfg.stop), "tokens": self.count,
                 "seed": self.cfg.seed, "seconds": round(time.monotonic() - self.start, 4)}
 
     def flush(self, final: bool = False) -> None:
         """Send the text of the steps since the last flush (each sample's stream decoder's)."""
-        new, self.flushed = self.steps[self.flushed:], len(self.steps)
-        grid = np.stack(new, axis=1) if new else np.zeros((self.n, 0), np.int64)
+        grid, self.flushed = self.grid(self.flushed).T, self.count
         delta = [d.feed(row) + (d.flush() if final else "") for d, row in zip(self.decoders, grid)]
         if any(delta):
-            self.emit({"event": "tokens", "delta": delta, "tokens": len(self.steps)})
+            self.emit({"event": "tokens", "delta": delta, "tokens": self.count})
 
     def finish(self, result: dict | None = None, error: BaseException | None = None) -> None:
         """The end, once: the result, an error, or neither (cancelled); gives the room back."""

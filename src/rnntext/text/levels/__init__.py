@@ -102,14 +102,17 @@ def decode_ids(vocab, ids: Iterable[int], drop: Iterable[int] = ()) -> str:
 
 
 def decode_steps(vocab, steps: Sequence, count: int, drop: Iterable[int] = ()) -> list[str]:
-    """The texts of `count` sampled streams from their steps: one (count,) id array per step, -1
-    once a stream has stopped (what rnntext.generation.runtime.generate yields). The one place sampled
+    """The texts of `count` sampled streams from their steps: one (count,) id array per step (or
+    a (steps, count) array), -1 once a stream has stopped (what rnntext.generation.runtime.generate yields). The one place sampled
     ids become text; `drop` holds ids never shown (line mode's start and end tokens)."""
     import numpy as np
 
     if len(steps) == 0:
         return [""] * count
-    grid = np.stack([np.asarray(s).reshape(-1) for s in steps], axis=1)  # (count, steps)
+    if isinstance(steps, np.ndarray) and steps.ndim == 2:  # already (steps, count)
+        grid = steps.T
+    else:
+        grid = np.stack([np.asarray(s).reshape(-1) for s in steps], axis=1)  # (count, steps)
     return [decode_ids(vocab, row, drop) for row in grid]
 
 
