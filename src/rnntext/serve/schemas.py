@@ -2,8 +2,8 @@
 
 Each request field of a sampling option is made from rnntext.sampling.SampleConfig's field:
 the same name, type and help text. A field left out takes the run's `[sample]` setting, else
-SampleConfig's default, exactly as `rnntext sample` does (so a request and the command give
-the same text); a `seed` left out is drawn fresh (rnntext.sampling.with_seed), and the reply
+SampleConfig's default, exactly as `rnntext sample` does (so a request alone and the command
+give the same text; rnntext.serve.batching says what a batch changes); a `seed` left out is drawn fresh (rnntext.sampling.with_seed), and the reply
 returns it. Values are checked by SampleConfig itself (a 422 naming the field).
 Pydantic checks only types here; the server's own limits (rnntext.serve.limits.Limits, set
 at start) are checked by the route handlers, which name the limit that was hit.
