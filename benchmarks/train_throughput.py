@@ -5,10 +5,13 @@ clipping by norm 5. Both run in this process on the same random token stream, al
 in rounds so that machine noise hits both alike; prints one JSON line with both figures and
 their ratio (target: at least 1.0). The ratio compares the same float32 work on the same
 threads: the trainer is given the bare loop's thread count (torch's default). Beside it:
-`trainer_auto_threads_tokens_per_s`, the trainer left to choose its threads (with two or more
-cores it first times a few real steps on fewer threads, which a short run feels: about 5 of
-the first 10 steps run on one thread), and `trainer_default_tokens_per_s`, its default
-precision (auto: bfloat16 autocast on CPUs with AMX or AVX512-BF16).
+`trainer_auto_threads_tokens_per_s`, the trainer left to choose its threads (its first steps
+run on all the cores while it measures what other processes use; on an idle machine it keeps
+that count, and only where they use a quarter of a core or more does it time fewer threads
+too: run this under ../shared/tools/busy-core to see that trial), with `auto_threads_first`,
+each round's first choice as the run's record keeps it (`trial`, `other_cores`, tokens/s by
+count), and `trainer_default_tokens_per_s`, its default precision (auto: bfloat16 autocast on
+CPUs with AMX or AVX512-BF16).
 
     .venv/bin/python benchmarks/train_throughput.py [--iters 40] [--rounds 3]
 """
@@ -30,8 +33,10 @@ from rnntext import hardware
 V, E, H, L, T, B = 65, 64, 256, 2, 100, 64
 
 
-def bare_loop(tokens: np.ndarray, iters: int) -> float:
-    """What a user would write by hand: nn.LSTM, Adam, clip, carried state."""
+def bare_loop(tokens: np.ndarray, iters: int, threads: int) -> float:
+    """What a user would write by hand: nn.LSTM, Adam, clip, carried state, on torch's default
+    thread count (`threads`: a trainer left to choose may have changed it)."""
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     emb, rnn, out = torch.nn.Embedding(V, E), torch.nn.LSTM(E, H, L, batch_first=True), torch.nn.Linear(H, V)
     params = [*emb.parameters(), *rnn.parameters(), *out.parameters()]
@@ -54,13 +59,17 @@ def bare_loop(tokens: np.ndarray, iters: int) -> float:
     return iters * B * T / (time.perf_counter() - start)
 
 
-def trainer_loop(data: Path, run: Path, iters: int, precision: str = "float32", threads: int = 0) -> float:
+def trainer_loop(data: Path, run: Path, iters: int, precision: str = "float32", threads: int = 0,
+                 choices: list | None = None) -> float:
+    """The trainer's tokens/s over `iters` steps; the run's thread choices (if any) go to `choices`."""
     import rnntext
 
     rnntext.train(str(data), run, force=True, optimizer="adam", lr=2e-3, num_layers=L, hidden_size=(H,),
                   embed_size=E, seq_len=T, batch_size=B, max_iters=iters, eval_every=0, checkpoint_every=0, dropout=0.0, weight_drop=0.0,
                   log_every=iters, sample_every=0, quiet=True, precision=precision, threads=threads)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    if choices is not None:
+        choices.extend(json.loads((run / "model.json").read_text())["training"].get("threads") or [None])
     return lines[-1]["tokens_per_s"]
 
 
@@ -69,22 +78,26 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    machine = hardware.describe()  # before any run changes torch's thread count
     tokens = np.random.default_rng(0).integers(0, V, B * T * (args.iters + 2) + 1).astype(np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.h5"
         make_dataset(data, tokens)
-        bare, ours, auto, default = [], [], [], []
+        bare, ours, auto, default, first = [], [], [], [], []
         threads = torch.get_num_threads()  # the bare loop's
         for _ in range(args.rounds):
-            bare.append(bare_loop(tokens, args.iters))
+            bare.append(bare_loop(tokens, args.iters, threads))
             ours.append(trainer_loop(data, Path(tmp) / "run", args.iters, threads=threads))
-            auto.append(trainer_loop(data, Path(tmp) / "run", args.iters))
+            chosen: list = []
+            auto.append(trainer_loop(data, Path(tmp) / "run", args.iters, choices=chosen))
+            first.append(chosen[0])
             default.append(trainer_loop(data, Path(tmp) / "run", args.iters, "auto"))
     b, o = max(bare), max(ours)
-    print(json.dumps({"benchmark": "train_throughput", "machine": hardware.describe(), "case": "2x256 LSTM, embed 64, V=65, T=100, B=64, Adam",
+    print(json.dumps({"benchmark": "train_throughput", "machine": machine, "case": "2x256 LSTM, embed 64, V=65, T=100, B=64, Adam",
                       "iters": args.iters, "bare_tokens_per_s": round(b), "trainer_tokens_per_s": round(o),
                       "ratio": round(o / b, 3), "trainer_auto_threads_tokens_per_s": round(max(auto)),
-                      "auto_threads_ratio": round(max(auto) / b, 3), "trainer_default_tokens_per_s": round(max(default)),
+                      "auto_threads_ratio": round(max(auto) / b, 3), "auto_threads_first": first,
+                      "trainer_default_tokens_per_s": round(max(default)),
                       "threads": threads}))
 
 
