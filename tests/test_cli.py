@@ -106,3 +106,21 @@ def test_export_caffe_round_trip_and_onnx(tmp_path, capsys, corpus):
     assert_one_line_error(code, err, "force")
     code, _, err = run_cli(capsys, "export", "caffe-hdf5", data, "-o", tmp_path / "c2")
     assert_one_line_error(code, err, "250 streams x 200 steps need at least 50001")
+
+
+def test_info_says_how_each_thread_count_was_chosen(tmp_path, capsys, corpus, monkeypatch):
+    from rnntext.trained import Model
+
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", corpus, "-o", run, "--max-iters", "2", *TINY)[0] == 0
+    summary = Model.summary
+    choices = [{"threads": 2, "tokens_per_s": {"2": 47032}, "trial": False, "other_cores": 0.02},
+               {"threads": 1, "tokens_per_s": {"2": 10000, "1": 25000}, "trial": True, "other_cores": 0.8},
+               {"threads": 2, "tokens_per_s": {"2": 30000, "1": 20000}}]  # a later trial, as older runs record
+    monkeypatch.setattr(Model, "summary", lambda self: {**summary(self), "threads": choices})
+    code, out, _ = run_cli(capsys, "info", run)
+    assert code == 0
+    assert [line for line in out.splitlines() if line.startswith("threads:")] == [
+        "threads: 2 (2: 47,032 tokens/s; other processes used 0.02 cores: no trial)",
+        "threads: timed 2: 10,000 tokens/s, 1: 25,000 tokens/s; kept 1",
+        "threads: timed 2: 30,000 tokens/s, 1: 20,000 tokens/s; kept 2"]

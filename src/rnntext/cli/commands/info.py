@@ -31,9 +31,13 @@ def run(args) -> int:
         from rnntext.training.plan import describe
 
         print("\n".join(describe(summary["recipe"])))
-    for choice in summary.get("threads") or []:  # each time the trainer timed thread counts
+    for choice in summary.get("threads") or []:  # each time the trainer chose its thread count
         timed = ", ".join(f"{n}: {speed:,} tokens/s" for n, speed in choice["tokens_per_s"].items())
-        print(f"threads: timed {timed}; kept {choice['threads']}")
+        if choice.get("trial") is False:  # the machine was quiet: the full count, untried against fewer
+            print(f"threads: {choice['threads']} ({timed}; other processes used {choice['other_cores']:.2f} "
+                  f"cores: no trial)")
+        else:
+            print(f"threads: timed {timed}; kept {choice['threads']}")
     return 0
 
 
