@@ -98,7 +98,8 @@ def encode_with(vocab, text: str, unknown: str = "error"):
 def decode_ids(vocab, ids: Iterable[int], drop: Iterable[int] = ()) -> str:
     """Text of generated ids: negative ids (a stream that had stopped) and `drop` are left out."""
     drop = frozenset(int(i) for i in drop)
-    return vocab.decode([int(i) for i in ids if i >= 0 and int(i) not in drop])
+    ids = ids.tolist() if hasattr(ids, "tolist") else [int(i) for i in ids]  # Python ints: a NumPy row at once
+    return vocab.decode([i for i in ids if i >= 0 and i not in drop])
 
 
 def decode_steps(vocab, steps: Sequence, count: int, drop: Iterable[int] = ()) -> list[str]:
