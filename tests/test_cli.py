@@ -124,3 +124,25 @@ def test_info_says_how_each_thread_count_was_chosen(tmp_path, capsys, corpus, mo
         "threads: 2 (2: 47,032 tokens/s; other processes used 0.02 cores: no trial)",
         "threads: timed 2: 10,000 tokens/s, 1: 25,000 tokens/s; kept 1",
         "threads: timed 2: 30,000 tokens/s, 1: 20,000 tokens/s; kept 2"]
+
+
+def test_the_process_leaves_at_once_with_everything_written_and_its_status(tmp_path, capsys, corpus):
+    """`python -m rnntext` ends with os._exit once torch is loaded (skipping its slow teardown):
+    the output is all there, a mistake still exits 2, and a reader that leaves early is no error."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", corpus, "-o", run, "--max-iters", "2", *TINY)[0] == 0
+    argv = ["sample", str(run), "--seed", "4", "--length", "3000", "--num-samples", "3", "--engine", "torch"]
+    usual = [sys.executable, "-c", "import sys; from rnntext.cli import main; sys.exit(main())"]  # the usual exit
+    expected = subprocess.run([*usual, *argv], capture_output=True, text=True, timeout=120)
+    assert expected.returncode == 0 and len(expected.stdout) > 9000
+    cmd = [sys.executable, "-m", "rnntext"]
+    done = subprocess.run([*cmd, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == expected.stdout
+    wrong = subprocess.run([*cmd, *argv, "--temperature", "-1"], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and wrong.stdout == "" and len(wrong.stderr.strip().splitlines()) == 1
+    short = subprocess.run(f"{' '.join(cmd + argv)} | head -c 10", shell=True, capture_output=True, text=True,
+                           timeout=120)
+    assert short.returncode == 0 and len(short.stdout) == 10 and "Traceback" not in short.stderr
