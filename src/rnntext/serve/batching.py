@@ -66,7 +66,7 @@ class Group:
         B = streams.B
         self.sampler = RowSampler([job.rule for job in jobs for _ in range(job.n)], streams.V)
         width = max(job.uniforms.block for job in jobs)
-        self.table = np.zeros((B, width))       # each row's block of random numbers
+        self.table = np.empty((B, width))       # each row's block of random numbers (read only up to its lim)
         self.col = np.zeros(B, np.int64)         # the next number's column, per row
         self.lim = np.zeros(B, np.int64)         # the row's block length: at col == lim it draws the next block
         stop = np.full(B, -1, np.int64)          # each row's stop token (-1: none; ids are >= 0)
@@ -78,9 +78,9 @@ class Group:
         self.ends: dict[int, list] = defaultdict(list)  # group step -> jobs whose length it completes
         self.ending = Ending(B, self, None, self._watch if self.watched else None)
         kept = [job for job in jobs if job.primed is None]
-        start = 0
-        for j, job in enumerate(jobs):
-            rows, start = slice(start, start + job.n), start + job.n
+        starts = np.cumsum([0] + [job.n for job in jobs]).tolist()
+        rows_of = [slice(a, b) for a, b in zip(starts, starts[1:])]  # each job's rows here (job.rows: in `old`)
+        for j, (job, rows) in enumerate(zip(jobs, rows_of)):
             self.owner[rows] = j
             if job.stop_id is not None:
                 stop[rows] = job.stop_id
@@ -90,17 +90,16 @@ class Group:
                 job.primed = None
                 self.lim[rows] = self.col[rows] = job.uniforms.block  # its first step draws a block
             job.moved = 0
-            job.new_rows = rows
         if kept:  # the staying jobs were first in `jobs`, in their old order: one copy per array
-            n = sum(job.n for job in kept)
+            n = starts[len(kept)]
             idx = np.concatenate([np.arange(job.rows.start, job.rows.stop) for job in kept])
             streams.copy_streams(slice(0, n), old.streams, idx)
             w = min(width, old.table.shape[1])   # a row's block fits both tables
             self.table[:n, :w] = old.table[idx, :w]
             self.col[:n], self.lim[:n] = old.col[idx], old.lim[idx]
             self.ending.stopped[:n] = old.ending.stopped[idx]
-        for job in jobs:
-            job.rows = job.new_rows
+        for job, rows in zip(jobs, rows_of):
+            job.rows = rows
         self.ending.stop = stop if (stop >= 0).any() else None
         self.left = int((self.lim - self.col).min())  # steps before some row needs a new block
         self.hist: list[np.ndarray] = []        # each step's ids (B,), -1 for a row that had stopped
