@@ -104,9 +104,8 @@ class Model:
         on, so a tail that could begin a stop string is held back (rnntext.generation.stops)."""
         from rnntext.generation.stops import cut
 
-        hidden = self.hidden_ids()
-        return [cut(t, stop, partial) for t in levels.decode_steps(self.vocab, steps, count, hidden)] if stop \
-            else levels.decode_steps(self.vocab, steps, count, hidden)
+        texts = levels.decode_steps(self.vocab, steps, count, self.hidden_ids())
+        return [cut(t, stop, partial) for t in texts] if stop else texts
 
     def decoder(self, stop=()):
         """A stream decoder for one sample shown as it is generated: `.feed(ids) -> str` gives the
@@ -139,11 +138,10 @@ class Model:
         """B = num_samples streams on the engine the sampling options choose (rnntext.sampling)."""
         cfg = self.sample_config(num_samples=1 if beam else num_samples, engine=engine, device=device,
                                  precision=precision, beam=beam or 0)
-        return self._streams(cfg, num_samples, condition)
+        return self._streams(cfg, num_samples, self.info.label_id(condition))
 
-    def _streams(self, cfg: SampleConfig, width: int, condition):
-        return self._open_streams(cfg, width, self.info.label_id(condition), self.info.model, len(self.vocab),
-                                 self.weights, self._runtimes)
+    def _streams(self, cfg: SampleConfig, width: int, label: int | None):
+        return self._open_streams(cfg, width, label, self.info.model, len(self.vocab), self.weights, self._runtimes)
 
     def stream(self, prime: str = "", *, condition=None, **options) -> Iterator[str]:
         """The text of one sample as it is written: str pieces (a character, a word with its
@@ -189,8 +187,7 @@ class Model:
             call_options(self.sample_defaults, options, self._text_settings)
         self.last_seed = cfg.seed
         own = levels.encode_with(self.vocab, cfg.prime, cfg.unknown)[0] if cfg.prime else np.array([], np.int64)
-        streams = self._open_streams(cfg, cfg.beam or cfg.num_samples, label, self.info.model, len(self.vocab),
-                                    self.weights, self._runtimes)
+        streams = self._streams(cfg, cfg.beam or cfg.num_samples, label)
         end = self.end_id() if cfg.stop_at_end else None
         return calls.start(streams, cfg, own, np.array(self.start_ids()), self.vocab.tokens, end, self.decoder, check)
 
