@@ -12,6 +12,14 @@ here for a few seconds unless --run names one), then:
   characters per second, with its ratio to one stream's (`batching_gain`);
 - the server's resident memory, polled from /proc while it works: after the first 50 and the
   last 50 requests, and its peak (VmHWM) — flat memory means the two "after" figures agree;
+- the limit the arithmetic sets, measured in this process before the server starts: a step of
+  one stream and a step of `clients` rows through the server's own Streams (batched, or row by
+  row with --exact), each as characters per second; `products_gain`, what the batch gains in
+  the products alone (`clients` x one step's time / the batch step's time); `gain_ceiling`, the
+  most `batching_gain` could be if everything but the batch's products (HTTP, the draws, the
+  bookkeeping, the clients) cost nothing: the batch's arithmetic rate over the one stream
+  measured through HTTP; `fraction_of_ceiling`; and the server's rate for requests of one
+  token from `clients` clients (`one_token_requests_per_s`), what HTTP alone allows;
 - then `requests` malformed requests (broken JSON, wrong types, oversized bodies and primes,
   unknown and path-like model names): how many got a 4xx, memory after them, and whether
   /healthz still answers.
@@ -42,6 +50,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 from rnntext import hardware
 
@@ -170,6 +180,33 @@ def load(port: int, pid: int, name: str, requests: int, clients: int, length: in
             "rss_after_first_50_mb": round(marks.get(50, 0), 1), "rss_after_last_50_mb": round(marks.get(requests, 0), 1)}
 
 
+def arithmetic_limit(run: Path, clients: int, exact: bool, steps: int = 400) -> dict:
+    """One stream's step and a step of `clients` rows on the server's Streams, timed here."""
+    from rnntext.generation.runtime import Runtime
+    from rnntext.trained import Model
+
+    model = Model.load(run)
+    runtime = Runtime(model.info.model, len(model.vocab), model.weights, None)
+    rng = np.random.default_rng(0)
+
+    def step_seconds(width: int) -> float:
+        streams = runtime.streams(width) if width == 1 else type(runtime.streams(1))(
+            runtime.streams(1).packed, width, rowwise=exact)
+        streams.prime([0])
+        ids = rng.integers(0, streams.V, (steps, width))
+        for row in ids[:20]:
+            streams.step(row)
+        start = time.perf_counter()
+        for row in ids:
+            streams.step(row)
+        return (time.perf_counter() - start) / steps
+
+    one, batch = step_seconds(1), step_seconds(clients)
+    return {"one_step_us": round(one * 1e6, 1), "batch_step_us": round(batch * 1e6, 1),
+            "one_stream_arithmetic_chars_per_s": round(1 / one), "batch_arithmetic_chars_per_s": round(clients / batch),
+            "products_gain": round(clients * one / batch, 2)}
+
+
 def malformed(rng: random.Random, name: str, big: int) -> tuple[str, bytes]:
     """One hostile request: (path, body)."""
     kinds = [
@@ -256,6 +293,7 @@ def main() -> None:
     load_average = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run or train_small(Path(tmp))
+        limit = {} if args.hostile else arithmetic_limit(run, args.clients, args.exact)
         port = free_port()
         proc = start_server(run, port, args.exact)
         try:
@@ -267,8 +305,11 @@ def main() -> None:
             else:
                 one = single(port, name, args.single, args.length)
                 result = load(port, proc.pid, name, args.requests, args.clients, args.length)
-                result |= {"single_stream_chars_per_s": round(one),
-                           "batching_gain": round(result["aggregate_chars_per_s"] / one, 2)}
+                gain, ceiling = result["aggregate_chars_per_s"] / one, limit["batch_arithmetic_chars_per_s"] / one
+                result |= {"single_stream_chars_per_s": round(one), "batching_gain": round(gain, 2), **limit,
+                           "gain_ceiling": round(ceiling, 2), "fraction_of_ceiling": round(gain / ceiling, 2),
+                           "one_token_requests_per_s": load(port, proc.pid, name, args.requests, args.clients, 1)[
+                               "requests_per_s"]}
                 result |= garbage(port, proc.pid, name, args.requests)
             result |= {"rss_at_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(proc.pid, "VmHWM"), 1)}
         finally:

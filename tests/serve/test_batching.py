@@ -224,3 +224,31 @@ def test_by_default_one_product_steps_the_batch_and_rows_stay_within_the_toleran
         lone = post(c, "slow", TARGET)
     assert [r["tokens"] for r in replies] == [body["length"] for body in OTHERS[:6]]
     assert lone["samples"] == [model.generate(**TARGET)]
+
+
+def test_a_prime_served_before_is_not_primed_again_and_gives_the_same_text(tiny_run, monkeypatch):
+    from rnntext.generation.runtime import Streams
+    from rnntext.serve import batching
+
+    passes = []
+    real = Streams._sequence_pass
+    monkeypatch.setattr(Streams, "_sequence_pass", lambda self, ids: (passes.append(ids.tolist()), real(self, ids))[1])
+    monkeypatch.setattr(batching, "PRIMES_KEPT", 2)
+    model = load(tiny_run)
+    a, b, c_ = ({"prime": p, "length": 40, "seed": 3} for p in ("the ", "a st", "fox"))
+    with TestClient(create_app({"tiny": tiny_run}, EXACT), base_url="http://localhost") as c:
+        start = len(passes)
+        first = post(c, "tiny", a)["samples"]
+        assert len(passes) == start + 1
+        again = post(c, "tiny", {**a, "seed": 4})["samples"]          # the same prime: no pass
+        assert len(passes) == start + 1
+        assert post(c, "tiny", a)["samples"] == first                 # and the same text for its seed
+        assert len(passes) == start + 1
+        post(c, "tiny", {**a, "unknown": "skip"})                     # the prime's reading differs: a pass
+        post(c, "tiny", b)
+        post(c, "tiny", c_)
+        assert len(passes) == start + 4
+        assert post(c, "tiny", a)["samples"] == first                 # two primes kept: "the " was dropped
+        assert len(passes) == start + 5
+    assert first == [model.generate(**a)] and again == [model.generate(**{**a, "seed": 4})]
+    assert again != first

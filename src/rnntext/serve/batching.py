@@ -2,7 +2,9 @@
 
 Requests join and leave between two steps. A joining request is primed alone (a prime may be
 long, and the others should not wait for it: it runs in the gate's pool with the runtime's
-one-stream prime) and its state is then copied into the batch, once per sample. Between steps
+one-stream prime) and its state is then copied into the batch, once per sample. The last
+PRIMES_KEPT primed states are kept by prime: a request whose prime was served before (an
+empty prompt, a playground's example) joins with that state at once. Between steps
 the batch is regrouped whenever requests join or leave: a Streams of exactly the running
 streams, each request's rows side by side, so a lone request steps as `rnntext sample` does
 and nothing is computed for empty places. Each row draws under its own request's options
@@ -50,6 +52,7 @@ from rnntext.generation.stops import Ending
 log = logging.getLogger(__name__)
 
 SPARE_SIZES = 8  # Streams kept for regrouping, by batch size (making one costs about 0.1 ms)
+PRIMES_KEPT = 64  # primed one-stream states kept, by prime (a prime's state is the same every time)
 FLUSH_SECONDS = 0.05  # streaming: send what was generated at most this often
 BATCH_LOGIT_TOLERANCE = 1e-4  # most a logit of a batched row may differ from the same row alone (float32)
 
@@ -198,6 +201,8 @@ class Batch:
         self.closed = self.poked = False
         self.group: Group | None = None                 # the thread's
         self.spare: OrderedDict[int, object] = OrderedDict()
+        self.primes: OrderedDict[tuple, object] = OrderedDict()  # (prime, unknown) -> primed stream
+        self.primes_lock = threading.Lock()
         self.thread = threading.Thread(target=self.run, name=f"rnntext-batch-{name}", daemon=True)
         self.thread.start()
 
@@ -234,9 +239,27 @@ class Batch:
 
     # --- any thread ----------------------------------------------------------------------------
     def prime(self, cfg):
-        """A one-stream Streams primed with the request's prime (in a pool thread)."""
+        """A one-stream Streams primed with the request's prime (in a pool thread), kept for the
+        next request with the same prime (`primed`)."""
         one = self.kind(self.packed, 1)
         one.prime(self.model.prime_ids(cfg))
+        key = (cfg.prime, cfg.unknown)
+        with self.primes_lock:
+            self.primes[key] = one
+            self.primes.move_to_end(key)
+            while len(self.primes) > PRIMES_KEPT:
+                self.primes.popitem(last=False)
+        return one
+
+    def primed(self, cfg):
+        """The stream an earlier request with the same prime was primed to, or None. It is only
+        read (a joining job's rows copy it), so requests share it: the same state, bit for bit,
+        that priming again would give, without the pass and the trip to a pool thread."""
+        key = (cfg.prime, cfg.unknown)
+        with self.primes_lock:
+            one = self.primes.get(key)
+            if one is not None:
+                self.primes.move_to_end(key)
         return one
 
     def join(self, job) -> None:

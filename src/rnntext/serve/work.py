@@ -109,32 +109,45 @@ class Gate:
         task.add_done_callback(self.starting.discard)
 
     async def prime_and_join(self, batch: Batch, job: Job) -> None:
-        """Prime the job in a pool thread and hand it to its batch; a beam search runs whole, in a
-        thread of the beam searches' own, checking its deadline and cancel flag at every step."""
+        """Prime the job and hand it to its batch: with the state of an earlier request with the
+        same prime (Batch.primed) at once, else primed in a pool thread; a beam search runs
+        whole, in a thread of the beam searches' own, checking its deadline and cancel flag at
+        every step."""
+        job.primed = None if job.cfg.beam else batch.primed(job.cfg)
+        if job.primed is None and not await self.in_thread(batch, job):
+            return
+        if job.cancel.is_set():
+            return job.finish()
+        if job.cfg.length == 0 or job.cfg.beam:
+            return job.finish(job.result())
+        batch.join(job)
+
+    async def in_thread(self, batch: Batch, job: Job) -> bool:
+        """The job primed, or searched, in a thread; False when it has finished (an error, its
+        deadline or its cancel flag)."""
         slots, pool = (self.searching, self.beams) if job.cfg.beam else (self.threads, self.pool)
         try:
             async with asyncio.timeout(max(0.0, job.deadline - time.monotonic())):
                 await slots.acquire()
         except TimeoutError:
-            return job.finish(error=timed_out(self.limits))
+            job.finish(error=timed_out(self.limits))
+            return False
         try:
             if not job.cancel.is_set() and job.cfg.beam:
                 job.add(await self.loop.run_in_executor(pool, job.search))
             elif not job.cancel.is_set():
                 job.primed = await self.loop.run_in_executor(pool, batch.prime, job.cfg)
         except Cancelled:
-            return job.finish()
+            job.finish()
+            return False
         except Exception as e:
             if not isinstance(e, (RnntextError, LimitError)):
                 log.exception("priming failed")
-            return job.finish(error=e)
+            job.finish(error=e)
+            return False
         finally:
             slots.release()
-        if job.cancel.is_set():
-            return job.finish()
-        if job.cfg.length == 0 or job.cfg.beam:
-            return job.finish(job.result())
-        batch.join(job)
+        return True
 
     def close(self) -> None:
         for task in self.starting:
@@ -290,10 +303,16 @@ class Job:
             if result is not None or error is not None:
                 self.emit({"event": "done", **result} if result is not None else error_event(error))
             self.emit(None)
-        else:
-            self.post(settle, self.outcome, result, error)
+            if self.release is not None:
+                self.post(self.release)
+        else:  # one wake-up of the loop, not two: each costs the batch's thread a GIL hand-over
+            self.post(self.settle, result, error)
+
+    def settle(self, result: dict | None, error: BaseException | None) -> None:
+        """On the event loop: the waiter's answer, and the room given back."""
+        settle(self.outcome, result, error)
         if self.release is not None:
-            self.post(self.release)
+            self.release()
 
     def emit(self, event: dict | None) -> None:
         self.post(self.events.put_nowait, event)
