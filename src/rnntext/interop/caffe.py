@@ -38,7 +38,16 @@ import numpy as np
 
 from rnntext.config import DataConfig
 from rnntext.data.atomic import atomic_path, write_text
-from rnntext.data.dataset import FORMAT, FORMAT_VERSION, SPLITS, check_output, id_dtype, open_dataset, split_sizes
+from rnntext.data.dataset import (
+    FORMAT,
+    FORMAT_VERSION,
+    SPLITS,
+    check_output,
+    id_dtype,
+    open_dataset,
+    segments_ok,
+    split_sizes,
+)
 from rnntext.data.room import check_declared, check_room
 from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError
 from rnntext.faces import ask
@@ -331,11 +340,10 @@ def _labels(path: Path, meta: dict, total: int) -> tuple[list[str], np.ndarray |
         return [], None
     with _open_chunk(path) as f:
         rows = f[SEGMENTS] if SEGMENTS in f else None
-        ok = (isinstance(labels, list) and all(isinstance(x, str) for x in labels) and isinstance(rows, h5py.Dataset)
-              and rows.ndim == 2 and rows.shape[1] == 2 and rows.dtype.kind in "iu" and 0 < rows.shape[0] <= total)
+        ok = (isinstance(labels, list) and all(isinstance(x, str) for x in labels)
+              and segments_ok(rows, total, len(labels)) and rows.shape[0] > 0)
         segments = np.asarray(rows[:], np.int64) if ok else None
-    if segments is None or segments[0, 0] != 0 or (np.diff(segments[:, 0]) <= 0).any() \
-            or segments[:, 1].min() < 0 or segments[:, 1].max() >= len(labels):
+    if segments is None or segments[0, 0] != 0 or (np.diff(segments[:, 0]) <= 0).any():
         raise DatasetError(f"{path}: the labels of the set are damaged ({SEGMENTS}, {META_ATTR}): export it again")
     return labels, segments
 
