@@ -129,16 +129,22 @@ def with_seed(cfg: SampleConfig) -> SampleConfig:
     return replace(cfg, seed=draw_seed()) if cfg.seed == FRESH_SEED else cfg
 
 
+def sample_options(defaults: dict, options: dict) -> SampleConfig:
+    """The sampling options asked for: SampleConfig's defaults < `defaults` (a run's [sample]
+    section) < `options` (None leaves a value to the layers under it), whose names are checked
+    first (an unknown one is the error naming the closest). No seed is drawn."""
+    check_names(SampleConfig, options, "sample")
+    return SampleConfig.of(defaults, options)
+
+
 def call_options(defaults: dict, options: dict, text_settings=None) -> SampleConfig:
     """The options one sampling call runs under, built once and handed on as they are:
-    SampleConfig's defaults < `defaults` (a run's [sample] section) < `options` (None leaves a
-    value to the layers under it), with a fresh seed where none was given (with_seed: the
+    sample_options(defaults, options), with a fresh seed where none was given (with_seed: the
     caller reports it) and a `prime_from` read into the prime: `prime_length` characters from a
     random place (chosen by the seed) in a text file, read and normalised as `text_settings` (the
     training text's DataConfig) say (the Caffe lab's seed taken from another book). Read once,
     here, so that every later step and the caller's display see the same prime."""
-    check_names(SampleConfig, options, "sample")
-    cfg = with_seed(SampleConfig.of(defaults, options))
+    cfg = with_seed(sample_options(defaults, options))
     if not cfg.prime and cfg.prime_from:
         import numpy as np
 

@@ -23,8 +23,8 @@ from rnntext.config import DataConfig
 from rnntext.engines.sampling_streams import open_streams
 from rnntext.errors import ConfigError
 from rnntext.inspection.recording import MAX_TOKENS
-from rnntext.options import check_names, check_values
-from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, call_options, check_unknown, run_defaults
+from rnntext.options import check_values
+from rnntext.sampling import TOP_PROBS_NEXT, SampleConfig, call_options, check_unknown, run_defaults, sample_options
 from rnntext.text import levels
 
 
@@ -123,8 +123,7 @@ class Model:
     def sample_config(self, **options) -> SampleConfig:
         """The sampling options `options` ask for: SampleConfig's defaults < the run's [sample]
         section < `options` (None leaves a value to the layers under it). No seed is drawn."""
-        check_names(SampleConfig, options, "sample")
-        return SampleConfig.of(self.sample_defaults, options)
+        return sample_options(self.sample_defaults, options)
 
     def sampling(self, prime: str | None = None, **options) -> SampleConfig:
         """The options one sampling call runs under, built once and handed on as they are

@@ -11,7 +11,7 @@ from rnntext import hardware
 from rnntext.cli import main
 from rnntext.config import DataConfig
 from rnntext.data import room
-from rnntext.data.dataset import open_dataset, prepare_dataset
+from rnntext.data.dataset import open_dataset, prepare_dataset, segments_ok
 from rnntext.interop import caffe
 from rnntext.text.read import resolve_sources
 
@@ -120,13 +120,52 @@ def test_caffe_chunks_read_in_small_blocks_import_the_same(tmp_path, monkeypatch
     assert list(caffe._blocks(10, 3)) == [(slice(0, 10), slice(0, 3))]  # a small chunk: one block
 
 
-def test_a_labelled_dataset_keeps_its_labels_through_caffe(tmp_path):
+def labelled(tmp_path, val_frac=0.0):
+    """A dataset of two texts labelled by file name (carroll 0, poe 1)."""
     folder = tmp_path / "texts"
     folder.mkdir()
     for name, line in (("poe", "the raven said nevermore.\n"), ("carroll", "the hatter poured some tea.\n")):
         (folder / f"{name}.txt").write_text(line * 40, encoding="utf-8")
     data = tmp_path / "data.h5"
-    prepare_dataset(resolve_sources([str(folder)]), DataConfig(val_frac=0.0, condition_by="file"), data, force=True)
+    prepare_dataset(resolve_sources([str(folder)]), DataConfig(val_frac=val_frac, condition_by="file"), data,
+                    force=True)
+    return data
+
+
+def test_segments_ok_is_the_one_check_of_label_segments():
+    rows = np.array([[0, 1], [5, 0]], np.int64)  # (K, 2) [start, label id]
+    assert segments_ok(rows, 2) and segments_ok(rows, 10, labels=2) and segments_ok(rows.astype(np.uint8), 2)
+    assert segments_ok(np.zeros((0, 2), np.int64), 0, labels=1)  # an empty split has no rows
+    assert not segments_ok(rows, 1)  # more rows than tokens
+    assert not segments_ok(rows, 10, labels=1)  # label id 1 of one label
+    assert not segments_ok(np.array([[0, -1]]), 10, labels=2)
+    assert not segments_ok(rows.astype(np.float32), 10) and not segments_ok(rows[:, :1], 10)
+    assert not segments_ok(rows.ravel(), 10) and not segments_ok(None, 10) and not segments_ok(rows.tolist(), 10)
+
+
+def test_label_ids_outside_the_labels_are_damaged(tmp_path, capsys):
+    data = labelled(tmp_path)
+    with h5py.File(data, "r+") as f:
+        f["train_segments"][0, 1] = 2  # of the labels carroll, poe
+    one_line_error(*run_cli(capsys, "train", data, "-o", tmp_path / "run", *TINY), "train split's label segments are damaged")
+    assert not (tmp_path / "run" / "model.json").exists()
+
+
+@pytest.mark.parametrize("damage", [lambda rows: rows[:0], lambda rows: rows[::-1], lambda rows: rows + [1, 0],
+                                    lambda rows: rows + [0, 2], lambda rows: rows.astype(np.float64)])
+def test_a_caffe_set_with_damaged_labels_is_refused(tmp_path, damage):
+    caffe.export_caffe_hdf5(labelled(tmp_path), tmp_path / "caffe", streams=4, steps=20, windows_per_file=2)
+    with h5py.File(tmp_path / "caffe" / "train_00000.h5", "r+") as f:
+        rows = damage(f[caffe.SEGMENTS][()])
+        del f[caffe.SEGMENTS]
+        f[caffe.SEGMENTS] = rows
+    with pytest.raises(caffe.DatasetError, match="the labels of the set are damaged"):
+        caffe.import_caffe_hdf5(tmp_path / "caffe" / "list.txt", tmp_path / "back.h5")
+    assert not (tmp_path / "back.h5").exists()
+
+
+def test_a_labelled_dataset_keeps_its_labels_through_caffe(tmp_path):
+    data = labelled(tmp_path)
     summary = caffe.export_caffe_hdf5(data, tmp_path / "caffe", streams=4, steps=20, windows_per_file=2)
     back = tmp_path / "back.h5"
     caffe.import_caffe_hdf5(tmp_path / "caffe" / "list.txt", back, val_frac=0.2)

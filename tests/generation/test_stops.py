@@ -7,17 +7,18 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnntext.generation.stops import StopIndex, StopText, cut, first_stop, held
+from rnntext.generation.stops import StopIndex, StopText, cut
 
 
-def naive_first_stop(text, stops, start=0):
-    """The plain rule: of the stop strings found, the one complete first, then the one starting first."""
+def naive_stop(text, stops):
+    """The plain rule: of the stop strings found, the one complete first, then the one starting
+    first, as (where it ends, where it begins); None if there is none."""
     best = None
     for s in stops:
-        i = text.find(s, start)
+        i = text.find(s)
         if i >= 0 and (best is None or (i + len(s), i) < best):
             best = (i + len(s), i)
-    return None if best is None else best[1]
+    return best
 
 
 def naive_held(text, stops):
@@ -26,9 +27,9 @@ def naive_held(text, stops):
 
 
 def naive_cut(text, stops, partial=False):
-    at = naive_first_stop(text, stops)
-    if at is not None:
-        return text[:at]
+    best = naive_stop(text, stops)
+    if best is not None:
+        return text[:best[1]]
     return text[:len(text) - naive_held(text, stops)] if partial else text
 
 
@@ -36,14 +37,29 @@ TEXT = st.text(alphabet="ab\n", max_size=40)
 STOPS = st.lists(st.text(alphabet="ab\n", min_size=1, max_size=5), min_size=1, max_size=8)
 
 
+def found(index, state, end):
+    """What StopIndex.scan says it found, as naive_stop words it."""
+    return None if end < 0 else (end, end - index.ends[state])
+
+
+def scanned(index, text, at):
+    """StopIndex.scan over `text` in two reads, split at `at` (the second from the first's state)."""
+    state, end = index.scan(0, text[:at])
+    if end >= 0:
+        return state, end
+    state, end = index.scan(state, text[at:])
+    return state, end if end < 0 else at + end
+
+
 @settings(max_examples=400, deadline=None)
 @given(TEXT, STOPS, st.integers(0, 40), st.booleans())
-def test_the_automaton_finds_what_the_plain_rule_finds(text, stops, start, partial):
-    start = min(start, len(text))
-    assert first_stop(text, stops, start) == naive_first_stop(text, stops, start)
+def test_the_automaton_finds_what_the_plain_rule_finds(text, stops, at, partial):
+    index, best = StopIndex.of(tuple(stops)), naive_stop(text, stops)
+    state, end = scanned(index, text, min(at, len(text)))
+    assert found(index, state, end) == best
+    if best is None:  # no stop string: the state's depth is the tail to hold back
+        assert index.depth[state] == naive_held(text, stops)
     assert cut(text, stops, partial) == naive_cut(text, stops, partial)
-    if naive_first_stop(text, stops) is None:
-        assert held(text, stops) == naive_held(text, stops)
 
 
 def test_random_strings_of_a_larger_alphabet_agree_too():
@@ -56,7 +72,8 @@ def test_random_strings_of_a_larger_alphabet_agree_too():
         cuts = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, 4)))
         pieces = [shown.feed(text[a:b]) for a, b in zip([0, *cuts], [*cuts, len(text)])]
         assert "".join(pieces) + shown.flush() == naive_cut(text, stops), (text, stops)
-        assert first_stop(text, stops) == naive_first_stop(text, stops)
+        index = StopIndex.of(tuple(stops))
+        assert found(index, *index.scan(0, text)) == naive_stop(text, stops), (text, stops)
 
 
 class Counted(list):

@@ -6,7 +6,7 @@ import pytest
 
 from rnntext.config import DataConfig
 from rnntext.data.dataset import open_dataset, prepare_dataset
-from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError
+from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError, RunError
 from rnntext.interop.caffe import export_caffe_hdf5, import_caffe_hdf5
 from rnntext.text.read import resolve_sources
 
@@ -179,6 +179,17 @@ def test_import_refuses_missing_list_hdf5_list_and_existing_output(tmp_path):
     with pytest.raises(InputError, match="force=True"):
         import_caffe_hdf5(folder / "list.txt", tmp_path / "back.h5")
     assert (tmp_path / "back.h5").read_text() == "keep me"
+
+
+def test_import_never_writes_over_a_run_file(tmp_path):
+    folder, run = exported(tmp_path), tmp_path / "run"
+    run.mkdir()
+    (run / "model.json").write_text("{}")  # a run (of an older rnntext: no record): data.h5 is its file
+    (run / "data.h5").write_bytes(b"the run's")
+    with pytest.raises(RunError, match="prepare --from caffe-hdf5 never writes over a run's files"):
+        import_caffe_hdf5(folder / "list.txt", run / "data.h5", force=True)
+    assert (run / "data.h5").read_bytes() == b"the run's" and sorted(p.name for p in run.iterdir()) == [
+        "data.h5", "model.json"]
 
 
 def _edit(folder, change):

@@ -304,8 +304,7 @@ class Dataset:
                 raise DatasetError(f"{self.path}: the {name} split does not match its recorded checksum: the file "
                                    f"is damaged; prepare it again")
             rows = self.segments(name)
-            if rows is not None and (rows.ndim != 2 or rows.shape[1:] != (2,) or (rows[:, 1] < 0).any()
-                                     or (rows[:, 1] >= max(1, len(self.labels))).any()):
+            if rows is not None and not segments_ok(rows, data.shape[0], max(1, len(self.labels))):
                 raise DatasetError(f"{self.path}: the {name} split's label segments are damaged; prepare it again")
 
     def size(self, name: str) -> int:
@@ -358,11 +357,19 @@ def open_dataset(path: str | Path) -> Dataset:
 
 
 def _check_segments(path: Path, f: h5py.File) -> None:
-    """A split's label segments: (K, 2) integer rows, at most one per token of the split."""
+    """Each split's label segments, by their shape and type only (nothing read yet)."""
     for name in SPLITS:
         key = f"{name}_segments"
-        if key in f:
-            rows = f[key]
-            if not isinstance(rows, h5py.Dataset) or rows.ndim != 2 or rows.shape[1] != 2 \
-                    or rows.dtype.kind not in "iu" or rows.shape[0] > f[name].shape[0] + 1:
-                raise DatasetError(f"{path}: the {name} split's label segments are damaged; prepare it again")
+        if key in f and not segments_ok(f[key], f[name].shape[0]):
+            raise DatasetError(f"{path}: the {name} split's label segments are damaged; prepare it again")
+
+
+def segments_ok(rows, n: int, labels: int | None = None) -> bool:
+    """Whether `rows` (an h5py dataset or an array) can be the label segments of a text of `n`
+    tokens: (K, 2) integer rows [start, label id], at most one per token (K <= n). With
+    `labels`, the label ids are read too and must lie in 0..labels-1."""
+    if not isinstance(rows, (h5py.Dataset, np.ndarray)) or rows.ndim != 2 or rows.shape[1] != 2 \
+            or rows.dtype.kind not in "iu" or rows.shape[0] > n:
+        return False
+    ids = np.asarray(rows[:, 1]) if labels is not None and rows.shape[0] else None  # (K,)
+    return ids is None or bool(ids.min() >= 0 and ids.max() < labels)

@@ -83,20 +83,6 @@ class StopIndex:
         return state, -1
 
 
-def first_stop(text: str, stops: Sequence[str], start: int = 0) -> int | None:
-    """Where the first stop string to be complete in `text` begins (searching from `start`), or None."""
-    index = StopIndex.of(tuple(stops))
-    state, end = index.scan(0, text[start:])
-    return None if end < 0 else start + end - index.ends[state]
-
-
-def held(text: str, stops: Sequence[str]) -> int:
-    """How many characters at the end of `text` could begin a stop string (a proper prefix of one),
-    for a text that holds none."""
-    index = StopIndex.of(tuple(stops))
-    return index.depth[index.scan(0, text)[0]]
-
-
 def cut(text: str, stops: Sequence[str], partial: bool = False) -> str:
     """`text` before its first stop string. `partial`: the sample may go on, so a tail that could
     begin a stop string is held back too (what StopText would have shown so far)."""

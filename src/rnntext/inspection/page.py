@@ -45,12 +45,10 @@ def write_page(model, inspection, out, name: str = "model", force: bool = False)
 
 
 def check_output(out, force: bool = False) -> Path:
-    """Refuse a page path that is a folder, or an existing file without force; make its folder."""
-    from rnntext.data.dataset import check_output as check_file
-    from rnntext.model.claim import refuse_run_file
+    """Refuse a page path that is a run's file, a folder, or an existing file without force; make its folder."""
+    from rnntext.model.claim import claim_output
 
-    refuse_run_file(out, "inspect")
-    return check_file(out, force, example="inspect.html")
+    return claim_output(out, "inspect", force, example="inspect.html")
 
 
 def page_html(data: dict) -> str:

@@ -38,11 +38,19 @@ import numpy as np
 
 from rnntext.config import DataConfig
 from rnntext.data.atomic import atomic_path, write_text
-from rnntext.data.dataset import FORMAT, FORMAT_VERSION, SPLITS, check_output, id_dtype, open_dataset, split_sizes
+from rnntext.data.dataset import (
+    FORMAT,
+    FORMAT_VERSION,
+    SPLITS,
+    id_dtype,
+    open_dataset,
+    segments_ok,
+    split_sizes,
+)
 from rnntext.data.room import check_declared, check_room
 from rnntext.errors import ConfigError, DatasetError, InputError, RnntextError
 from rnntext.faces import ask
-from rnntext.model.claim import refuse_run_file
+from rnntext.model.claim import claim_output
 from rnntext.text.levels import char, vocab_from_json
 
 INPUT, CONT, TARGET = "input_sequence", "cont_sequence", "target_sequence"
@@ -145,7 +153,6 @@ def import_caffe_hdf5(list_file, out_path, val_frac: float = 0.05, test_frac: fl
     """Read a Caffe stream set into our dataset format. The dictionary is `vocab_file`, by default
     vocab.json beside the list (the Caffe lab called it wonderland_dict.json: pass that)."""
     list_file = Path(list_file)
-    refuse_run_file(out_path, "prepare --from caffe-hdf5")
     paths = _read_list(list_file)
     S, N, meta = _scan(paths)
     vocab = _read_vocab(Path(vocab_file) if vocab_file else list_file.parent / VOCAB_NAME, meta, list_file)
@@ -155,7 +162,7 @@ def import_caffe_hdf5(list_file, out_path, val_frac: float = 0.05, test_frac: fl
     for name in ("train", *(s for s in ("val", "test") if getattr(data_cfg, f"{s}_frac") > 0)):
         if sizes[name] < 2:
             raise InputError(f"{name} split would hold {sizes[name]} tokens: lower {ask('val_frac')}/{ask('test_frac')}")
-    out = check_output(out_path, force)
+    out = claim_output(out_path, "prepare --from caffe-hdf5", force)
     labels, segments = _labels(paths[0], meta, total)
     file_meta = {"vocab": vocab.to_json(), "data": dataclasses.asdict(data_cfg),
                  "sources": [str(list_file)], "counts": sizes, "labels": labels}
@@ -331,11 +338,10 @@ def _labels(path: Path, meta: dict, total: int) -> tuple[list[str], np.ndarray |
         return [], None
     with _open_chunk(path) as f:
         rows = f[SEGMENTS] if SEGMENTS in f else None
-        ok = (isinstance(labels, list) and all(isinstance(x, str) for x in labels) and isinstance(rows, h5py.Dataset)
-              and rows.ndim == 2 and rows.shape[1] == 2 and rows.dtype.kind in "iu" and 0 < rows.shape[0] <= total)
+        ok = (isinstance(labels, list) and all(isinstance(x, str) for x in labels)
+              and segments_ok(rows, total, len(labels)) and rows.shape[0] > 0)
         segments = np.asarray(rows[:], np.int64) if ok else None
-    if segments is None or segments[0, 0] != 0 or (np.diff(segments[:, 0]) <= 0).any() \
-            or segments[:, 1].min() < 0 or segments[:, 1].max() >= len(labels):
+    if segments is None or segments[0, 0] != 0 or (np.diff(segments[:, 0]) <= 0).any():
         raise DatasetError(f"{path}: the labels of the set are damaged ({SEGMENTS}, {META_ATTR}): export it again")
     return labels, segments
 

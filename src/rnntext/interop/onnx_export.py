@@ -27,13 +27,13 @@ onnxscript and onnx-ir, took 1.3-4.3 s per model here, and is not needed for thi
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from rnntext import cells
-from rnntext.errors import ConfigError, InputError
+from rnntext.errors import ConfigError
 from rnntext.extras import missing
+from rnntext.model.claim import claim_output
 from rnntext.trained import Model
 
 TOLERANCE = 1e-4  # max abs logits difference accepted against the torch engine
@@ -53,7 +53,7 @@ def export_onnx(run_dir, out_path, weights: str = "latest", opset: int = 17, for
     torch, onnx = _require("torch"), _require("onnx")
     if not 9 <= opset <= 23:  # one-hot input needs OneHot (opset 9); torch 2.13's exporter stops at 23
         raise ConfigError(f"opset: {opset} is outside the supported 9..23 (17 suits most runtimes)")
-    out = _check_out(out_path, force)
+    out = claim_output(out_path, "export onnx", force, example="model.onnx")
     loaded = Model.load(run_dir, weights)
     info, model = loaded.info, _torch_model(loaded)
     names = state_names(info.model)
@@ -160,17 +160,6 @@ def _torch_model(model):
     from rnntext.engines.torch.module import RNNLM
 
     return RNNLM.trained(model.info.model, len(model.vocab), model.weights)
-
-
-def _check_out(out_path, force: bool) -> Path:
-    from rnntext.data.dataset import check_output
-    from rnntext.model.claim import refuse_run_file
-
-    out = Path(out_path)
-    refuse_run_file(out, "export onnx")
-    if out.is_dir():
-        raise InputError(f"output {out} is a directory: give a file name such as {out / 'model.onnx'}")
-    return check_output(out, force)
 
 
 def _require(name: str):

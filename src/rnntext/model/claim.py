@@ -274,3 +274,14 @@ def refuse_run_file(path, command: str, own: tuple[str, ...] = ()) -> None:
     if name in files and name not in own:
         raise RunError(f"{path} is a file of the run in {run}: {command} never writes over a run's files: "
                        f"choose another {ask('output')}")
+
+
+def claim_output(path, command: str, force: bool = False, example: str | None = None) -> Path:
+    """The file `command` (an export, an import, a page) is to write at `path`, checked before
+    anything is written: never a file of a run (refuse_run_file), nor what
+    rnntext.data.dataset.check_output refuses (a folder, `example` then named as a file to give
+    instead; an existing file without force; a folder it may not write to). Makes its folder."""
+    from rnntext.data.dataset import check_output  # h5py: only when a command writes a file
+
+    refuse_run_file(path, command)
+    return check_output(path, force, example)
