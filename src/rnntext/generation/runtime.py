@@ -25,9 +25,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from rnntext import blas
 from rnntext.generation.packing import Packed, pack
 from rnntext.generation.rules import Penalty, Rule, Sampler, Uniforms
 from rnntext.generation.stops import Ending
+from rnntext.generation.threads import paced
 
 
 class Runtime:
@@ -215,6 +217,22 @@ class Streams:
     def _state(self) -> list[np.ndarray]:
         return [a for kern in self.kernels for a in kern.state]
 
+    # The thread count a generation loop steps on (rnntext.generation.threads): NumPy's BLAS threads.
+    def thread_counts(self) -> list[int]:
+        n = blas.threads()
+        return [n, 1] if n > 1 else []
+
+    def use_threads(self, n: int) -> None:
+        blas.set_threads(n)
+
+    def snapshot(self) -> list[np.ndarray]:
+        """Copies of the state and the logits (`restore` puts them back)."""
+        return [a.copy() for a in self._state()] + [self.logits.copy()]
+
+    def restore(self, saved: list[np.ndarray]) -> None:
+        for mine, its in zip(self._state() + [self.logits], saved):
+            mine[...] = its
+
     def _sequence_pass(self, ids: np.ndarray) -> None:
         """One stream: run the prime (T,) layer by layer; only the recurrent product is per token."""
         p = self.packed
@@ -269,12 +287,16 @@ def _steps(streams, length: int, rule: Rule, seed: int, stop: int | None, watch)
     sample, uniforms = Sampler(rule, streams.B, streams.V), Uniforms(seed, streams.B)
     penalty = Penalty(rule.repetition_penalty, streams.B, streams.V)
     ending = Ending(streams.B, penalty, stop, watch)
-    for n in range(length):
-        ids = sample(penalty(streams.logits), uniforms.next())
-        yield ending.take(ids)
-        if n + 1 == length or ending.all_stopped():
-            return
-        streams.step(ids)
+    step, done = paced(streams, streams.step)
+    try:
+        for n in range(length):
+            ids = sample(penalty(streams.logits), uniforms.next())
+            yield ending.take(ids)
+            if n + 1 == length or ending.all_stopped():
+                return
+            step(ids)
+    finally:
+        done()
 
 
 def _lone(streams: Streams, length: int, rule: Rule, seed: int) -> Iterator[np.ndarray]:
@@ -284,11 +306,15 @@ def _lone(streams: Streams, length: int, rule: Rule, seed: int) -> Iterator[np.n
     if not streams.primed:
         raise ValueError("prime the streams before generating")
     sample, uniforms = Sampler(rule, 1, streams.V), Uniforms(seed, 1)
-    step, logits, draw = streams.one_step(), streams.logits, sample.one_draw()
+    logits, draw = streams.logits, sample.one_draw()
+    step, done = paced(streams, streams.one_step())
     streams.primed, streams._shared = True, False
-    for n, u in zip(range(length), uniforms.floats()):
-        token = draw(logits, u)
-        yield np.array((token,), np.int64)
-        if n + 1 < length:
-            step(token)
+    try:
+        for n, u in zip(range(length), uniforms.floats()):
+            token = draw(logits, u)
+            yield np.array((token,), np.int64)
+            if n + 1 < length:
+                step(token)
+    finally:
+        done()
 

@@ -12,5 +12,4 @@ optim.py       torch.optim's formulas: make_optimizer, optimizer_from_config, cl
 engine.py      one training step (train_step), evaluation sums (evaluate_batch, evaluate_timed),
                and NumpyEngine, the trainer's interface
 gradcheck.py   the gradients against central differences (`rnntext gradcheck`)
-blas.py        NumPy's BLAS threads, counted and limited
 """

@@ -62,8 +62,8 @@ def evaluate_batches(params, model_cfg, batches, max_batches: int) -> tuple[floa
 def evaluate_timed(params, model_cfg, batches) -> tuple[float, int, int]:
     """evaluate_batches over every batch, on the faster of NumPy's BLAS threads and one thread:
     batch 0 runs with all threads and batch 1 with one, each timed, and the rest with the
-    faster (rnntext.engines.numpy.blas says why)."""
-    from rnntext.engines.numpy import blas
+    faster (rnntext.blas says why)."""
+    from rnntext import blas
 
     full, one = blas.threads(), 1
     state, sums, seconds = None, [0.0, 0, 0], {}

@@ -130,6 +130,24 @@ class TorchStreams:
     def _state(self) -> list[torch.Tensor]:
         return [self.hs] + [t for kern in self.kernels for t in kern.state[1:]]
 
+    # The thread count a generation loop steps on (rnntext.generation.threads): torch's, on a CPU.
+    def thread_counts(self) -> list[int]:
+        n = torch.get_num_threads()
+        return [n, 1] if self.device.type == "cpu" and n > 1 else []
+
+    def use_threads(self, n: int) -> None:
+        torch.set_num_threads(n)
+
+    def snapshot(self) -> list[np.ndarray]:
+        """Copies of the state and the logits, as NumPy arrays (`restore` puts them back)."""
+        return [t.numpy().copy() for t in self._state()] + [self.logits.copy()]
+
+    def restore(self, saved: list[np.ndarray]) -> None:
+        for mine, its in zip(self._state() + [self._logits], saved):
+            mine.copy_(torch.from_numpy(its))
+        if self.mixed:
+            self.hs_low.copy_(self.hs)   # the low-precision mirror of the state, as a step leaves it
+
     @torch.inference_mode()
     def step(self, ids) -> np.ndarray:
         """Feed one token per stream, ids (B,) ints; returns the next-token logits (B, V) float32."""

@@ -5,7 +5,8 @@ the library or its functions are not found, nothing is set and one count is all 
 Why it matters: a batched evaluation's products are large enough for OpenBLAS to spread over
 every core, and on a machine that is busy with something else each product then waits for its
 slowest thread (160,000 characters, 2x128 LSTM, 64 streams, 2 cores under a load of 6: 55 s
-with 2 threads, 3 s with 1). `evaluate_timed` (rnntext.engines.numpy.engine) times both.
+with 2 threads, 3 s with 1). `evaluate_timed` (rnntext.engines.numpy.engine) times both, and
+a generation loop chooses by timing its own steps (rnntext.generation.threads).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def threads() -> int:
     """NumPy's BLAS threads now (1 where they cannot be read)."""
     found = _functions()
     return max(1, found[0]()) if found else 1
+
+
+def set_threads(n: int) -> None:
+    """NumPy's BLAS uses `n` threads from now on (where it can be set)."""
+    found = _functions()
+    if found and n >= 1:
+        found[1](n)
 
 
 @contextlib.contextmanager
