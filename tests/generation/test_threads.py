@@ -50,16 +50,38 @@ def run(fake: Fake, seconds: float) -> Pacer:
     return pacer
 
 
-def test_beside_a_busy_core_one_thread_is_kept_and_tried_again_every_retry():
+def test_beside_a_busy_core_one_thread_is_kept_and_tried_again_ever_less_often():
     fake = Fake({2: 3e-4, 1: 1.5e-4})  # two threads wait for the one that shares its core
-    pacer = run(fake, 1.0)
+    pacer = run(fake, 0.3)
     assert pacer.choices == [1] and fake.count == 1
-    run_on = pacer.choices[:]
-    while fake.now < 1.0 + 2.2 * RETRY_S:
+    while fake.now < 10.0:
         pacer(1.0)
-    assert len(pacer.choices) >= len(run_on) + 2 and set(pacer.choices) == {1}  # tried again, kept again
+    # tried again after 0.5, 1, 2 and 4 s (each trial about 0.1 s), one thread kept each time
+    assert pacer.choices == [1] * 5 and pacer.retry == 8.0
+    fake.cost[2] = 1e-4   # the other process has ended
+    while fake.now < 20.0:
+        pacer(1.0)
+    assert pacer.choices[-1] == 2 and fake.count == 2 and pacer.retry == threads.RETRY_S
+    fake.cost[2] = 3e-4
+    while fake.now < 21.0:
+        pacer(1.0)
+    assert pacer.choices[-1] == 1  # a collapse of the full count: a trial at once
     pacer.close()
     assert fake.count == 2  # the full count once the loop ends
+
+
+def test_a_slow_first_window_of_the_full_count_does_not_hand_the_run_to_one_thread():
+    fake = Fake({2: 1e-4, 1: 1.8e-4})
+    real_step = fake.step
+
+    def step(x):  # the first 300 steps on the full count are slow (a core waking, a thread placed)
+        real_step(x)
+        if fake.count == 2 and len(fake.used) == 0:
+            fake.now += 2e-4
+    pacer = Pacer(fake, step, fake.counts, clock=fake.clock)
+    while fake.now < 1.0:
+        pacer(1.0)
+    assert pacer.choices == [2] and fake.count == 2
 
 
 def test_on_an_idle_machine_the_full_count_stays_without_another_trial():
@@ -74,7 +96,7 @@ def test_a_collapse_of_the_full_count_starts_a_trial():
     pacer = run(fake, 1.0)
     assert pacer.choices == [2]
     fake.cost[2] = 6e-4  # another process starts
-    while fake.now < 2.0:
+    while fake.now < 1.45:  # a window of its steps, then a trial
         pacer(1.0)
     assert pacer.choices == [2, 1] and fake.count == 1
 

@@ -6,9 +6,10 @@ its core with that process is slow. Measured on a 2-core EPYC beside a busy loop
 `rnntext sample RUN --length 50000` (2x256 LSTM) took 7.3 s on two BLAS threads against 3.2 s
 on one, and 256 streams on torch 7.1 s against 4.1 s; on the idle machine two threads are the
 faster (2.7 s against 3.1 s). So a generation loop times its own steps: TRIAL_S seconds on the
-full count, then as long on one thread, and keeps the faster. It tries again when a window of
-steps runs COLLAPSE times slower than the choice did, or, on one thread, every RETRY_S seconds
-(the other process may have ended). No step is wasted: every one generates.
+full count, as long on one thread and on the full count again, and keeps one thread only where
+it was clearly faster (Pacer). It tries again when a window of steps runs well slower than the
+choice did, or, on one thread, after RETRY_S seconds (the other process may have ended), twice
+as long each time one thread wins again. No step is wasted: every one generates.
 
 The text must not depend on that choice. The products of one NumPy stream (matrix-vector) and
 torch's CPU products come out the same, bit for bit, on any thread count on the machines
@@ -26,6 +27,7 @@ choice), `use_threads(n)`, `snapshot()` (copies of its state and logits, as NumP
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -34,10 +36,13 @@ import numpy as np
 
 TRIAL_S = 0.04   # seconds of steps timed on each count (a scheduler's time slice is a few ms)
 STRIDE = 8       # steps between two looks at the clock
-RETRY_S = 2.0    # on one thread: a trial again after this long
+MARGIN = 0.1     # one thread is kept only when this much faster than the full count's better window
+RETRY_S = 0.5    # on one thread: a trial again after this long, doubled each time one thread wins again
+RETRY_MAX_S = 8.0
 COLLAPSE = 0.6   # a window slower than this fraction of the chosen count's speed: a trial again
 WINDOW_S = 0.25  # the span of steps whose speed is watched after a choice
 clock = time.perf_counter
+log = logging.getLogger(__name__)
 
 
 def paced(streams, step: Callable) -> tuple[Callable, Callable[[], None]]:
@@ -51,19 +56,29 @@ def paced(streams, step: Callable) -> tuple[Callable, Callable[[], None]]:
 
 
 class Pacer:
-    """Calls `step(x)` on the count of `counts` (full count first, then 1) its timing chose."""
+    """Calls `step(x)` on the count its timing chose of `counts` (the full count first, then 1).
+
+    A trial times the full count, one thread, and the full count again (a first window can be
+    slow for reasons of its own: a core waking, a thread being placed); one thread is kept only
+    where it beat the better of the full count's two windows by MARGIN."""
 
     def __init__(self, streams, step: Callable, counts: list[int], clock: Callable[[], float] | None = None):
         self.streams, self.step = streams, step
         self.clock = clock or globals()["clock"]
         self.full, self.one = counts[0], counts[-1]
         self.checked = False      # the two counts were seen to give the same numbers
-        self.choosing = True      # a trial runs
         self.count = self.full    # the count steps run on now
-        self.speeds: dict[int, float] = {}
-        self.chosen_at = 0.0
+        self.retry, self.chosen_at, self.rate = RETRY_S, 0.0, 0.0
         self.choices: list[int] = []  # each trial's choice, for tests and logs
-        self._start(self.full, skip=2)
+        self._trial(skip=2)
+
+    def _trial(self, skip: int = 1) -> None:
+        self.plan, self.timed = [self.full, self.one, self.full], []
+        self._start(self.full, skip)
+
+    @property
+    def choosing(self) -> bool:
+        return bool(self.plan)
 
     def _start(self, count: int, skip: int = 1) -> None:
         """Time `count` from the step after the next `skip` (the first steps pay for the switch)."""
@@ -73,7 +88,7 @@ class Pacer:
         self.n, self.due, self.t0 = 0, skip, None
 
     def __call__(self, x) -> None:
-        if self.choosing and not self.checked and self.count == self.one:
+        if self.plan and not self.checked and self.count == self.one:
             return self._check(x)
         self.step(x)
         self.n += 1
@@ -87,23 +102,31 @@ class Pacer:
             return
         span = now - self.t0
         self.due = self.n + STRIDE
-        if span < (TRIAL_S if self.choosing else WINDOW_S):
+        if span < (TRIAL_S if self.plan else WINDOW_S):
             return
         speed = (self.n - self.n0) / span
-        if self.choosing:
-            self.speeds[self.count] = speed
-            if self.count == self.full:
-                return self._start(self.one)
-            best = max(self.speeds, key=self.speeds.get)
-            self.choosing, self.chosen_at = False, now
-            self.choices.append(best)
-            self._start(best)
-            return
-        if speed < COLLAPSE * self.speeds[self.count] or (self.count != self.full and now - self.chosen_at >= RETRY_S):
-            self.choosing, self.speeds = True, {}
-            self._start(self.full)
-            return
+        if self.plan:
+            self.timed.append((self.plan.pop(0), speed))
+            if self.plan:
+                return self._start(self.plan[0])
+            return self._choose(now)
+        if speed < COLLAPSE * self.rate or (self.count != self.full and now - self.chosen_at >= self.retry):
+            return self._trial()
         self.t0, self.n0 = now, self.n
+
+    def _choose(self, now: float) -> None:
+        full = max(speed for count, speed in self.timed if count == self.full)
+        one = max(speed for count, speed in self.timed if count == self.one)
+        best, self.rate = (self.one, one) if one > full * (1 + MARGIN) else (self.full, full)
+        if best == self.one and self.choices[-1:] == [self.one]:
+            self.retry = min(2 * self.retry, RETRY_MAX_S)   # one thread won again: look less often
+        elif best == self.full:
+            self.retry = RETRY_S
+        self.choices.append(best)
+        self.chosen_at = now
+        log.debug("generation threads: %d (steps/s: %s)", best,
+                  ", ".join(f"{speed:.0f} on {count}" for count, speed in self.timed))
+        self._start(best)
 
     def _check(self, x) -> None:
         """The step on both counts from the same state: the trial goes on where they agree."""
@@ -118,7 +141,7 @@ class Pacer:
         self.checked = True
         if not all(np.array_equal(a, b) for a, b in zip(on_full, streams.snapshot())):
             streams.restore(on_full)   # the run goes on as the full count computes it
-            self.choosing = False
+            self.plan = []
             self.choices.append(self.full)
             self._start(self.full)
             self.due = float("inf")    # and the clock is not looked at again
