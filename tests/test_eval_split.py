@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 import rnntext
-from rnntext import scoring
+from rnntext import blas, scoring
 from rnntext.cli import main
 from rnntext.data.batches import TextBatches
 from rnntext.data.dataset import open_dataset
-from rnntext import blas
 
 TINY = dict(num_layers=1, hidden_size=(32,), embed_size=8, seq_len=16, batch_size=8, sample_every=0, lr=1e-2)
 
