@@ -139,8 +139,22 @@ def test_segments_ok_is_the_one_check_of_label_segments():
     assert not segments_ok(rows, 1)  # more rows than tokens
     assert not segments_ok(rows, 10, labels=1)  # label id 1 of one label
     assert not segments_ok(np.array([[0, -1]]), 10, labels=2)
+    # read with the labels: the starts run from 0 upwards within the text
+    assert not segments_ok(rows[::-1], 10, labels=2) and not segments_ok(rows + [1, 0], 10, labels=2)
+    assert not segments_ok(np.array([[0, 1], [0, 0]]), 10, labels=2) and not segments_ok(rows, 5, labels=2)
     assert not segments_ok(rows.astype(np.float32), 10) and not segments_ok(rows[:, :1], 10)
     assert not segments_ok(rows.ravel(), 10) and not segments_ok(None, 10) and not segments_ok(rows.tolist(), 10)
+
+
+@pytest.mark.parametrize("damage", [lambda rows: rows[::-1], lambda rows: rows + [1, 0]])
+def test_label_segments_out_of_order_are_damaged(tmp_path, capsys, damage):
+    data = labelled(tmp_path)  # a position before the first start would take the last label
+    with h5py.File(data, "r+") as f:
+        rows = damage(f["train_segments"][()])
+        assert len(rows) > 1
+        f["train_segments"][...] = rows
+    one_line_error(*run_cli(capsys, "train", data, "-o", tmp_path / "run", *TINY), "train split's label segments are damaged")
+    assert not (tmp_path / "run" / "model.json").exists()
 
 
 def test_label_ids_outside_the_labels_are_damaged(tmp_path, capsys):

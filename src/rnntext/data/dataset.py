@@ -367,9 +367,14 @@ def _check_segments(path: Path, f: h5py.File) -> None:
 def segments_ok(rows, n: int, labels: int | None = None) -> bool:
     """Whether `rows` (an h5py dataset or an array) can be the label segments of a text of `n`
     tokens: (K, 2) integer rows [start, label id], at most one per token (K <= n). With
-    `labels`, the label ids are read too and must lie in 0..labels-1."""
+    `labels`, the rows are read too: the starts must run from 0 upwards within the text (a
+    position's label is its last segment's at or before it) and the label ids lie in
+    0..labels-1."""
     if not isinstance(rows, (h5py.Dataset, np.ndarray)) or rows.ndim != 2 or rows.shape[1] != 2 \
             or rows.dtype.kind not in "iu" or rows.shape[0] > n:
         return False
-    ids = np.asarray(rows[:, 1]) if labels is not None and rows.shape[0] else None  # (K,)
-    return ids is None or bool(ids.min() >= 0 and ids.max() < labels)
+    if labels is None or not rows.shape[0]:
+        return True
+    starts, ids = np.asarray(rows[:], np.int64).T  # (K,) each
+    return bool(starts[0] == 0 and (np.diff(starts) > 0).all() and starts[-1] < n
+                and ids.min() >= 0 and ids.max() < labels)
