@@ -73,12 +73,9 @@ class Pacer:
         self._trial(skip=2)
 
     def _trial(self, skip: int = 1) -> None:
+        """A trial: `plan` the counts still to time, `timed` (count, steps/s) of those done."""
         self.plan, self.timed = [self.full, self.one, self.full], []
         self._start(self.full, skip)
-
-    @property
-    def choosing(self) -> bool:
-        return bool(self.plan)
 
     def _start(self, count: int, skip: int = 1) -> None:
         """Time `count` from the step after the next `skip` (the first steps pay for the switch)."""
