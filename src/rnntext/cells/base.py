@@ -71,7 +71,6 @@ class Cell:
     torch_kernel: str = ""           # the fused torch op, e.g. "lstm" for torch.lstm
     packed_blocks: int = 1           # packed rows per unit of H (GRU adds its `in` rows: 4)
     halved_blocks: int = 0           # leading packed blocks stored at half scale (sigmoid via tanh)
-    torch_doubled: int | None = None  # leading packed blocks the torch streams scale by 2 (None: the halved ones)
     recurrent: bool = True           # has weight_hh and bias_hh (a recurrent matrix product per step)
     # The step in JavaScript for the exported web page (rnntext.interop.web): a JS object literal
     # `{ step(gx, gh, s, H) { ... } }` that writes the new state into s.h (and s.c, ...) from
@@ -140,6 +139,13 @@ class Cell:
     def numpy_step(self, pre: np.ndarray, h: np.ndarray):
         """The NumPy step kernel over float32 views (1-D for one stream, (B, ...) for a batch)."""
         return self.NumpyStep(pre, h)
+
+    @property
+    def torch_doubled(self) -> int:
+        """Leading packed blocks the torch streams scale by 2: the halved ones, back to plain
+        pre-activations for torch's sigmoid; a cell that computes tanh through a sigmoid too
+        (torch_tanh) names more (LSTM's g)."""
+        return self.halved_blocks
 
     def torch_step(self, pre, h):
         """The torch step kernel over (B, ...) tensors; the first `torch_doubled` blocks come

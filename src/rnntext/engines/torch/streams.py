@@ -68,8 +68,7 @@ class TorchStreams:
 
     def _weights(self, p) -> None:
         """Device tensors from the packed matrices: per layer W^T (D_k + H_k, rec/W_k) and biases."""
-        doubled = self.cell.halved_blocks if self.cell.torch_doubled is None else self.cell.torch_doubled
-        n = doubled * np.array(self.hidden)                   # rows to scale by 2, per layer (the cell's torch_doubled)
+        n = self.cell.torch_doubled * np.array(self.hidden)  # rows to scale by 2, per layer
         dev = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(self.device)  # noqa: E731
         low = (lambda t: t.to(self.low)) if self.mixed else (lambda t: t)  # noqa: E731
         table, rec0 = p.table.copy(), p.rec0.copy()
