@@ -190,6 +190,11 @@ class Model:
         end = self.end_id() if cfg.stop_at_end else None
         return calls.start(streams, cfg, own, np.array(self.start_ids()), self.vocab.tokens, end, self.decoder, check)
 
+    @staticmethod
+    def prime_key(cfg: SampleConfig) -> tuple:
+        """What prime_ids reads of `cfg`: two options with the same key start from the same ids."""
+        return cfg.prime, cfg.unknown
+
     def prime_ids(self, cfg: SampleConfig) -> np.ndarray:
         """The ids a sample under `cfg` (built by `sampling`) starts from: its prime, else start_ids."""
         ids = self.encode(cfg.prime, cfg.unknown)[0] if cfg.prime else np.array(self.start_ids())

@@ -201,7 +201,7 @@ class Batch:
         self.closed = self.poked = False
         self.group: Group | None = None                 # the thread's
         self.spare: OrderedDict[int, object] = OrderedDict()
-        self.primes: OrderedDict[tuple, object] = OrderedDict()  # (prime, unknown) -> primed stream
+        self.primes: OrderedDict[tuple, object] = OrderedDict()  # model.prime_key -> primed stream
         self.primes_lock = threading.Lock()
         self.thread = threading.Thread(target=self.run, name=f"rnntext-batch-{name}", daemon=True)
         self.thread.start()
@@ -243,7 +243,7 @@ class Batch:
         next request with the same prime (`primed`)."""
         one = self.kind(self.packed, 1)
         one.prime(self.model.prime_ids(cfg))
-        key = (cfg.prime, cfg.unknown)
+        key = self.model.prime_key(cfg)
         with self.primes_lock:
             self.primes[key] = one
             self.primes.move_to_end(key)
@@ -255,7 +255,7 @@ class Batch:
         """The stream an earlier request with the same prime was primed to, or None. It is only
         read (a joining job's rows copy it), so requests share it: the same state, bit for bit,
         that priming again would give, without the pass and the trip to a pool thread."""
-        key = (cfg.prime, cfg.unknown)
+        key = self.model.prime_key(cfg)
         with self.primes_lock:
             one = self.primes.get(key)
             if one is not None:
