@@ -306,9 +306,9 @@ class Job:
             if self.release is not None:
                 self.post(self.release)
         else:  # one wake-up of the loop, not two: each costs the batch's thread a GIL hand-over
-            self.post(self.settle, result, error)
+            self.post(self.answered, result, error)
 
-    def settle(self, result: dict | None, error: BaseException | None) -> None:
+    def answered(self, result: dict | None, error: BaseException | None) -> None:
         """On the event loop: the waiter's answer, and the room given back."""
         settle(self.outcome, result, error)
         if self.release is not None:
