@@ -190,8 +190,7 @@ def arithmetic_limit(run: Path, clients: int, exact: bool, steps: int = 400) -> 
     rng = np.random.default_rng(0)
 
     def step_seconds(width: int) -> float:
-        streams = runtime.streams(width) if width == 1 else type(runtime.streams(1))(
-            runtime.streams(1).packed, width, rowwise=exact)
+        streams = runtime.streams(width, rowwise=exact)
         streams.prime([0])
         ids = rng.integers(0, streams.V, (steps, width))
         for row in ids[:20]:
