@@ -14,7 +14,7 @@ REFERENCE = doc_blocks.section("README.md", "Python API")
 
 # The calls the reference must show: the package's functions and the Model's for users. The
 # Model's other methods serve the command line and the server (INTERNAL).
-INTERNAL = {"hidden_ids", "end_id", "start_ids", "prime_ids", "default_unknown", "decode_steps", "decoder", "label_id", "streams",
+INTERNAL = {"hidden_ids", "end_id", "start_ids", "prime_ids", "prime_key", "default_unknown", "decode_steps", "decoder", "label_id", "streams",
             "prime_from", "read_text", "level", "lines", "vocab", "info", "weights", "sampling", "steps"}
 
 LINE = "It was a cold morning and the town was quiet, and it was time to go.\n"
